@@ -1,0 +1,2 @@
+"""Session storage (SQLite): schema and migrations, the writer thread, queries for summaries and history.
+No Qt."""

@@ -1,0 +1,305 @@
+"""The SQLite session store.
+
+Schema (version in PRAGMA user_version; `MIGRATIONS[i]` upgrades version i to i+1):
+  sessions(id, scenario_id, scenario_title, started_at, ended_at, duration_s, status, camera, mic,
+           calibrated, app_version)
+  frames(session_id, t, face, gaze, yaw, pitch, roll, expressivity, smile, nod)   one row per analysed frame
+  speech(session_id, speaker, start, end)                                          closed speech segments
+  events(session_id, t, kind, data)                                                scenario events, notices
+
+A session is created with status 'interrupted' and only becomes 'completed' when it is closed properly,
+so a crash or power cut leaves an honest record. Writes go through one `SessionWriter` thread that
+commits at least every `COMMIT_INTERVAL_S` (a crash loses at most that much).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from trainer.core.errors import StoreError
+from trainer.core.events import FrameSample, Notice, ScenarioEvent, SourceFinished, SpeechSegment
+from trainer.core.metrics import face_present_ratio, total_duration
+
+COMMIT_INTERVAL_S = 0.5
+
+MIGRATIONS = [
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scenario_id TEXT NOT NULL,
+        scenario_title TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        duration_s REAL,
+        status TEXT NOT NULL DEFAULT 'interrupted',
+        camera TEXT,
+        mic TEXT,
+        calibrated INTEGER NOT NULL DEFAULT 0,
+        app_version TEXT
+    );
+    CREATE TABLE frames (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        t REAL NOT NULL, face INTEGER NOT NULL, gaze TEXT NOT NULL,
+        yaw REAL, pitch REAL, roll REAL, expressivity REAL, smile REAL, nod INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX frames_session_t ON frames(session_id, t);
+    CREATE TABLE speech (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        speaker TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL
+    );
+    CREATE INDEX speech_session ON speech(session_id, start);
+    CREATE TABLE events (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        t REAL NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_session_t ON events(session_id, t);
+    """,
+]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"Cannot open the session store at {path}: {exc}",
+                         hint="Check that the folder exists and that you may write to it.") from None
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA foreign_keys = ON")
+    con.execute("PRAGMA journal_mode = WAL")  # readers (history, summary) never block the writer
+    con.execute("PRAGMA synchronous = NORMAL")
+    return con
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """What the end-of-visit summary shows, computed from stored rows."""
+
+    session_id: int
+    scenario_title: str
+    status: str
+    duration_s: float
+    frames: int
+    face_present_ratio: float | None
+    clinician_talk_s: float
+    patient_talk_s: float
+    speech_segments: int
+    notices: list[str]
+
+
+class SessionStore:
+    """Opens (creating and migrating) the database at `path`."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        con = _connect(self.path)
+        try:
+            self._migrate(con)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"The session store {self.path} is damaged or not a trainer database: {exc}",
+                             hint="Move the file aside; the app will create a new one.") from None
+        finally:
+            con.close()
+
+    @staticmethod
+    def _migrate(con: sqlite3.Connection) -> None:
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"The session store was written by a newer version of the app (schema {version}).",
+                             hint="Update the trainer to open it.")
+        for i in range(version, len(MIGRATIONS)):
+            # One transaction per step: a failed migration leaves the previous version intact.
+            con.executescript(f"BEGIN;\n{MIGRATIONS[i]}\nPRAGMA user_version = {i + 1};\nCOMMIT;")
+
+    def connect(self) -> sqlite3.Connection:
+        return _connect(self.path)
+
+    # -- writing ------------------------------------------------------------------------------------
+    def create_session(self, scenario_id: str, scenario_title: str, *, camera: str = "", mic: str = "",
+                       calibrated: bool = False) -> int:
+        """Insert a session row (status 'interrupted' until closed) and return its id."""
+        from trainer import __version__
+
+        con = self.connect()
+        try:
+            cur = con.execute(
+                "INSERT INTO sessions (scenario_id, scenario_title, started_at, camera, mic, calibrated, "
+                "app_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (scenario_id, scenario_title, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 camera, mic, int(calibrated), __version__))
+            return int(cur.lastrowid)
+        finally:
+            con.close()
+
+    def writer(self, session_id: int) -> "SessionWriter":
+        return SessionWriter(self, session_id)
+
+    # -- reading ------------------------------------------------------------------------------------
+    def sessions(self, limit: int = 200) -> list[dict]:
+        """Past sessions, newest first."""
+        con = self.connect()
+        try:
+            rows = con.execute("SELECT * FROM sessions ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            return [dict(r) for r in rows]
+        finally:
+            con.close()
+
+    def session(self, session_id: int) -> dict:
+        con = self.connect()
+        try:
+            row = con.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        finally:
+            con.close()
+        if row is None:
+            raise StoreError(f"Session {session_id} does not exist.")
+        return dict(row)
+
+    def frames(self, session_id: int) -> list[dict]:
+        con = self.connect()
+        try:
+            return [dict(r) for r in con.execute(
+                "SELECT * FROM frames WHERE session_id = ? ORDER BY t", (session_id,))]
+        finally:
+            con.close()
+
+    def speech(self, session_id: int, speaker: str | None = None) -> list[tuple[float, float]]:
+        con = self.connect()
+        try:
+            if speaker is None:
+                rows = con.execute('SELECT start, "end" FROM speech WHERE session_id = ? ORDER BY start',
+                                   (session_id,))
+            else:
+                rows = con.execute('SELECT start, "end" FROM speech WHERE session_id = ? AND speaker = ? '
+                                   'ORDER BY start', (session_id, speaker))
+            return [(r[0], r[1]) for r in rows]
+        finally:
+            con.close()
+
+    def events(self, session_id: int, kind: str | None = None) -> list[dict]:
+        con = self.connect()
+        try:
+            q = "SELECT t, kind, data FROM events WHERE session_id = ?"
+            args: tuple = (session_id,)
+            if kind is not None:
+                q += " AND kind = ?"
+                args += (kind,)
+            return [{"t": r[0], "kind": r[1], "data": json.loads(r[2])} for r in con.execute(q + " ORDER BY t",
+                                                                                             args)]
+        finally:
+            con.close()
+
+    def summary(self, session_id: int) -> SessionSummary:
+        """Face-present ratio, talk seconds and notices, read back from the stored rows."""
+        meta = self.session(session_id)
+        con = self.connect()
+        try:
+            faces = [r[0] for r in con.execute("SELECT face FROM frames WHERE session_id = ?", (session_id,))]
+        finally:
+            con.close()
+        clinician = self.speech(session_id, "clinician")
+        patient = self.speech(session_id, "patient")
+        notices = [e["data"].get("message", "") for e in self.events(session_id, "notice")]
+        return SessionSummary(session_id, meta["scenario_title"], meta["status"], meta["duration_s"] or 0.0,
+                              len(faces), face_present_ratio(faces), round(total_duration(clinician), 2),
+                              round(total_duration(patient), 2), len(clinician), notices)
+
+
+class SessionWriter:
+    """The single writer of one session: `put()` from any thread; a background thread inserts in batches
+    and commits at least every COMMIT_INTERVAL_S."""
+
+    def __init__(self, store: SessionStore, session_id: int):
+        self.store = store
+        self.session_id = session_id
+        self._queue: queue.Queue = queue.Queue()
+        self._closed = threading.Event()
+        self.error: Exception | None = None
+        self.rows_written = 0
+        self._thread = threading.Thread(target=self._run, name=f"store-writer-{session_id}", daemon=True)
+        self._thread.start()
+
+    def put(self, event) -> None:
+        """Queue an event for storage (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished);
+        other event types (live meter levels) are ignored."""
+        if isinstance(event, (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished)):
+            self._queue.put(event)
+
+    def _rows(self, ev):
+        sid = self.session_id
+        if isinstance(ev, FrameSample):
+            return ("INSERT INTO frames VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (sid, ev.t, int(ev.face), ev.gaze, ev.yaw, ev.pitch, ev.roll, ev.expressivity, ev.smile,
+                     int(ev.nod)))
+        if isinstance(ev, SpeechSegment):
+            return ("INSERT INTO speech VALUES (?,?,?,?)", (sid, ev.speaker, ev.start, ev.end))
+        if isinstance(ev, ScenarioEvent):
+            return ("INSERT INTO events VALUES (?,?,?,?)", (sid, ev.t, ev.kind, json.dumps(ev.data)))
+        if isinstance(ev, Notice):
+            return ("INSERT INTO events VALUES (?,?,?,?)",
+                    (sid, ev.t, "notice", json.dumps({"code": ev.code, "message": ev.message, "level": ev.level})))
+        return ("INSERT INTO events VALUES (?,?,?,?)",
+                (sid, ev.t, "source_finished", json.dumps({"source": ev.kind, "reason": ev.reason})))
+
+    def _run(self) -> None:
+        try:
+            con = self.store.connect()
+        except StoreError as exc:
+            self.error = exc
+            return
+        last_commit = time.monotonic()
+        pending = 0
+        try:
+            con.execute("BEGIN")
+            while True:
+                timeout = max(0.0, COMMIT_INTERVAL_S - (time.monotonic() - last_commit))
+                try:
+                    ev = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    ev = None
+                if ev is _CLOSE:
+                    break
+                if ev is not None:
+                    sql, args = self._rows(ev)
+                    con.execute(sql, args)
+                    pending += 1
+                if time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
+                    if pending:
+                        con.execute("COMMIT")
+                        self.rows_written += pending
+                        pending = 0
+                        con.execute("BEGIN")
+                    last_commit = time.monotonic()
+            con.execute("COMMIT")
+            self.rows_written += pending
+        except sqlite3.Error as exc:
+            self.error = StoreError(f"Writing the session failed: {exc}")
+        finally:
+            con.close()
+
+    def close(self, status: str = "completed", duration_s: float | None = None, calibrated: bool | None = None) -> None:
+        """Flush everything queued, then mark the session closed with `status`."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._queue.put(_CLOSE)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        con = self.store.connect()
+        try:
+            con.execute("UPDATE sessions SET status = ?, ended_at = ?, duration_s = COALESCE(?, duration_s), "
+                        "calibrated = COALESCE(?, calibrated) WHERE id = ?",
+                        (status, datetime.now(timezone.utc).isoformat(timespec="seconds"), duration_s,
+                         None if calibrated is None else int(calibrated), self.session_id))
+        finally:
+            con.close()
+
+
+_CLOSE = object()

@@ -1,0 +1,23 @@
+"""Where user data lives: $TRAINER_DATA_DIR if set, else the per-user data folder from platformdirs
+(Linux ~/.local/share/VideoVisitTrainer, macOS ~/Library/Application Support/VideoVisitTrainer,
+Windows %LOCALAPPDATA%\\VideoVisitTrainer)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "VideoVisitTrainer"
+
+
+def data_dir() -> Path:
+    env = os.environ.get("TRAINER_DATA_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_db_path() -> Path:
+    return data_dir() / "sessions.sqlite3"
