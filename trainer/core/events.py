@@ -23,6 +23,7 @@ class FrameSample:
     expressivity: float | None = None
     smile: float | None = None
     nod: bool = False
+    quality: tuple[str, ...] = ()  # quality flags in force on this frame (DESIGN.md section 4), e.g. "too_dark"
     latency_s: float | None = None  # capture to result, for monitoring only (not stored)
 
 
@@ -90,3 +91,14 @@ class TurnEnded:
 
     t: float
     speech_end: float
+
+
+@dataclass(frozen=True, slots=True)
+class TalkBalance:
+    """Running talk-time balance for the live display (emitted a few times a second by the voice side)."""
+
+    t: float
+    clinician_s: float
+    patient_s: float
+    share: float | None  # clinician / (clinician + patient); None before anyone spoke
+    interruptions: int = 0

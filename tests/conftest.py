@@ -1,0 +1,65 @@
+"""Shared test set-up.
+
+- Fixtures (real recordings) come from $TRAINER_FIXTURES or ../shared/fixtures beside the checkout.
+  With CI set, a missing fixture is a failure, never a skip.
+- With TRAINER_BLOCK_QT=1 (pass 1 of scripts/run-tests.sh) PySide6 cannot be imported at all.
+- Every test gets its own data folder (TRAINER_DATA_DIR), so nothing touches the user's sessions.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class _BlockQt(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in ("PySide6", "shiboken6"):
+            raise ImportError(f"{fullname} is blocked: non-UI tests must run without Qt")
+        return None
+
+
+if os.environ.get("TRAINER_BLOCK_QT") == "1":
+    sys.meta_path.insert(0, _BlockQt())
+
+
+def fixtures_dir() -> Path:
+    env = os.environ.get("TRAINER_FIXTURES")
+    return Path(env) if env else REPO.parent / "shared" / "fixtures"
+
+
+def fixture(rel: str) -> Path:
+    """Path of a shared fixture; skips locally, fails under CI, when it is missing."""
+    p = fixtures_dir() / rel
+    if not p.exists():
+        msg = f"fixture missing: {p} (set TRAINER_FIXTURES or put ../shared beside the checkout)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return p
+
+
+@pytest.fixture
+def fixtures():
+    """Call with a path relative to the fixtures folder, e.g. fixtures('video/steady_a.mp4')."""
+    return fixture
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRAINER_CONFIG_DIR", str(tmp_path / "config"))
+    yield
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests in files named test_ui_*.py (or using qtbot) are GUI tests: they run in pass 2.
+    for item in items:
+        if item.fspath.basename.startswith("test_ui_") or "qtbot" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.gui)

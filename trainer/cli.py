@@ -1,0 +1,75 @@
+"""The `trainer` command.
+
+    trainer                         open the app (same as `trainer gui`)
+    trainer gui [--camera X] [--mic Y]
+    trainer run SCENARIO [--camera X] [--mic Y]   open the app straight into a visit
+    trainer doctor                  check cameras, microphones, Qt, PortAudio and the model
+    trainer --version
+
+Only argparse and the standard library are imported at start-up: `trainer --version` must stay fast.
+Qt is imported lazily, only for the GUI commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from trainer import __version__
+
+
+def _add_io_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--camera", default=None, metavar="INDEX|FILE",
+                   help="webcam index (default 0) or a video file to use instead of a webcam")
+    p.add_argument("--mic", default=None, metavar="INDEX|FILE",
+                   help="microphone device index (default: the system default) or an audio/video file whose "
+                        "sound is used instead of a microphone")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trainer",
+        description="Video-visit simulation trainer: rehearse telehealth visits with a virtual patient. "
+                    "Everything is analysed on this machine; nothing leaves it.")
+    parser.add_argument("--version", action="version", version=f"trainer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("gui", help="open the app (the default command)")
+    _add_io_args(p)
+    p.add_argument("--exit-after-first-window", action="store_true", help=argparse.SUPPRESS)
+
+    p = sub.add_parser("run", help="open the app straight into a visit of SCENARIO (an id or a .yaml file)")
+    p.add_argument("scenario")
+    _add_io_args(p)
+    p.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)  # used by docs/screenshot script
+
+    sub.add_parser("doctor", help="check cameras, microphones, Qt, PortAudio and the face model")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # Bare `trainer` and `trainer --camera FILE` open the GUI.
+    if not argv or argv[0].startswith("--") and argv[0] not in ("--version", "-h", "--help"):
+        argv = ["gui", *argv]
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        from trainer.doctor import run_doctor
+
+        return run_doctor()
+    if args.command in ("gui", "run"):
+        from trainer.ui.app import run_gui  # the only place the CLI reaches into Qt
+
+        return run_gui(args)
+    parser.print_help()
+    return 2
+
+
+def gui_main() -> int:
+    """Entry point of the `trainer-gui` launcher (no console window on Windows)."""
+    return main(["gui", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
