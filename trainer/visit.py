@@ -122,6 +122,7 @@ class VisitRunner:
             elif ev.kind == "patient_line_end" and self._patient_line is not None:
                 seg = SpeechSegment(self._patient_line[0], ev.t, "patient")
                 self._patient_line = None
+                self.pipeline.patient_segment(seg.start, seg.end)
                 self.writer.put(seg)
                 self.listener(seg)
             self.writer.put(ev)

@@ -21,6 +21,7 @@ import numpy as np
 from trainer.analysis.models import model_path
 from trainer.capture.base import Frame
 from trainer.core.errors import ModelError
+from trainer.core.events import FrameSample
 
 MODEL_NAME = "face_landmarker.task"
 
@@ -130,3 +131,45 @@ class FaceAnalyzer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class FaceProcessor:
+    """The per-frame path shared by the live pipeline and offline analysis: frame -> landmarks -> sample.
+
+    `process(frame)` returns (FrameSample, FaceObservation).
+    """
+
+    def __init__(self, analyzer: FaceAnalyzer | None = None):
+        self.analyzer = analyzer or FaceAnalyzer()
+
+    def process(self, frame: Frame) -> tuple[FrameSample, FaceObservation]:
+        obs = self.analyzer.analyze(frame)
+        return sample_from_observation(obs), obs
+
+    def close(self) -> None:
+        self.analyzer.close()
+
+
+def create_face_processor() -> FaceProcessor:
+    """The face processor the live pipeline uses."""
+    return FaceProcessor()
+
+
+def sample_from_observation(obs) -> FrameSample:
+    """The stored per-frame sample for one face observation."""
+    if not obs.face:
+        return FrameSample(obs.t, False, "absent")
+    return FrameSample(obs.t, True, "unknown", _r(obs.yaw), _r(obs.pitch), _r(obs.roll),
+                       smile=_r(_smile(obs.blendshapes), 3))
+
+
+def _smile(shapes: dict) -> float | None:
+    if not shapes:
+        return None
+    return (shapes.get("mouthSmileLeft", 0.0) + shapes.get("mouthSmileRight", 0.0)) / 2.0
+
+
+def _r(v, nd: int = 2):
+    return None if v is None else round(float(v), nd)
+
+

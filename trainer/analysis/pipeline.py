@@ -20,27 +20,9 @@ from typing import Callable
 
 from trainer.capture.base import Frame
 from trainer.core.errors import ModelError, TrainerError
-from trainer.core.events import FrameSample, Notice, SourceFinished
+from trainer.core.events import Notice, SourceFinished
 
 Sink = Callable[[object], None]
-
-
-def sample_from_observation(obs) -> FrameSample:
-    """The stored per-frame sample for one face observation."""
-    if not obs.face:
-        return FrameSample(obs.t, False, "absent")
-    return FrameSample(obs.t, True, "unknown", _r(obs.yaw), _r(obs.pitch), _r(obs.roll),
-                       smile=_r(_smile(obs.blendshapes), 3))
-
-
-def _smile(shapes: dict) -> float | None:
-    if not shapes:
-        return None
-    return (shapes.get("mouthSmileLeft", 0.0) + shapes.get("mouthSmileRight", 0.0)) / 2.0
-
-
-def _r(v, nd: int = 2):
-    return None if v is None else round(float(v), nd)
 
 
 class _LatestFrame:
@@ -95,6 +77,7 @@ class VisitPipeline:
         self.frames_analyzed = 0
         self._prepared = False
         self._analyzer = None
+        self._voice = None
         self.camera_ok = False
         self.mic_ok = False
 
@@ -123,6 +106,7 @@ class VisitPipeline:
         if self.audio_source is not None:
             try:
                 self.audio_source.open()
+                self._voice = self._voice_factory() if self._voice_factory else _default_voice()
                 self.mic_ok = True
             except TrainerError as exc:
                 self._notice("mic_unavailable", f"{exc.message} Talk-time feedback is off for this visit.")
@@ -181,8 +165,7 @@ class VisitPipeline:
                 frame = self._slot.get()
                 if frame is None:
                     break
-                obs = analyzer.analyze(frame)
-                sample = sample_from_observation(obs)
+                sample, obs = analyzer.process(frame)
                 latency = self.clock.now() - frame.t if self.clock.started else None
                 sample = replace(sample, latency_s=latency)
                 self.frames_analyzed += 1
@@ -195,7 +178,7 @@ class VisitPipeline:
             self.sink(SourceFinished(round(last_t, 3), "camera"))
 
     def _audio_loop(self) -> None:
-        voice = self._voice_factory() if self._voice_factory else _default_voice()
+        voice = self._voice
         last_t = 0.0
         src = self.audio_source
         try:
@@ -212,6 +195,12 @@ class VisitPipeline:
             if err:
                 self._notice("mic_error", err)
             self.sink(SourceFinished(round(last_t, 3), "mic"))
+
+    def patient_segment(self, start: float, end: float) -> None:
+        """Tell the voice side when the patient was speaking (known exactly from playback)."""
+        voice = self._voice
+        if voice is not None and hasattr(voice, "patient_segment"):
+            voice.patient_segment(start, end)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop sources and wait for the workers (flushing open speech segments)."""
@@ -235,12 +224,12 @@ class VisitPipeline:
 
 
 def _default_analyzer():
-    from trainer.analysis.face import FaceAnalyzer
+    from trainer.analysis.face import create_face_processor
 
-    return FaceAnalyzer()
+    return create_face_processor()
 
 
 def _default_voice():
-    from trainer.analysis.voice import VoiceAnalyzer
+    from trainer.analysis.voice import create_voice_processor
 
-    return VoiceAnalyzer()
+    return create_voice_processor()

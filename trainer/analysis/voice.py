@@ -119,3 +119,8 @@ class VoiceAnalyzer:
 
     def flush(self) -> list:
         return self.segmenter.flush()
+
+
+def create_voice_processor() -> VoiceAnalyzer:
+    """The voice processor the live pipeline uses."""
+    return VoiceAnalyzer()
