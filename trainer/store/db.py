@@ -151,6 +151,19 @@ class SessionStore:
         finally:
             con.close()
 
+    def history(self, limit: int = 200) -> list[dict]:
+        """Past sessions, newest first, each with its face-present ratio and clinician talk seconds."""
+        con = self.connect()
+        try:
+            rows = con.execute(
+                "SELECT s.*, (SELECT AVG(face) FROM frames f WHERE f.session_id = s.id) AS face_ratio, "
+                "(SELECT COALESCE(SUM(\"end\" - start), 0) FROM speech p WHERE p.session_id = s.id "
+                " AND p.speaker = 'clinician') AS clinician_s "
+                "FROM sessions s ORDER BY s.id DESC LIMIT ?", (limit,)).fetchall()
+            return [dict(r) for r in rows]
+        finally:
+            con.close()
+
     def session(self, session_id: int) -> dict:
         con = self.connect()
         try:

@@ -1,0 +1,110 @@
+"""`trainer doctor`: what this machine offers the trainer, each problem with a plain-language fix.
+
+Checks: cameras, microphones and PortAudio, the Qt platform (probed in a child process, because Qt aborts
+the whole process when it cannot reach a display), the vendored face model, and the data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from trainer.core.errors import DeviceUnavailable
+
+OK, WARN, FAIL = "ok", "warning", "problem"
+
+_QT_PROBE = (
+    "import sys\n"
+    "from PySide6.QtGui import QGuiApplication\n"
+    "app = QGuiApplication(sys.argv[:1])\n"
+    "print(app.platformName())\n"
+)
+
+
+def check_qt() -> tuple[str, str]:
+    """(status, text) for the Qt platform plugin Qt would use here."""
+    try:
+        proc = subprocess.run([sys.executable, "-c", _QT_PROBE], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return FAIL, f"could not start the Qt probe: {exc}"
+    if proc.returncode == 0:
+        name = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "?"
+        if name in ("offscreen", "minimal"):
+            return WARN, f"Qt platform '{name}': windows will not be visible (QT_QPA_PLATFORM is set)."
+        return OK, f"Qt platform '{name}'"
+    err = (proc.stderr or "").strip().splitlines()
+    detail = next((line for line in err if "could not" in line.lower() or "error" in line.lower()),
+                  err[-1] if err else "unknown error")
+    fix = ("No display: run from a desktop session, or use scripts/run-app.sh, which starts a virtual screen."
+           if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) else
+           "Install Qt's X11 libraries: sudo apt install libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1")
+    return FAIL, f"Qt cannot start: {detail}\n      Fix: {fix}"
+
+
+def check_audio() -> list[tuple[str, str, str]]:
+    from trainer.capture.audio import list_microphones
+
+    try:
+        mics = list_microphones()
+    except DeviceUnavailable as exc:
+        return [("PortAudio", FAIL, f"{exc.message}\n      Fix: {exc.hint}"),
+                ("Microphones", FAIL, "cannot be listed without PortAudio")]
+    rows = [("PortAudio", OK, "loaded")]
+    if mics:
+        rows.append(("Microphones", OK, "; ".join(f"[{m['index']}] {m['name']} ({m['rate']} Hz)" for m in mics)))
+    else:
+        rows.append(("Microphones", WARN, "none found. Fix: plug in a microphone or headset, or rehearse with "
+                                          "--mic FILE (talk-time feedback needs one)."))
+    return rows
+
+
+def check_cameras() -> tuple[str, str]:
+    from trainer.capture.video import list_cameras
+
+    try:
+        cams = list_cameras()
+    except ImportError as exc:
+        return FAIL, f"OpenCV cannot be imported: {exc}"
+    if cams:
+        return OK, "; ".join(f"[{c['index']}] {c['width']}x{c['height']}" for c in cams)
+    return WARN, ("none found. Fix: connect a webcam and close other apps using it, or use --camera FILE "
+                  "(eye-contact and face feedback need one).")
+
+
+def check_model() -> tuple[str, str]:
+    from trainer.analysis.models import model_status
+
+    ok, text = model_status("face_landmarker.task")
+    return (OK, text) if ok else (FAIL, text)
+
+
+def check_data_dir() -> tuple[str, str]:
+    from trainer.store.paths import data_dir
+
+    d = data_dir()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        probe = d / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return FAIL, f"{d} is not writable: {exc}"
+    return OK, f"{d} (sessions stay on this machine)"
+
+
+def run_doctor(out=None) -> int:
+    """Print every check; exit code 1 when something the app needs is broken (warnings do not count)."""
+    out = out or sys.stdout
+    rows: list[tuple[str, str, str]] = []
+    rows.append(("Cameras", *check_cameras()))
+    rows += check_audio()
+    rows.append(("Qt", *check_qt()))
+    rows.append(("Face model", *check_model()))
+    rows.append(("Data folder", *check_data_dir()))
+    mark = {OK: "OK  ", WARN: "WARN", FAIL: "FAIL"}
+    for name, status, text in rows:
+        print(f"[{mark[status]}] {name}: {text}", file=out)
+    failed = [r for r in rows if r[1] == FAIL]
+    print(f"\n{len(failed)} problem(s), {sum(1 for r in rows if r[1] == WARN)} warning(s).", file=out)
+    return 1 if failed else 0

@@ -1,0 +1,84 @@
+"""GUI start-up: display check, QApplication, exception hooks, the main window."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import traceback
+
+_T0 = time.perf_counter()
+
+
+def _no_display_message() -> str | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("No screen found: DISPLAY and WAYLAND_DISPLAY are not set.\n"
+            "Run the trainer from a desktop session, or on a headless machine use scripts/run-app.sh "
+            "(it starts a virtual screen) or `xvfb-run -a trainer`.")
+
+
+def install_exception_hooks(show) -> None:
+    """Route uncaught exceptions (main thread and worker threads) to `show(title, text)` on the main thread
+    and to stderr. Never swallowed."""
+    from PySide6.QtCore import QMetaObject, QObject, Qt, Signal
+
+    class _Relay(QObject):
+        raised = Signal(str, str)
+
+    relay = _Relay()
+    relay.raised.connect(show, Qt.QueuedConnection)
+    install_exception_hooks._relay = relay  # keep alive
+
+    def report(exc_type, exc, tb, where: str):
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        sys.stderr.write(f"[{where}] {text}")
+        from trainer.core.errors import TrainerError
+
+        if isinstance(exc, TrainerError):
+            relay.raised.emit(exc.title, str(exc))
+        else:
+            relay.raised.emit("Unexpected error", f"{exc_type.__name__}: {exc}\n\n"
+                                                  "Details were written to the terminal/log.")
+
+    sys.excepthook = lambda t, e, tb: report(t, e, tb, "main")
+    threading.excepthook = lambda args: report(args.exc_type, args.exc_value, args.exc_traceback,
+                                               f"thread {args.thread.name if args.thread else '?'}")
+    del QMetaObject
+
+
+def run_gui(args) -> int:
+    """Open the main window (and, for `trainer run`, go straight into the visit)."""
+    msg = _no_display_message()
+    if msg:
+        sys.stderr.write(msg + "\n")
+        return 3
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from trainer.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Video-Visit Trainer")
+    app.setOrganizationName("VideoVisitTrainer")
+    window = MainWindow(camera=getattr(args, "camera", None), mic=getattr(args, "mic", None))
+
+    def show_error(title: str, text: str) -> None:
+        QMessageBox.critical(window, title, text)
+
+    install_exception_hooks(show_error)
+    window.resize(1200, 780)
+    window.show()
+    if getattr(args, "exit_after_first_window", False):
+        def first_window():
+            print(f"first-window {time.perf_counter() - _T0:.3f}s after trainer.ui.app import", flush=True)
+            app.quit()
+        QTimer.singleShot(0, first_window)
+    if getattr(args, "command", None) == "run":
+        QTimer.singleShot(0, lambda: window.start_visit_by_ref(args.scenario))
+        if getattr(args, "screenshot", None):
+            window.screenshot_after_visit_start(args.screenshot)
+    return app.exec()

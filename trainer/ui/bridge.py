@@ -1,0 +1,74 @@
+"""The one bridge from worker threads to the Qt main thread.
+
+Workers call `post(event)` (thread-safe, never blocks, never touches widgets). A timer on the main thread
+drains the queue ~30 times a second and emits typed signals. Display-only streams are throttled: per
+drain only the newest camera preview, frame sample, audio level and talk balance are delivered, while
+scenario events, notices, speech segments and source-finished events are all delivered in order.
+(The store receives every sample directly from the pipeline; the bridge only feeds the display.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from trainer.core.events import (AudioLevel, FrameSample, Notice, ScenarioEvent, SourceFinished, SpeechSegment,
+                                 TalkBalance)
+from trainer.visit import FramePreview
+
+DRAIN_INTERVAL_MS = 33
+
+
+class EventBridge(QObject):
+    preview = Signal(object)  # FramePreview (newest only)
+    frame_sample = Signal(object)  # FrameSample (newest only)
+    audio_level = Signal(object)  # AudioLevel (newest only)
+    talk_balance = Signal(object)  # TalkBalance (newest only)
+    scenario_event = Signal(object)  # ScenarioEvent (all)
+    notice = Signal(object)  # Notice (all)
+    speech_segment = Signal(object)  # SpeechSegment (all)
+    source_finished = Signal(object)  # SourceFinished (all)
+
+    _LATEST_ONLY = {FramePreview: "preview", FrameSample: "frame_sample", AudioLevel: "audio_level",
+                    TalkBalance: "talk_balance"}
+    _ALL = {ScenarioEvent: "scenario_event", Notice: "notice", SpeechSegment: "speech_segment",
+            SourceFinished: "source_finished"}
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._latest: dict[str, object] = {}
+        self._ordered: deque = deque()
+        self.posted = 0
+        self.delivered = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(DRAIN_INTERVAL_MS)
+        self._timer.timeout.connect(self.drain)
+        self._timer.start()
+
+    def post(self, event) -> None:
+        """Called from any thread."""
+        name = self._LATEST_ONLY.get(type(event))
+        with self._lock:
+            self.posted += 1
+            if name is not None:
+                self._latest[name] = event
+            elif type(event) in self._ALL:
+                self._ordered.append(event)
+
+    def drain(self) -> None:
+        with self._lock:
+            latest, self._latest = self._latest, {}
+            ordered, self._ordered = self._ordered, deque()
+        for ev in ordered:
+            self.delivered += 1
+            getattr(self, self._ALL[type(ev)]).emit(ev)
+        for name, ev in latest.items():
+            self.delivered += 1
+            getattr(self, name).emit(ev)
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self.drain()

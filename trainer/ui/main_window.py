@@ -1,0 +1,205 @@
+"""The main window: scenario list -> visit -> summary, and the history of past sessions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget
+
+from trainer.core.errors import ScenarioError, TrainerError
+from trainer.core.scenario import Scenario, discover_scenarios, load_scenario
+from trainer.resources import builtin_scenarios_dir
+from trainer.store.db import SessionStore
+from trainer.store.paths import default_db_path
+from trainer.ui.bridge import EventBridge
+from trainer.ui.history_page import HistoryPage
+from trainer.ui.scenario_page import ScenarioPage
+from trainer.ui.style import STYLE
+from trainer.ui.summary_page import SummaryPage
+from trainer.ui.tasks import run_task
+from trainer.ui.visit_page import VisitPage
+from trainer.visit import VisitRunner
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, camera=None, mic=None, store: SessionStore | None = None):
+        super().__init__()
+        self.setWindowTitle("Video-Visit Trainer")
+        self.setStyleSheet(STYLE)
+        # Defaults: the first webcam and the default microphone.
+        self.camera = camera if camera is not None else 0
+        self.mic = mic if mic is not None else "default"
+        self.store = store or SessionStore(default_db_path())
+        self.runner: VisitRunner | None = None
+        self.bridge: EventBridge | None = None
+        self.visit_page: VisitPage | None = None
+        self.last_session_id: int | None = None
+        self._ending = False
+
+        self.stack = QStackedWidget()
+        self.setCentralWidget(self.stack)
+        self.scenario_page = ScenarioPage()
+        self.summary_page = SummaryPage()
+        self.history_page = HistoryPage()
+        for page in (self.scenario_page, self.summary_page, self.history_page):
+            self.stack.addWidget(page)
+        self.scenario_page.start_requested.connect(self.start_visit)
+        self.scenario_page.history_requested.connect(self.show_history)
+        self.summary_page.back_requested.connect(self.show_scenarios)
+        self.summary_page.history_requested.connect(self.show_history)
+        self.history_page.back_requested.connect(self.show_scenarios)
+        self.history_page.open_requested.connect(self.show_summary)
+        self._build_menu()
+        self.reload_scenarios()
+        self.scenario_page.set_devices_text(
+            f"Camera: {_describe_input(self.camera, 'webcam')}   ·   Microphone: {_describe_input(self.mic, 'mic')}")
+
+    def _build_menu(self) -> None:
+        m = self.menuBar().addMenu("&Session")
+        a = QAction("&Scenarios", self, shortcut=QKeySequence("Ctrl+1"), triggered=self.show_scenarios)
+        m.addAction(a)
+        a = QAction("&Past sessions", self, shortcut=QKeySequence("Ctrl+H"), triggered=self.show_history)
+        m.addAction(a)
+        m.addSeparator()
+        m.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
+        self.help_menu = self.menuBar().addMenu("&Help")
+
+    # -- navigation ---------------------------------------------------------------------------------
+    def reload_scenarios(self) -> None:
+        scenarios, errors = discover_scenarios([builtin_scenarios_dir()])
+        self.scenario_page.set_scenarios(scenarios, errors)
+
+    def show_scenarios(self) -> None:
+        if self.runner is None:
+            self.stack.setCurrentWidget(self.scenario_page)
+            self.scenario_page.list.setFocus()
+
+    def show_history(self) -> None:
+        if self.runner is not None:
+            return
+        self.history_page.set_rows(self.store.history())
+        self.stack.setCurrentWidget(self.history_page)
+
+    def show_summary(self, session_id: int) -> None:
+        summary = self.store.summary(session_id)
+        meta = self.store.session(session_id)
+        behaviours = ()
+        for s in self.scenario_page.scenarios:
+            if s.id == meta["scenario_id"]:
+                behaviours = s.behaviours
+        self.summary_page.show_summary(summary, behaviours)
+        self.stack.setCurrentWidget(self.summary_page)
+
+    # -- the visit ----------------------------------------------------------------------------------
+    def start_visit_by_ref(self, ref: str) -> None:
+        """`trainer run SCENARIO`: a scenario id from the list or a path to a .yaml file."""
+        try:
+            if ref.endswith((".yaml", ".yml")) or Path(ref).is_file():
+                scenario = load_scenario(ref)
+            else:
+                scenario = next((s for s in self.scenario_page.scenarios if s.id == ref), None)
+                if scenario is None:
+                    known = ", ".join(s.id for s in self.scenario_page.scenarios)
+                    raise ScenarioError(ref, f"no built-in scenario has this id (known: {known})")
+        except TrainerError as exc:
+            QMessageBox.critical(self, exc.title, str(exc))
+            return
+        self.start_visit(scenario)
+
+    def start_visit(self, scenario: Scenario) -> None:
+        if self.runner is not None:
+            return
+        self.bridge = EventBridge(self)
+        page = VisitPage(scenario)
+        self.visit_page = page
+        self.stack.addWidget(page)
+        self.stack.setCurrentWidget(page)
+        b = self.bridge
+        b.preview.connect(page.on_preview)
+        b.frame_sample.connect(page.on_sample)
+        b.audio_level.connect(page.on_level)
+        b.speech_segment.connect(page.on_speech)
+        b.scenario_event.connect(page.on_scenario_event)
+        b.scenario_event.connect(self._on_scenario_event)
+        b.notice.connect(page.on_notice)
+        b.source_finished.connect(page.on_source_finished)
+        page.end_requested.connect(self.end_visit)
+        self._ending = False
+        try:
+            self.runner = VisitRunner(scenario, self.store, camera=self.camera, mic=self.mic, listener=b.post)
+        except TrainerError as exc:
+            self._abort_visit(exc)
+            return
+        runner = self.runner
+        # Opening devices and loading the face model takes a moment: off the main thread.
+        run_task(lambda progress, cancelled: runner.start(), on_done=lambda _sid: page.visit_started(),
+                 on_error=self._abort_visit)
+
+    def _abort_visit(self, exc: BaseException) -> None:
+        title = getattr(exc, "title", "Could not start the visit")
+        QMessageBox.critical(self, title, str(exc))
+        self._teardown_visit()
+        self.show_scenarios()
+
+    def _on_scenario_event(self, ev) -> None:
+        if ev.kind == "visit_end" and ev.data.get("reason") == "completed":
+            # Let the last line settle on screen, then close the session and show the summary.
+            QTimer.singleShot(1500, self.end_visit)
+
+    def end_visit(self) -> None:
+        if self.runner is None or self._ending:
+            return
+        self._ending = True
+        runner = self.runner
+        if self.visit_page is not None:
+            self.visit_page.end_button.setEnabled(False)
+            self.visit_page.prompt_label.setText("Ending the call and saving the session…")
+        run_task(lambda progress, cancelled: runner.end(), on_done=self._visit_saved, on_error=self._save_failed)
+
+    def _visit_saved(self, session_id: int) -> None:
+        self.last_session_id = session_id
+        self._teardown_visit()
+        self.show_summary(session_id)
+
+    def _save_failed(self, exc: BaseException) -> None:
+        QMessageBox.critical(self, getattr(exc, "title", "Saving the session failed"), str(exc))
+        self._teardown_visit()
+        self.show_scenarios()
+
+    def _teardown_visit(self) -> None:
+        if self.bridge is not None:
+            self.bridge.stop()
+            self.bridge.deleteLater()
+            self.bridge = None
+        if self.visit_page is not None:
+            self.stack.removeWidget(self.visit_page)
+            self.visit_page.deleteLater()
+            self.visit_page = None
+        self.runner = None
+
+    def screenshot_after_visit_start(self, path: str, delay_ms: int = 4000) -> None:
+        """Save a PNG of the window a few seconds into the visit (docs and visual checks)."""
+        def grab():
+            self.grab().save(path)
+            print(f"screenshot saved: {path}", flush=True)
+        QTimer.singleShot(delay_ms, grab)
+
+    def closeEvent(self, event) -> None:
+        if self.runner is not None:
+            # Closing mid-visit: save what we have (the session stays marked as ended early).
+            try:
+                self.runner.end()
+            except TrainerError as exc:
+                QMessageBox.critical(self, exc.title, str(exc))
+            self._teardown_visit()
+        event.accept()
+
+
+def _describe_input(spec, kind: str) -> str:
+    if isinstance(spec, str) and not spec.isdigit() and spec != "default":
+        return f"file {Path(spec).name}"
+    if kind == "webcam":
+        return f"webcam {spec}"
+    return "system default" if spec == "default" else f"device {spec}"

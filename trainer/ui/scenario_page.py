@@ -1,0 +1,102 @@
+"""Page 1: pick a scenario (list + details), with the camera and microphone that will be used."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QTextBrowser,
+                               QVBoxLayout, QWidget)
+
+from trainer.core.scenario import BEHAVIOURS, Scenario
+
+
+class ScenarioPage(QWidget):
+    start_requested = Signal(object)  # Scenario
+    history_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.scenarios: list[Scenario] = []
+        title = QLabel("Choose a visit to rehearse")
+        title.setObjectName("pageTitle")
+        self.list = QListWidget()
+        self.list.setMinimumWidth(320)
+        self.list.currentRowChanged.connect(self._show_details)
+        self.list.itemActivated.connect(lambda _item: self._start())
+        self.details = QTextBrowser()
+        self.details.setOpenExternalLinks(False)
+        self.errors = QLabel()
+        self.errors.setWordWrap(True)
+        self.errors.setObjectName("errorBox")
+        self.errors.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.errors.hide()
+        self.devices = QLabel()
+        self.devices.setObjectName("hint")
+        self.start_button = QPushButton("Start visit")
+        self.start_button.setObjectName("primary")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self._start)
+        self.history_button = QPushButton("Past sessions")
+        self.history_button.clicked.connect(self.history_requested)
+
+        right = QVBoxLayout()
+        right.addWidget(self.details, 1)
+        right.addWidget(self.devices)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.history_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.start_button)
+        right.addLayout(buttons)
+        body = QHBoxLayout()
+        body.addWidget(self.list)
+        body.addLayout(right, 1)
+        outer = QVBoxLayout(self)
+        outer.addWidget(title)
+        outer.addWidget(self.errors)
+        outer.addLayout(body, 1)
+
+    def set_scenarios(self, scenarios: list[Scenario], errors: list) -> None:
+        self.scenarios = scenarios
+        self.list.clear()
+        for s in scenarios:
+            item = QListWidgetItem(f"{s.title}\n{s.patient.name} · about {s.expected_minutes:g} min · {s.difficulty}")
+            item.setData(Qt.UserRole, s.id)
+            self.list.addItem(item)
+        if errors:
+            self.errors.setText("Some scenario files could not be loaded and are not listed:\n" +
+                                "\n".join(f"• {e}" for e in errors))
+            self.errors.show()
+        else:
+            self.errors.hide()
+        if scenarios:
+            self.list.setCurrentRow(0)
+        self.start_button.setEnabled(bool(scenarios))
+        self.list.setFocus()
+
+    def set_devices_text(self, text: str) -> None:
+        self.devices.setText(text)
+
+    def current(self) -> Scenario | None:
+        row = self.list.currentRow()
+        return self.scenarios[row] if 0 <= row < len(self.scenarios) else None
+
+    def _show_details(self, row: int) -> None:
+        if not 0 <= row < len(self.scenarios):
+            self.details.clear()
+            return
+        s = self.scenarios[row]
+        p = s.patient
+        who = p.name + (f", {p.age}" if p.age else "") + (f" ({p.pronouns})" if p.pronouns else "")
+        behaviours = "".join(f"<li>{BEHAVIOURS[b]}</li>" for b in s.behaviours)
+        self.details.setHtml(
+            f"<h2>{_esc(s.title)}</h2><p><b>Patient:</b> {_esc(who)}</p><p>{_esc(s.summary)}</p>"
+            f"<p><b>About {s.expected_minutes:g} minutes</b> · {s.difficulty}</p>"
+            f"<p><b>What this visit practises:</b></p><ul>{behaviours}</ul>")
+
+    def _start(self) -> None:
+        s = self.current()
+        if s is not None:
+            self.start_requested.emit(s)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,22 @@
+"""The app's style sheet: a calm light shell and a dark call window, readable at a glance."""
+
+STYLE = """
+QWidget { font-size: 14px; }
+QLabel#pageTitle { font-size: 22px; font-weight: 600; margin: 6px 0 10px 0; }
+QLabel#hint { color: #555; }
+QLabel#errorBox { background: #fdecea; color: #611a15; border: 1px solid #f5c2bd; border-radius: 6px; padding: 8px; }
+QLabel#noticeBox { background: #fff4d6; color: #5a4300; border: 1px solid #f0d68a; border-radius: 6px; padding: 8px; }
+QLabel#metricValue { font-size: 18px; font-weight: 600; }
+QPushButton { padding: 7px 16px; border-radius: 6px; border: 1px solid #b9c1cc; background: #f4f6f9; }
+QPushButton:focus { border: 2px solid #2d6cdf; }
+QPushButton#primary { background: #2d6cdf; color: white; border: 1px solid #2457b5; font-weight: 600; }
+QWidget#visitPage { background: #1e2329; }
+QWidget#visitPage QLabel#status { color: #d7dde4; }
+QWidget#visitPage QLabel#prompt { color: #ffffff; font-size: 15px; }
+QWidget#visitPage QLabel#clock { color: #aab4bf; font-family: monospace; font-size: 15px; padding: 0 12px; }
+QLabel#selfView { background: #000; color: #ccc; border: 2px solid #3b4450; border-radius: 6px; }
+QPushButton#endCall { background: #d93b3b; color: white; border: 1px solid #a92a2a; font-weight: 600; padding: 9px 22px; }
+QPushButton#endCall:focus { border: 2px solid #ffffff; }
+QProgressBar { background: #39414b; border: none; border-radius: 4px; }
+QProgressBar::chunk { background: #4cc38a; border-radius: 4px; }
+"""

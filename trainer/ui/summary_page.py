@@ -1,0 +1,84 @@
+"""Page 3: the end-of-visit summary, read back from the session store."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from trainer.core.scenario import BEHAVIOURS
+from trainer.store.db import SessionSummary
+
+
+def _fmt_ratio(r: float | None) -> str:
+    return "—" if r is None else f"{r * 100:.0f} %"
+
+
+class SummaryPage(QWidget):
+    back_requested = Signal()
+    history_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.title = QLabel()
+        self.title.setObjectName("pageTitle")
+        self.subtitle = QLabel()
+        self.subtitle.setWordWrap(True)
+        self.grid = QGridLayout()
+        self.values: dict[str, QLabel] = {}
+        rows = [("duration", "Visit length"), ("face", "Face visible to the camera"),
+                ("clinician", "You talked"), ("patient", "Patient talked"), ("share", "Your share of the talk"),
+                ("frames", "Camera frames analysed")]
+        for i, (key, label) in enumerate(rows):
+            name = QLabel(label)
+            value = QLabel("—")
+            value.setObjectName("metricValue")
+            self.grid.addWidget(name, i, 0)
+            self.grid.addWidget(value, i, 1)
+            self.values[key] = value
+        self.behaviours = QLabel()
+        self.behaviours.setWordWrap(True)
+        self.notices = QLabel()
+        self.notices.setWordWrap(True)
+        self.notices.setObjectName("noticeBox")
+        back = QPushButton("Choose another visit")
+        back.setObjectName("primary")
+        back.clicked.connect(self.back_requested)
+        hist = QPushButton("Past sessions")
+        hist.clicked.connect(self.history_requested)
+        buttons = QHBoxLayout()
+        buttons.addWidget(hist)
+        buttons.addStretch(1)
+        buttons.addWidget(back)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addWidget(self.subtitle)
+        lay.addLayout(self.grid)
+        lay.addWidget(self.behaviours)
+        lay.addWidget(self.notices)
+        lay.addStretch(1)
+        lay.addLayout(buttons)
+        self.back_button = back
+
+    def show_summary(self, s: SessionSummary, behaviours: tuple[str, ...] = ()) -> None:
+        self.title.setText(f"Visit summary — {s.scenario_title}")
+        status = {"completed": "Visit completed.", "ended_early": "You ended the call before the scenario finished.",
+                  "interrupted": "This session was interrupted (the app closed before the visit ended)."}
+        self.subtitle.setText(f"Session {s.session_id}. {status.get(s.status, s.status)}")
+        self.values["duration"].setText(f"{s.duration_s:.0f} s")
+        self.values["face"].setText(_fmt_ratio(s.face_present_ratio) if s.frames else "no camera")
+        self.values["clinician"].setText(f"{s.clinician_talk_s:.1f} s in {s.speech_segments} stretches")
+        self.values["patient"].setText(f"{s.patient_talk_s:.1f} s")
+        total = s.clinician_talk_s + s.patient_talk_s
+        self.values["share"].setText(_fmt_ratio(s.clinician_talk_s / total) if total > 0 else "—")
+        self.values["frames"].setText(str(s.frames))
+        if behaviours:
+            self.behaviours.setText("<b>This visit practised:</b> " +
+                                    ", ".join(BEHAVIOURS.get(b, b) for b in behaviours) + ".")
+        else:
+            self.behaviours.clear()
+        if s.notices:
+            self.notices.setText("<b>Feedback that was unavailable:</b><br>" + "<br>".join(s.notices))
+            self.notices.show()
+        else:
+            self.notices.hide()
+        self.back_button.setFocus()

@@ -1,0 +1,71 @@
+"""The one helper for background work in the GUI.
+
+`run_task(fn, on_done, on_error, on_progress)` runs `fn(progress, cancelled)` on Qt's thread pool;
+`progress(done, total, text)` and the result or exception come back to the main thread through queued
+signals. Returns a Task whose `cancel()` sets the flag `cancelled()` reads.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from typing import Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class _Signals(QObject):
+    done = Signal(object)
+    failed = Signal(object)
+    progress = Signal(int, int, str)
+
+
+class Task(QRunnable):
+    def __init__(self, fn: Callable):
+        super().__init__()
+        self.fn = fn
+        self.signals = _Signals()
+        self._cancel = threading.Event()
+        self.setAutoDelete(False)  # we keep a reference; Qt must not delete the C++ side under us
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:  # on a pool thread
+        try:
+            result = self.fn(lambda d, t, text="": self.signals.progress.emit(int(d), int(t), str(text)),
+                             self._cancel.is_set)
+        except BaseException as exc:  # noqa: BLE001 - delivered to on_error on the main thread
+            exc.__traceback_text__ = traceback.format_exc()
+            self.signals.failed.emit(exc)
+            return
+        self.signals.done.emit(result)
+
+
+_running: set[Task] = set()
+
+
+def run_task(fn: Callable, on_done: Callable[[object], None] | None = None,
+             on_error: Callable[[BaseException], None] | None = None,
+             on_progress: Callable[[int, int, str], None] | None = None) -> Task:
+    """Run fn(progress, cancelled) in the background; callbacks run on the main thread."""
+    task = Task(fn)
+    _running.add(task)
+
+    def finished(_=None):
+        _running.discard(task)
+
+    if on_done:
+        task.signals.done.connect(on_done)
+    if on_error:
+        task.signals.failed.connect(on_error)
+    else:
+        def reraise(exc):
+            raise exc
+        task.signals.failed.connect(reraise)
+    if on_progress:
+        task.signals.progress.connect(on_progress)
+    task.signals.done.connect(finished)
+    task.signals.failed.connect(finished)
+    QThreadPool.globalInstance().start(task)
+    return task

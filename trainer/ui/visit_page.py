@@ -1,0 +1,271 @@
+"""Page 2: the visit window, laid out like a video-visit app.
+
+    +------------------------------------------------------------+
+    | notices (what feedback is unavailable and why)             |
+    | +--------------------------------------------+ +--------+ |
+    | | patient area                               | |self-view| |
+    | |                                            | +--------+ |
+    | | caption: the patient's current line         |            |
+    | +--------------------------------------------+            |
+    | your turn: prompt            face/head   mic meter  00:42 |
+    |                    [ End call ]                            |
+    +------------------------------------------------------------+
+
+Everything shown comes through the EventBridge; this page never reads worker state directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QLinearGradient, QPainter, QPen, QPixmap, QShortcut
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from trainer.core.events import AudioLevel, FrameSample, Notice, ScenarioEvent
+from trainer.core.scenario import Scenario
+
+SELF_VIEW_W, SELF_VIEW_H = 256, 192
+
+
+def head_direction_text(yaw: float | None, pitch: float | None) -> str:
+    """Plain words for where the head points (mirror view: the clinician's own left/right)."""
+    if yaw is None or pitch is None:
+        return "head direction unknown"
+    parts = []
+    if yaw > 12:
+        parts.append(f"turned left {yaw:.0f}°")
+    elif yaw < -12:
+        parts.append(f"turned right {-yaw:.0f}°")
+    if pitch > 12:
+        parts.append(f"up {pitch:.0f}°")
+    elif pitch < -12:
+        parts.append(f"down {-pitch:.0f}°")
+    return "head " + (", ".join(parts) if parts else "facing the screen")
+
+
+class SelfView(QLabel):
+    """The clinician's mirrored camera picture with the face box and a head-direction arrow."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setFixedSize(SELF_VIEW_W, SELF_VIEW_H)
+        self.setAlignment(Qt.AlignCenter)
+        self.setObjectName("selfView")
+        self.setText("Camera\nstarting…")
+
+    def show_unavailable(self, text: str) -> None:
+        self.clear()
+        self.setText(text)
+
+    def show_frame(self, image_bgr: np.ndarray, obs) -> None:
+        h, w = image_bgr.shape[:2]
+        rgb = np.ascontiguousarray(image_bgr[:, ::-1, ::-1])  # mirror + BGR->RGB
+        qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888)
+        pix = QPixmap.fromImage(qimg).scaled(self.size(), Qt.KeepAspectRatioByExpanding, Qt.SmoothTransformation)
+        sx, sy = pix.width() / w, pix.height() / h
+        painter = QPainter(pix)
+        painter.setRenderHint(QPainter.Antialiasing)
+        if obs is not None and getattr(obs, "face", False) and obs.bbox is not None:
+            x0, y0, x1, y1 = obs.bbox
+            # Mirror the normalised box to match the mirrored picture.
+            rect = QRectF((1 - x1) * w * sx, y0 * h * sy, (x1 - x0) * w * sx, (y1 - y0) * h * sy)
+            painter.setPen(QPen(QColor(80, 220, 140), 2))
+            painter.drawRoundedRect(rect, 6, 6)
+            if obs.yaw is not None and obs.pitch is not None:
+                c = rect.center()
+                length = rect.width() * 0.6
+                # Mirror view: the clinician's left is the picture's left.
+                dx = -math.sin(math.radians(obs.yaw)) * length
+                dy = -math.sin(math.radians(obs.pitch)) * length
+                painter.setPen(QPen(QColor(255, 210, 60), 3))
+                end = QPointF(c.x() + dx, c.y() + dy)
+                painter.drawLine(c, end)
+                painter.setBrush(QColor(255, 210, 60))
+                painter.drawEllipse(end, 4, 4)
+        painter.end()
+        # Crop the centre to the label size.
+        x = (pix.width() - self.width()) // 2
+        y = (pix.height() - self.height()) // 2
+        self.setPixmap(pix.copy(x, y, self.width(), self.height()))
+
+
+class PatientArea(QFrame):
+    """The patient's video tile: a home background, the patient, the caption strip."""
+
+    def __init__(self, scenario: Scenario, parent=None):
+        super().__init__(parent)
+        self.setObjectName("patientArea")
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.persona = scenario.patient
+        self.caption = ""
+        self.emotion = "neutral"
+        self.speaking = False
+
+    def set_line(self, text: str, emotion: str) -> None:
+        self.caption, self.emotion, self.speaking = text, emotion, True
+        self.update()
+
+    def end_line(self) -> None:
+        self.speaking = False
+        self.update()
+
+    def paintEvent(self, _event):
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        r = self.rect()
+        g = QLinearGradient(0, 0, 0, r.height())
+        g.setColorAt(0, QColor(214, 200, 178))
+        g.setColorAt(1, QColor(150, 132, 112))
+        p.fillRect(r, g)
+        # Head-and-shoulders silhouette, centred.
+        cx, cy = r.width() / 2, r.height() * 0.45
+        s = min(r.width(), r.height()) / 480
+        p.setPen(Qt.NoPen)
+        p.setBrush(QColor(70, 90, 120))
+        p.drawRoundedRect(QRectF(cx - 150 * s, cy + 90 * s, 300 * s, 260 * s), 90 * s, 90 * s)
+        p.setBrush(QColor(196, 150, 120))
+        p.drawEllipse(QPointF(cx, cy), 80 * s, 100 * s)
+        p.setPen(QColor(255, 255, 255))
+        p.setFont(QFont(self.font().family(), 13, QFont.Bold))
+        p.drawText(QRectF(16, 12, r.width() - 32, 28), Qt.AlignLeft, self.persona.name)
+        if self.caption:
+            box = QRectF(24, r.height() - 96, r.width() - 48, 80)
+            p.setPen(Qt.NoPen)
+            p.setBrush(QColor(0, 0, 0, 170))
+            p.drawRoundedRect(box, 10, 10)
+            p.setPen(QColor(255, 255, 255) if self.speaking else QColor(200, 200, 200))
+            p.setFont(QFont(self.font().family(), 14))
+            p.drawText(box.adjusted(16, 8, -16, -8), Qt.AlignCenter | Qt.TextWordWrap, self.caption)
+        p.end()
+
+
+class VisitPage(QWidget):
+    end_requested = Signal()
+
+    def __init__(self, scenario: Scenario, parent=None):
+        super().__init__(parent)
+        self.scenario = scenario
+        self.setObjectName("visitPage")
+        self.setAttribute(Qt.WA_StyledBackground, True)  # let the style sheet paint the dark call background
+        self.notices_label = QLabel()
+        self.notices_label.setObjectName("noticeBox")
+        self.notices_label.setWordWrap(True)
+        self.notices_label.hide()
+        self._notices: list[str] = []
+
+        self.patient = PatientArea(scenario)
+        self.self_view = SelfView()
+        tile = QWidget()
+        tile_lay = QHBoxLayout(tile)
+        tile_lay.setContentsMargins(0, 0, 0, 0)
+        tile_lay.addWidget(self.patient, 1)
+        side = QVBoxLayout()
+        side.addWidget(self.self_view)
+        self.face_label = QLabel("Face: waiting for camera")
+        self.face_label.setObjectName("status")
+        self.face_label.setWordWrap(True)
+        self.face_label.setFixedWidth(SELF_VIEW_W)
+        side.addWidget(self.face_label)
+        mic_row = QHBoxLayout()
+        self.mic_label = QLabel("Mic")
+        self.mic_label.setObjectName("status")
+        self.mic_meter = QProgressBar()
+        self.mic_meter.setRange(0, 60)
+        self.mic_meter.setTextVisible(False)
+        self.mic_meter.setFixedHeight(10)
+        mic_row.addWidget(self.mic_label)
+        mic_row.addWidget(self.mic_meter, 1)
+        side.addLayout(mic_row)
+        self.talk_label = QLabel("You: 0 s · Patient: 0 s")
+        self.talk_label.setObjectName("status")
+        side.addWidget(self.talk_label)
+        side.addStretch(1)
+        tile_lay.addLayout(side)
+
+        self.prompt_label = QLabel("Connecting…")
+        self.prompt_label.setObjectName("prompt")
+        self.prompt_label.setWordWrap(True)
+        self.clock_label = QLabel("00:00")
+        self.clock_label.setObjectName("clock")
+        self.end_button = QPushButton("End call")
+        self.end_button.setObjectName("endCall")
+        self.end_button.setToolTip("End the call (Ctrl+E)")
+        self.end_button.clicked.connect(self.end_requested)
+        QShortcut(QKeySequence("Ctrl+E"), self, activated=self.end_button.click)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.prompt_label, 1)
+        bottom.addWidget(self.clock_label)
+        bottom.addWidget(self.end_button)
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.notices_label)
+        lay.addWidget(tile, 1)
+        lay.addLayout(bottom)
+
+        self._elapsed = 0
+        self._clinician_s = 0.0
+        self._patient_s = 0.0
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+
+    # -- bridge slots -------------------------------------------------------------------------------
+    def visit_started(self) -> None:
+        self.prompt_label.setText(f"You are connected with {self.scenario.patient.name}.")
+        self._timer.start(1000)
+        self.end_button.setFocus()
+
+    def on_preview(self, preview) -> None:
+        self.self_view.show_frame(preview.frame.image, preview.observation)
+
+    def on_sample(self, s: FrameSample) -> None:
+        if not s.face:
+            self.face_label.setText("Face: not found — are you in front of the camera?")
+        else:
+            gaze = "" if s.gaze in ("unknown", "absent") else f" · looking at the {s.gaze}" if s.gaze != "away" \
+                else " · looking away"
+            self.face_label.setText(f"Face: found · {head_direction_text(s.yaw, s.pitch)}{gaze}")
+
+    def on_level(self, lv: AudioLevel) -> None:
+        self.mic_meter.setValue(int(max(0.0, min(60.0, lv.rms_db + 60.0))))
+        self.mic_label.setText("Speaking" if lv.speaking else "Mic")
+        self.mic_label.setProperty("active", lv.speaking)
+
+    def on_speech(self, seg) -> None:
+        if seg.speaker == "clinician":
+            self._clinician_s += seg.duration
+        else:
+            self._patient_s += seg.duration
+        self.talk_label.setText(f"You: {self._clinician_s:.0f} s · Patient: {self._patient_s:.0f} s")
+
+    def on_scenario_event(self, ev: ScenarioEvent) -> None:
+        if ev.kind == "patient_line":
+            self.patient.set_line(ev.data["text"], ev.data.get("emotion", "neutral"))
+            self.prompt_label.setText(f"{self.scenario.patient.name} is speaking…")
+        elif ev.kind == "patient_line_end":
+            self.patient.end_line()
+        elif ev.kind == "clinician_turn":
+            self.prompt_label.setText(f"Your turn: {ev.data['prompt']}")
+        elif ev.kind == "visit_end":
+            self._timer.stop()
+            self.prompt_label.setText("The visit has ended.")
+
+    def on_notice(self, n: Notice) -> None:
+        self._notices.append(n.message)
+        self.notices_label.setText("\n".join(self._notices[-4:]))
+        self.notices_label.show()
+        if n.code == "camera_unavailable" or n.code == "face_model_unavailable":
+            self.self_view.show_unavailable("No camera\n(face feedback off)")
+            self.face_label.setText("Face feedback is off for this visit.")
+        if n.code == "mic_unavailable":
+            self.mic_label.setText("No mic")
+            self.mic_meter.setEnabled(False)
+
+    def on_source_finished(self, ev) -> None:
+        if ev.kind == "camera":
+            self.face_label.setText(self.face_label.text() + "\n(camera input ended)")
+
+    def _tick(self) -> None:
+        self._elapsed += 1
+        self.clock_label.setText(f"{self._elapsed // 60:02d}:{self._elapsed % 60:02d}")
