@@ -9,7 +9,7 @@ scripts/bootstrap.sh
 export PYTHONDONTWRITEBYTECODE=1
 status=0
 echo "[tests] pass 1/2: core, capture, analysis, store, cli (Qt blocked)"
-TRAINER_BLOCK_QT=1 .venv/bin/python -m pytest -m "not gui" "$@" || status=$?
+TRAINER_BLOCK_QT=1 .venv/bin/python -m pytest -p no:pytest-qt -m "not gui" "$@" || status=$?
 if [ $status -ne 0 ]; then echo "[tests] pass 1 failed (exit $status)"; exit $status; fi
 echo "[tests] pass 2/2: GUI (Qt offscreen)"
 QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -m gui "$@" || status=$?

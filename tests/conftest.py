@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 class _BlockQt(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname.split(".")[0] in ("PySide6", "shiboken6"):
-            raise ImportError(f"{fullname} is blocked: non-UI tests must run without Qt")
+            raise ModuleNotFoundError(f"{fullname} is blocked: non-UI tests must run without Qt")
         return None
 
 

@@ -56,8 +56,9 @@ class VisitRunner:
         frame_source = open_frame_source(camera, clock=self.clock, realtime=realtime)
         audio_source = open_audio_source(mic, clock=self.clock, realtime=realtime) if mic is not None else None
         self.pipeline = VisitPipeline(frame_source, audio_source, self.clock, self._on_pipeline_event,
-                                      on_frame=self._on_frame)
+                                      on_frame=self._on_frame, drop_frames=realtime)
         self.finished = threading.Event()  # set when the scenario reached its end
+        self._engine_t = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> int:
@@ -79,8 +80,8 @@ class VisitRunner:
         """End the call (if still running), stop the pipeline, flush and close the session."""
         if self._stopped.is_set():
             return self.session_id
-        t = self.clock.now()
         with self._lock:
+            t = self._now()
             self._dispatch(self.engine.end_call(t))
         self._stopped.set()
         if self._ticker is not None:
@@ -92,24 +93,30 @@ class VisitRunner:
 
     def ui_action(self, action: str) -> None:
         with self._lock:
-            self._dispatch(self.engine.ui_action(self.clock.now(), action))
+            self._dispatch(self.engine.ui_action(self._now(), action))
 
     # -- event routing ------------------------------------------------------------------------------
     def _tick_loop(self) -> None:
         while not self._stopped.wait(TICK_S):
             with self._lock:
-                self._dispatch(self.engine.tick(self.clock.now()))
+                self._dispatch(self.engine.tick(self._now()))
 
     def _on_pipeline_event(self, ev) -> None:
         if isinstance(ev, SpeechStarted):
             with self._lock:
-                self._dispatch(self.engine.clinician_speech_started(ev.t))
+                self._dispatch(self.engine.clinician_speech_started(self._now(ev.t)))
         elif isinstance(ev, TurnEnded):
             with self._lock:
-                self._dispatch(self.engine.clinician_turn_ended(ev.t))
+                self._dispatch(self.engine.clinician_turn_ended(self._now(ev.t)))
         if self.writer is not None:
             self.writer.put(ev)
         self.listener(ev)
+
+    def _now(self, t: float | None = None) -> float:
+        """Engine time: the session clock or an event's source time, never going backwards (a file source
+        running faster than real time stamps events ahead of the wall clock). Call with _lock held."""
+        self._engine_t = max(self._engine_t, self.clock.now() if t is None else t)
+        return self._engine_t
 
     def _on_frame(self, frame, observation) -> None:
         self.listener(FramePreview(frame, observation))

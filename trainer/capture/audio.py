@@ -102,7 +102,7 @@ class AudioFileSource:
 def _sounddevice():
     try:
         import sounddevice as sd
-    except OSError as exc:  # PortAudio's shared library is missing
+    except (OSError, ImportError) as exc:  # PortAudio's shared library (or sounddevice) is missing
         raise DeviceUnavailable(
             f"The audio system (PortAudio) is not available: {exc}",
             hint="Linux: install it with 'sudo apt install libportaudio2'. The visit runs without voice "

@@ -35,6 +35,7 @@ class VideoFileSource:
         self.realtime = realtime
         self.speed = speed
         self._cap = None
+        self._pending = None
         self._stop = threading.Event()
         self.fps = 0.0
         self.frame_count = 0
@@ -56,7 +57,9 @@ class VideoFileSource:
             cap.release()
             raise SourceError(f"Cannot read video file {self.path}: no frame could be decoded.",
                               hint="The file may be damaged or empty.")
-        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        # Keep the probe frame instead of seeking back: seeking fails on index-less streams (MPEG-TS,
+        # recordings cut off by a crash).
+        self._pending = (first, cap.get(cv2.CAP_PROP_POS_MSEC))
         self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
         self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.size = (first.shape[1], first.shape[0])
@@ -73,13 +76,17 @@ class VideoFileSource:
         pacer = Pacer(self.clock, self.realtime, self._stop, self.speed)
         index = 0
         while not self._stop.is_set():
-            ok, image = self._cap.read()
+            if self._pending is not None:
+                (image, pos_ms), self._pending = self._pending, None
+                ok = True
+            else:
+                ok, image = self._cap.read()
+                pos_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC) if ok else 0.0
             if not ok or image is None:
                 if self.frame_count and index < self.frame_count - 2:
                     self.error = (f"{self.name} ended after {index} of {self.frame_count} frames; the file "
                                   "looks truncated or damaged")
                 break
-            pos_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
             # Some containers report 0 for every frame; fall back to the nominal rate then.
             t = pos_ms / 1000.0 if (pos_ms > 0 or index == 0) else index / self.fps
             if not pacer.wait_until(t):

@@ -72,9 +72,14 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise StoreError(f"Cannot open the session store at {path}: {exc}",
                          hint="Check that the folder exists and that you may write to it.") from None
     con.row_factory = sqlite3.Row
-    con.execute("PRAGMA foreign_keys = ON")
-    con.execute("PRAGMA journal_mode = WAL")  # readers (history, summary) never block the writer
-    con.execute("PRAGMA synchronous = NORMAL")
+    try:
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("PRAGMA journal_mode = WAL")  # readers (history, summary) never block the writer
+        con.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        con.close()
+        raise StoreError(f"The session store {path} is damaged or not a trainer database: {exc}",
+                         hint="Move the file aside; the app will create a new one.") from None
     return con
 
 
