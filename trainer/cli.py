@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="open the app straight into a visit of SCENARIO (an id or a .yaml file)")
     p.add_argument("scenario")
     _add_io_args(p)
-    p.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)  # used by docs/screenshot script
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="save a picture of the visit window a few seconds in, then end the visit and quit")
+    p.add_argument("--screenshot-delay", type=float, default=4.0, metavar="S", help=argparse.SUPPRESS)
 
     sub.add_parser("doctor", help="check cameras, microphones, Qt, PortAudio and the face model")
     return parser
@@ -58,6 +60,16 @@ def main(argv: list[str] | None = None) -> int:
         from trainer.doctor import run_doctor
 
         return run_doctor()
+    if args.command == "run" and args.scenario.endswith((".yaml", ".yml")):
+        # Check the file before opening any window, so a broken scenario is reported here, with its line.
+        from trainer.core.errors import TrainerError
+        from trainer.core.scenario import load_scenario
+
+        try:
+            load_scenario(args.scenario)
+        except TrainerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.command in ("gui", "run"):
         from trainer.ui.app import run_gui  # the only place the CLI reaches into Qt
 

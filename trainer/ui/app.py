@@ -61,10 +61,17 @@ def run_gui(args) -> int:
 
     from trainer.ui.main_window import MainWindow
 
+    from trainer.core.errors import TrainerError
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Video-Visit Trainer")
     app.setOrganizationName("VideoVisitTrainer")
-    window = MainWindow(camera=getattr(args, "camera", None), mic=getattr(args, "mic", None))
+    try:
+        window = MainWindow(camera=getattr(args, "camera", None), mic=getattr(args, "mic", None))
+    except TrainerError as exc:  # e.g. the session store cannot be opened
+        sys.stderr.write(f"error: {exc}\n")
+        QMessageBox.critical(None, exc.title, str(exc))
+        return 1
 
     def show_error(title: str, text: str) -> None:
         QMessageBox.critical(window, title, text)
@@ -80,5 +87,5 @@ def run_gui(args) -> int:
     if getattr(args, "command", None) == "run":
         QTimer.singleShot(0, lambda: window.start_visit_by_ref(args.scenario))
         if getattr(args, "screenshot", None):
-            window.screenshot_after_visit_start(args.screenshot)
+            window.screenshot_after_visit_start(args.screenshot, int(args.screenshot_delay * 1000))
     return app.exec()

@@ -179,11 +179,17 @@ class MainWindow(QMainWindow):
             self.visit_page = None
         self.runner = None
 
-    def screenshot_after_visit_start(self, path: str, delay_ms: int = 4000) -> None:
-        """Save a PNG of the window a few seconds into the visit (docs and visual checks)."""
+    def screenshot_after_visit_start(self, path: str, delay_ms: int = 4000, then_quit: bool = True) -> None:
+        """Save a PNG of the window a few seconds into the visit (docs and visual checks), then end the
+        visit and quit."""
+        from PySide6.QtWidgets import QApplication
+
         def grab():
-            self.grab().save(path)
-            print(f"screenshot saved: {path}", flush=True)
+            ok = self.grab().save(path)
+            print(f"screenshot {'saved' if ok else 'FAILED'}: {path}", flush=True)
+            if then_quit:
+                self.close()
+                QApplication.instance().quit()
         QTimer.singleShot(delay_ms, grab)
 
     def closeEvent(self, event) -> None:

@@ -1,0 +1,98 @@
+"""End-to-end GUI tests (pytest-qt, Qt offscreen): a whole visit driven through the real window with a
+fixture video as the camera and its audio track as the microphone, checked from the store."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from trainer.store.db import SessionStore
+from trainer.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def store(tmp_path):
+    return SessionStore(tmp_path / "sessions.sqlite3")
+
+
+def _start_first_scenario(qtbot, window):
+    window.scenario_page.list.setFocus()
+    window.scenario_page.list.setCurrentRow(0)
+    qtbot.keyClick(window.scenario_page.list, Qt.Key_Return)  # keyboard: Enter starts the visit
+    qtbot.waitUntil(lambda: window.runner is not None and window.visit_page is not None, timeout=5000)
+
+
+def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
+    video = str(fixtures("video/talking_nods.mp4"))
+    window = MainWindow(camera=video, mic=video, store=store)
+    qtbot.addWidget(window)
+    window.show()
+    _start_first_scenario(qtbot, window)
+    page = window.visit_page
+    finished = set()
+    window.bridge.source_finished.connect(lambda ev: finished.add(ev.kind))
+    # The self-view shows camera frames and the face status updates while the clip plays.
+    qtbot.waitUntil(lambda: page.self_view.pixmap() is not None and not page.self_view.pixmap().isNull(),
+                    timeout=8000)
+    qtbot.waitUntil(lambda: page.face_label.text().startswith("Face: found"), timeout=5000)
+    assert page.patient.caption  # the patient's first line is on screen
+    qtbot.waitUntil(lambda: finished >= {"camera", "mic"}, timeout=20000)
+    img = page.self_view.pixmap().toImage()
+    assert img.width() > 0 and img.pixelColor(img.width() // 2, img.height() // 2).isValid()
+    qtbot.mouseClick(page.end_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.summary_page, timeout=10000)
+
+    sid = window.last_session_id
+    frames = store.frames(sid)
+    assert len(frames) >= 190  # 199 frames in the clip; a couple may be dropped under load
+    face_ratio = sum(f["face"] for f in frames) / len(frames)
+    assert face_ratio >= 0.95
+    clinician = store.speech(sid, "clinician")
+    assert clinician and sum(e - s for s, e in clinician) > 3.0
+    assert window.summary_page.values["face"].text().endswith("%")
+    assert "s in" in window.summary_page.values["clinician"].text()
+
+    # History lists the session (Ctrl+H), Enter opens its summary again.
+    qtbot.keyClick(window, Qt.Key_H, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.history_page, timeout=2000)
+    table = window.history_page.table
+    assert table.rowCount() == 1 and table.item(0, 1).text() == store.session(sid)["scenario_title"]
+    window.close()
+
+
+def test_unreadable_video_shows_a_notice_and_the_visit_goes_on(qtbot, store, fixtures, tmp_path):
+    bad = tmp_path / "not_a_video.mp4"
+    bad.write_bytes(b"\x00garbage" * 4000)
+    window = MainWindow(camera=str(bad), mic=str(fixtures("audio/speech_short.wav")), store=store)
+    qtbot.addWidget(window)
+    window.show()
+    _start_first_scenario(qtbot, window)
+    page = window.visit_page
+    qtbot.waitUntil(lambda: page.notices_label.isVisible(), timeout=8000)
+    assert "Cannot read video file" in page.notices_label.text() and "not_a_video.mp4" in page.notices_label.text()
+    qtbot.waitUntil(lambda: bool(page.patient.caption), timeout=5000)
+    page.end_button.click()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.summary_page, timeout=10000)
+    assert "Cannot read video file" in window.summary_page.notices.text()
+    assert store.summary(window.last_session_id).frames == 0
+    window.close()
+
+
+def test_broken_scenario_file_is_named_with_its_line(qtbot, store, tmp_path, monkeypatch):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    from trainer.resources import _root
+
+    good = (_root() / "scenarios").glob("*.yaml")
+    for f in good:
+        (folder / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "zz_broken.yaml").write_text("id: broken\ntitle: Broken\npatient:\n  name: 'unclosed\n",
+                                           encoding="utf-8")
+    monkeypatch.setenv("TRAINER_SCENARIOS", str(folder))
+    window = MainWindow(camera="7", mic=None, store=store)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.scenario_page.errors.isVisible()
+    text = window.scenario_page.errors.text()
+    assert "zz_broken.yaml:" in text and any(f"zz_broken.yaml:{n}" in text for n in range(3, 7))
+    assert window.scenario_page.list.count() >= 1  # the good scenarios are still offered
+    window.close()
