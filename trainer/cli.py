@@ -4,6 +4,7 @@
     trainer gui [--camera X] [--mic Y]
     trainer run SCENARIO [--camera X] [--mic Y]   open the app straight into a visit
     trainer doctor                  check cameras, microphones, Qt, PortAudio and the model
+    trainer --self-test             check this installation (models, landmarker, store, scenarios, UI)
     trainer --version
 
 Only argparse and the standard library are imported at start-up: `trainer --version` must stay fast.
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Video-visit simulation trainer: rehearse telehealth visits with a virtual patient. "
                     "Everything is analysed on this machine; nothing leaves it.")
     parser.add_argument("--version", action="version", version=f"trainer {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that this installation works (models, face landmarker, session store, "
+                             "scenarios, patient view) and exit; non-zero exit status on any failure")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("gui", help="open the app (the default command)")
@@ -53,9 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # Bare `trainer` and `trainer --camera FILE` open the GUI.
-    if not argv or argv[0].startswith("--") and argv[0] not in ("--version", "-h", "--help"):
+    if not argv or argv[0].startswith("--") and argv[0] not in ("--version", "--self-test", "-h", "--help"):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
+    if args.self_test:
+        from trainer.selftest import run_selftest
+
+        return run_selftest()
     if args.command == "doctor":
         from trainer.doctor import run_doctor
 
