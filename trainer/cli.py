@@ -50,6 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot-delay", type=float, default=4.0, metavar="S", help=argparse.SUPPRESS)
 
     sub.add_parser("doctor", help="check cameras, microphones, Qt, PortAudio and the face model")
+
+    p = sub.add_parser("analyze", help="analyse a recording (video and/or audio) into CSV files and summary.json")
+    p.add_argument("input", metavar="INPUT", help="a video file (with or without sound) or an audio file")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for frames.csv, voice.csv, summary.json")
+    p.add_argument("--patient-segments", metavar="FILE",
+                   help="when the patient was heard: an RTTM file (first speaker = patient) or a start,end CSV")
+    p.add_argument("--patient-audio", metavar="FILE",
+                   help="the patient's playback signal, time-aligned with the microphone track")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -68,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         from trainer.doctor import run_doctor
 
         return run_doctor()
+    if args.command == "analyze":
+        return _analyze(args)
     if args.command == "run" and args.scenario.endswith((".yaml", ".yml")):
         # Check the file before opening any window, so a broken scenario is reported here, with its line.
         from trainer.core.errors import TrainerError
@@ -84,6 +95,51 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui(args)
     parser.print_help()
     return 2
+
+
+class _ProgressBar:
+    """A one-line terminal progress bar on stderr (redrawn at most every 1 %)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._last: tuple[str, int] | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        pct = int(100 * done / total) if total else 0
+        if self._last == (stage, pct):
+            return
+        self._last = (stage, pct)
+        filled = pct * 30 // 100
+        sys.stderr.write(f"\r{stage:>5} [{'#' * filled}{'.' * (30 - filled)}] {pct:3d}% ({done}/{total})")
+        if pct >= 100:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _analyze(args) -> int:
+    from trainer.core.errors import TrainerError
+
+    try:
+        from trainer.analysis.offline import analyze_recording
+
+        summary = analyze_recording(args.input, args.out, patient_segments=args.patient_segments,
+                                    patient_audio=args.patient_audio, progress=_ProgressBar(not args.quiet))
+    except TrainerError as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ncancelled: partial results (if any) are in " + args.out, file=sys.stderr)
+        return 130
+    keys = [k for k in ("duration_s", "frames", "eye_contact_ratio", "engaged_ratio", "nods_per_min", "smiles",
+                        "speech_s", "clinician_share", "processing_fps") if k in summary]
+    print(f"wrote {args.out}: " + ", ".join(f"{k}={summary[k]}" for k in keys))
+    if summary.get("truncated"):
+        print(f"warning: {summary.get('truncated_message', 'the input ended early; partial results kept')}",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def gui_main() -> int:

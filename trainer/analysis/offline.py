@@ -1,0 +1,67 @@
+"""`trainer analyze`: offline analysis of a recording, with the same per-frame and per-block code the
+live visit uses (DESIGN.md section 5).
+
+A video file gives `frames.csv` (trainer.analysis.offline_video); any file with sound gives `voice.csv`
+(trainer.analysis.offline_voice); both contribute keys to `summary.json`, which this module writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+from trainer.core.errors import SourceError
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def probe_streams(path: str | os.PathLike) -> tuple[bool, bool]:
+    """(has_video, has_audio) for a media file; SourceError when FFmpeg cannot open it."""
+    import av
+
+    p = Path(path)
+    if not p.is_file():
+        raise SourceError(f"Input file not found: {p}")
+    try:
+        with av.open(str(p)) as c:
+            # A still-image "video" stream inside an audio file (cover art) is not a camera recording.
+            has_video = any(s.type == "video" and (s.frames or 0) != 1 for s in c.streams)
+            has_audio = any(s.type == "audio" for s in c.streams)
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise SourceError(f"Cannot read {p}: it is not a video or audio file this app can decode ({exc}).",
+                          hint="Use an MP4/WebM/AVI video or a WAV/FLAC/MP3 recording.") from None
+    if not has_video and not has_audio:
+        raise SourceError(f"{p.name} contains neither video nor audio.")
+    return has_video, has_audio
+
+
+def analyze_recording(path: str | os.PathLike, out_dir: str | os.PathLike, *,
+                      patient_segments: str | os.PathLike | None = None,
+                      patient_audio: str | os.PathLike | None = None,
+                      progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> dict:
+    """Analyse a recording into out_dir (frames.csv, voice.csv, summary.json); returns the summary."""
+    from trainer.analysis.offline_video import analyze_video
+    from trainer.analysis.offline_voice import analyze_voice
+
+    has_video, has_audio = probe_streams(path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary: dict = {"input": str(path)}
+    speech_segments = None
+    if has_audio:
+        voice = analyze_voice(path, out, patient_segments=patient_segments, patient_audio=patient_audio,
+                              progress=(lambda d, t: progress("voice", d, t)) if progress else None)
+        summary.update(voice)
+        speech_segments = voice.get("_segments")
+    elif patient_segments or patient_audio:
+        raise SourceError(f"{Path(path).name} has no audio track, so talk-time balance cannot be computed.")
+    if has_video:
+        video = analyze_video(path, out, speech_segments=speech_segments,
+                              progress=(lambda d, t: progress("video", d, t)) if progress else None,
+                              cancel=cancel)
+        summary.update(video)
+    summary = {k: v for k, v in summary.items() if not k.startswith("_")}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return summary
