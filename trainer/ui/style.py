@@ -17,6 +17,8 @@ QWidget#visitPage QLabel#clock { color: #aab4bf; font-family: monospace; font-si
 QLabel#selfView { background: #000; color: #ccc; border: 2px solid #3b4450; border-radius: 6px; }
 QPushButton#endCall { background: #d93b3b; color: white; border: 1px solid #a92a2a; font-weight: 600; padding: 9px 22px; }
 QPushButton#endCall:focus { border: 2px solid #ffffff; }
+QLabel#qualityBox { background: #5a4300; color: #fff4d6; border-radius: 6px; padding: 6px; }
+QProgressBar#shareBar { color: #ffffff; min-height: 18px; }
 QProgressBar { background: #39414b; border: none; border-radius: 4px; }
 QProgressBar::chunk { background: #4cc38a; border-radius: 4px; }
 """

@@ -28,6 +28,20 @@ from trainer.core.scenario import Scenario
 
 SELF_VIEW_W, SELF_VIEW_H = 256, 192
 
+#: Plain-language advice for the video-quality flags of the face pipeline (DESIGN.md section 4).
+QUALITY_ADVICE = {
+    "face_too_small": "Move closer to the camera.",
+    "off_centre": "Centre yourself in the picture.",
+    "too_dark": "Your face is too dark: add light in front of you.",
+    "backlit": "Strong light behind you: face the light or close the blind.",
+    "camera_above_eye_level": "The camera is well above your eyes: lower it or raise your seat.",
+    "camera_below_eye_level": "The camera is well below your eyes: raise it to eye level.",
+    "face_lost": "Your face is not visible to the camera.",
+    "multiple_faces": "More than one face is in view.",
+}
+
+GAZE_TEXT = {"camera": "looking into the camera", "screen": "looking at the patient", "away": "looking away"}
+
 
 def head_direction_text(yaw: float | None, pitch: float | None) -> str:
     """Plain words for where the head points (mirror view: the clinician's own left/right)."""
@@ -181,6 +195,18 @@ class VisitPage(QWidget):
         self.talk_label = QLabel("You: 0 s · Patient: 0 s")
         self.talk_label.setObjectName("status")
         side.addWidget(self.talk_label)
+        self.share_bar = QProgressBar()
+        self.share_bar.setRange(0, 100)
+        self.share_bar.setFormat("Your share of the talk: %p%")
+        self.share_bar.setFixedWidth(SELF_VIEW_W)
+        self.share_bar.setObjectName("shareBar")
+        side.addWidget(self.share_bar)
+        self.quality_label = QLabel()
+        self.quality_label.setObjectName("qualityBox")
+        self.quality_label.setWordWrap(True)
+        self.quality_label.setFixedWidth(SELF_VIEW_W)
+        self.quality_label.hide()
+        side.addWidget(self.quality_label)
         side.addStretch(1)
         tile_lay.addLayout(side)
 
@@ -223,9 +249,17 @@ class VisitPage(QWidget):
         if not s.face:
             self.face_label.setText("Face: not found — are you in front of the camera?")
         else:
-            gaze = "" if s.gaze in ("unknown", "absent") else f" · looking at the {s.gaze}" if s.gaze != "away" \
-                else " · looking away"
-            self.face_label.setText(f"Face: found · {head_direction_text(s.yaw, s.pitch)}{gaze}")
+            gaze = GAZE_TEXT.get(s.gaze)
+            self.face_label.setText(f"Face: found · {head_direction_text(s.yaw, s.pitch)}" +
+                                    (f"\nYou are {gaze}" if gaze else ""))
+        advice = [QUALITY_ADVICE.get(q, q.replace("_", " ")) for q in s.quality]
+        self.quality_label.setText("\n".join(advice))
+        self.quality_label.setVisible(bool(advice))
+
+    def on_talk_balance(self, tb) -> None:
+        self.talk_label.setText(f"You: {tb.clinician_s:.0f} s · Patient: {tb.patient_s:.0f} s")
+        if tb.share is not None:
+            self.share_bar.setValue(int(round(tb.share * 100)))
 
     def on_level(self, lv: AudioLevel) -> None:
         self.mic_meter.setValue(int(max(0.0, min(60.0, lv.rms_db + 60.0))))
