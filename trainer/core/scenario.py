@@ -1,19 +1,31 @@
-"""Scenario model and loader.
+"""Scenario model, loader and validator.
 
-A scenario is a YAML file: metadata, a patient persona and an ordered list of steps. A step is either a
-patient line (`patient:` text, spoken by the virtual patient) or a clinician turn (`clinician:` with a
-prompt and a timeout: the engine waits for the clinician to speak and finish). Steps run in order unless
-a step names its successor with `next:`; the step with `end: true` (or the last one) ends the visit.
-The full format is documented in docs/scenarios.md.
+A scenario is a YAML file (format documented in docs/scenarios.md, JSON Schema in
+docs/scenario.schema.json): metadata, a patient persona, a home setting with optional connection
+events, an optional caregiver, facilitator overrides, a rubric per targeted behaviour, and a graph of
+steps. A step is one of
 
-Every error names file:line:column and what was expected.
+- a patient line (`patient:` text) or a caregiver line (`caregiver:` text), spoken by the virtual
+  patient or the caregiver, with an emotion, an emotional-cue flag and optional recorded audio/video;
+- a clinician turn (`clinician:` mapping): the engine waits for the clinician to speak and finish;
+  optional intent cards the clinician picks before answering, and branches on the card, on measured
+  behaviour during the turn, on call-window actions and on facilitator overrides;
+- a decision (`decide:` list of branches), taken instantly on the state of the visit so far;
+- an event (`event: caregiver_joins | caregiver_leaves`).
+
+Steps run in list order unless a step names its successor (`next:`) or ends the visit (`end: true`).
+
+Every error is a ScenarioError naming file:line:column and what was expected. Dangling references
+(steps, cards, flags, overrides, media files) and unreachable steps are errors, and so is a step from
+which the visit can never end.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from trainer.core.errors import ScenarioError
 from trainer.core.yamlpos import LDict, LList, load_located
@@ -38,14 +50,110 @@ BEHAVIOURS: dict[str, str] = {
 EMOTIONS = ("neutral", "worried", "sad", "relieved", "confused", "frustrated", "smiling")
 DIFFICULTIES = ("introductory", "intermediate", "advanced")
 
+#: Call-window actions a scenario can branch on (the visit window offers them as buttons).
+ACTIONS: dict[str, str] = {
+    "share_screen": "Share screen",
+    "stop_share": "Stop sharing",
+    "invite_caregiver": "Invite caregiver",
+}
+
+BACKGROUNDS = ("kitchen", "living_room", "bedroom", "home_office")
+CONNECTION_STATES = ("frozen", "audio_dropped", "reconnecting")
+EVENTS = ("caregiver_joins", "caregiver_leaves")
+CAREGIVER_JOINS = ("on_invite", "scripted")
+
+APPEARANCE_CHOICES: dict[str, tuple[str, ...]] = {
+    "skin": ("very_light", "light", "medium", "olive", "brown", "dark"),
+    "hair": ("black", "dark_brown", "brown", "auburn", "blonde", "grey_brown", "grey", "white"),
+    "hair_style": ("short", "medium", "long", "bun", "curly", "receding", "bald"),
+    "facial_hair": ("none", "stubble", "moustache", "beard"),
+    "top": ("blue", "navy", "green", "teal", "red", "burgundy", "mustard", "grey", "purple", "white"),
+}
+APPEARANCE_FLAGS = ("glasses",)
+#: Voice ranges: rate is relative speaking speed, pitch a frequency ratio (both 1.0 = the engine's voice).
+VOICE_RANGES: dict[str, tuple[float, float]] = {"rate": (0.7, 1.4), "pitch": (0.6, 1.5)}
+
+#: Default length a clinician is expected to talk in a turn, for length estimates (seconds).
+DEFAULT_EXPECT_S = 25.0
+MEDIA_SUFFIXES = {"audio": (".wav", ".flac", ".mp3", ".m4a", ".ogg"), "video": (".mp4", ".mov", ".mkv", ".webm")}
+
+
+# -- model ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Persona:
+    """Who is on screen: name, age, pronouns, appearance (see APPEARANCE_CHOICES) and voice (rate, pitch)."""
+
     name: str
     age: int | None = None
     pronouns: str = ""
     appearance: dict[str, Any] = field(default_factory=dict)
     voice: dict[str, Any] = field(default_factory=dict)
+    relation: str = ""  # for a caregiver: "daughter", "husband", ...
+
+
+@dataclass(frozen=True)
+class Caregiver:
+    """A relative or carer who can join the call, on the clinician's invitation or at a scripted step."""
+
+    persona: Persona
+    joins: str = "on_invite"  # on_invite | scripted
+
+
+@dataclass(frozen=True)
+class ConnectionEvent:
+    """A simulated connection problem that happens just before `at_step` starts and lasts duration_s."""
+
+    at_step: str
+    state: str
+    duration_s: float
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Setting:
+    background: str = "living_room"
+    connection_events: tuple[ConnectionEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A test on the state of the visit.
+
+    `op` is "all", "any" or "not" (then `args` holds sub-conditions) or a leaf key from CONDITION_KEYS
+    (then `value` holds its argument). Evaluated by trainer.core.engine with three-valued logic: a
+    measured condition with no measurement (no face seen, say) is unknown, and unknown never takes a branch.
+    """
+
+    op: str
+    value: Any = None
+    args: tuple["Condition", ...] = ()
+    line: int = 0
+
+    def leaves(self) -> Iterator["Condition"]:
+        if self.op in ("all", "any", "not"):
+            for a in self.args:
+                yield from a.leaves()
+        else:
+            yield self
+
+
+@dataclass(frozen=True)
+class Branch:
+    when: Condition
+    next: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Card:
+    """An intent card the clinician may pick before answering aloud ("ask an open question", ...)."""
+
+    id: str
+    label: str
+    detail: str = ""
+    behaviours: tuple[str, ...] = ()
+    set_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +165,10 @@ class PatientLine:
     next: str | None = None
     end: bool = False
     line: int = 0  # source line, for messages
+    speaker: str = "patient"  # patient | caregiver
+    audio: str | None = None  # absolute path of a recorded clip (takes precedence over text-to-speech)
+    video: str | None = None  # absolute path of a recorded video clip (its sound is the line's audio)
+    set_flags: tuple[str, ...] = ()
 
     kind = "patient"
 
@@ -69,11 +181,61 @@ class ClinicianTurn:
     next: str | None = None
     end: bool = False
     line: int = 0
+    cards: tuple[Card, ...] = ()
+    branches: tuple[Branch, ...] = ()
+    expect_s: float = DEFAULT_EXPECT_S
 
     kind = "clinician"
 
+    def card(self, card_id: str) -> Card | None:
+        return next((c for c in self.cards if c.id == card_id), None)
 
-Step = PatientLine | ClinicianTurn
+
+@dataclass(frozen=True)
+class Decision:
+    id: str
+    branches: tuple[Branch, ...]
+    next: str | None = None
+    end: bool = False
+    line: int = 0
+
+    kind = "decide"
+
+
+@dataclass(frozen=True)
+class EventStep:
+    id: str
+    event: str
+    next: str | None = None
+    end: bool = False
+    line: int = 0
+
+    kind = "event"
+
+
+Step = PatientLine | ClinicianTurn | Decision | EventStep
+
+
+@dataclass(frozen=True)
+class Override:
+    """A facilitator override: a named nudge (branches can test it) that may jump to a step at once."""
+
+    id: str
+    label: str
+    goto: str | None = None
+
+
+@dataclass(frozen=True)
+class RubricItem:
+    """What counts for one behaviour: a sentence for people and evidence the app can check.
+
+    `evidence` conditions are evaluated over the whole visit; `facilitator_rating` says a facilitator
+    rating is (also) needed because the app cannot judge it (jargon, say)."""
+
+    behaviour: str
+    counts: str
+    evidence: tuple[Condition, ...] = ()
+    facilitator_rating: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +249,10 @@ class Scenario:
     patient: Persona
     steps: tuple[Step, ...]
     path: str = ""
+    setting: Setting = field(default_factory=Setting)
+    caregiver: Caregiver | None = None
+    overrides: tuple[Override, ...] = ()
+    rubric: tuple[RubricItem, ...] = ()
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:
@@ -95,7 +261,7 @@ class Scenario:
         raise KeyError(step_id)
 
     def successor(self, step: Step) -> Step | None:
-        """The step that follows `step`, or None when the visit ends after it."""
+        """The default step after `step` (no branch taken), or None when the visit ends after it."""
         if step.end:
             return None
         if step.next:
@@ -103,10 +269,62 @@ class Scenario:
         idx = self.steps.index(step)
         return self.steps[idx + 1] if idx + 1 < len(self.steps) else None
 
+    def targets(self, step: Step) -> list[str]:
+        """Every step id that may follow `step` (default successor and all branch targets)."""
+        out = [b.next for b in getattr(step, "branches", ())]
+        nxt = self.successor(step)
+        if nxt is not None:
+            out.append(nxt.id)
+        return out
+
     @property
     def patient_lines(self) -> list[PatientLine]:
+        """Every spoken line (patient and caregiver)."""
         return [s for s in self.steps if isinstance(s, PatientLine)]
 
+    @property
+    def cards(self) -> list[Card]:
+        return [c for s in self.steps if isinstance(s, ClinicianTurn) for c in s.cards]
+
+    def override(self, override_id: str) -> Override | None:
+        return next((o for o in self.overrides if o.id == override_id), None)
+
+    def rubric_for(self, behaviour: str) -> RubricItem | None:
+        return next((r for r in self.rubric if r.behaviour == behaviour), None)
+
+
+# -- conditions -------------------------------------------------------------------------------------
+
+#: Leaf condition keys: (value kind, where allowed). Kinds: id (a name or a list of names), bool, ratio
+#: (0..1), seconds (>= 0), count (whole number >= 0). Where: "turn" = branches of clinician turns and
+#: decide steps; "visit" = rubric evidence. See docs/scenarios.md for what each measures.
+CONDITION_KEYS: dict[str, tuple[str, frozenset[str]]] = {
+    "card": ("card", frozenset({"turn", "visit"})),
+    "action": ("action", frozenset({"turn", "visit"})),
+    "action_in_turn": ("action", frozenset({"turn"})),
+    "flag": ("flag", frozenset({"turn", "visit"})),
+    "reached": ("step", frozenset({"turn", "visit"})),
+    "override": ("override", frozenset({"turn", "visit"})),
+    "caregiver_present": ("bool", frozenset({"turn", "visit"})),
+    "timed_out": ("bool", frozenset({"turn"})),
+    "interrupted": ("bool", frozenset({"turn", "visit"})),
+    "interruptions_at_most": ("count", frozenset({"visit"})),
+    "wait_s_at_least": ("seconds", frozenset({"turn"})),
+    "wait_s_below": ("seconds", frozenset({"turn"})),
+    "talk_s_at_least": ("seconds", frozenset({"turn"})),
+    "talk_s_below": ("seconds", frozenset({"turn"})),
+    "talk_share_at_least": ("ratio", frozenset({"turn", "visit"})),
+    "talk_share_below": ("ratio", frozenset({"turn", "visit"})),
+    "eye_contact_at_least": ("ratio", frozenset({"turn", "visit"})),
+    "eye_contact_below": ("ratio", frozenset({"turn", "visit"})),
+    "face_present_at_least": ("ratio", frozenset({"turn", "visit"})),
+    "face_responded": ("bool", frozenset({"turn"})),
+    "cue_response_at_least": ("ratio", frozenset({"visit"})),
+    "cue_wait_s_at_least": ("seconds", frozenset({"visit"})),
+}
+
+
+# -- reading located YAML ---------------------------------------------------------------------------
 
 class _Reader:
     """Typed access to located YAML with errors that carry positions."""
@@ -119,7 +337,7 @@ class _Reader:
 
     def mapping(self, value: Any, pos: tuple[int, int], what: str) -> LDict:
         if not isinstance(value, LDict):
-            raise self.fail(pos, f"{what} must be a mapping (key: value lines)")
+            raise self.fail(pos, f"{what} must be a mapping (key: value lines), got {_typename(type(value))}")
         return value
 
     def get(self, m: LDict, key: str, typ: type | tuple[type, ...], what: str, *, required: bool = True,
@@ -138,11 +356,70 @@ class _Reader:
             raise self.fail(m.where(key), f"{what}: '{key}' must be {_typename(typ)}, got {_typename(type(value))}")
         return value
 
-    def no_unknown(self, m: LDict, allowed: set[str], what: str) -> None:
+    def text(self, m: LDict, key: str, what: str, *, required: bool = True, default: str = "",
+             nonempty: bool = True) -> str:
+        value = self.get(m, key, str, what, required=required, default=None)
+        if value is None:
+            return default
+        value = value.strip()
+        if nonempty and not value:
+            raise self.fail(m.where(key), f"{what}: '{key}' is empty")
+        return value
+
+    def number(self, m: LDict, key: str, what: str, lo: float, hi: float, *, required: bool = False,
+               default: float | None = None) -> float | None:
+        value = self.get(m, key, (int, float), what, required=required, default=None)
+        if value is None:
+            return default
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise self.fail(m.where(key), f"{what}: '{key}' must be a number from {lo:g} to {hi:g}, got {value}")
+        return float(value)
+
+    def ident(self, m: LDict, key: str, what: str, *, required: bool = True) -> str | None:
+        value = self.get(m, key, str, what, required=required, default=None)
+        if value is None:
+            return None
+        if not _is_ident(value):
+            raise self.fail(m.where(key), f"{what}: '{key}' must be a name of letters, digits, '_' or '-', "
+                                          f"got '{value}'")
+        return value
+
+    def choice(self, m: LDict, key: str, what: str, choices: tuple[str, ...], *, default: str | None = None,
+               required: bool = False) -> str | None:
+        value = self.get(m, key, str, what, required=required, default=None)
+        if value is None:
+            return default
+        norm = value.strip().lower().replace("-", "_").replace(" ", "_")
+        if norm not in choices:
+            raise self.fail(m.where(key), f"{what}: '{key}' must be one of {', '.join(choices)}; got '{value}'")
+        return norm
+
+    def names(self, m: LDict, key: str, what: str) -> tuple[tuple[str, tuple[int, int]], ...]:
+        """A name or a list of names, each with its position."""
+        if key not in m or m[key] is None:
+            return ()
+        value = m[key]
+        if isinstance(value, str):
+            items = [(value, m.where(key))]
+        elif isinstance(value, LList):
+            items = [(v, value.where(i)) for i, v in enumerate(value)]
+        else:
+            raise self.fail(m.where(key), f"{what}: '{key}' must be a name or a list of names")
+        for v, pos in items:
+            if not isinstance(v, str) or not _is_ident(v):
+                raise self.fail(pos, f"{what}: '{key}' must list names (letters, digits, '_' or '-'), got {v!r}")
+        return tuple(items)
+
+    def no_unknown(self, m: LDict, allowed: set[str] | frozenset[str], what: str) -> None:
         for key in m:
             if key not in allowed:
                 raise self.fail(m.where(key), f"{what}: unknown key '{key}' (expected one of: "
                                               f"{', '.join(sorted(allowed))})")
+
+
+def _is_ident(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 80 and all(c.isalnum() or c in "_-" for c in value) \
+        and value.isascii()
 
 
 def _typename(typ: Any) -> str:
@@ -153,104 +430,429 @@ def _typename(typ: Any) -> str:
     return names.get(typ, getattr(typ, "__name__", str(typ)))
 
 
-_TOP_KEYS = {"id", "title", "summary", "behaviours", "expected_minutes", "difficulty", "patient", "steps"}
+_TOP_KEYS = {"id", "title", "summary", "behaviours", "expected_minutes", "difficulty", "patient", "setting",
+             "caregiver", "overrides", "rubric", "steps"}
 _PERSONA_KEYS = {"name", "age", "pronouns", "appearance", "voice"}
-_PATIENT_STEP_KEYS = {"id", "patient", "emotion", "cue", "next", "end"}
-_CLINICIAN_STEP_KEYS = {"id", "clinician", "next", "end"}
-_CLINICIAN_KEYS = {"prompt", "timeout_s"}
+_CAREGIVER_KEYS = _PERSONA_KEYS | {"relation", "joins"}
+_SETTING_KEYS = {"background", "connection_events"}
+_CONNECTION_KEYS = {"at_step", "state", "duration_s"}
+_COMMON_STEP_KEYS = {"id", "next", "end"}
+_LINE_KEYS = _COMMON_STEP_KEYS | {"emotion", "cue", "audio", "video", "set"}
+_CLINICIAN_KEYS = {"prompt", "timeout_s", "expect_s", "cards", "branches"}
+_CARD_KEYS = {"id", "label", "detail", "behaviours", "set"}
+_BRANCH_KEYS = {"when", "next"}
+_OVERRIDE_KEYS = {"id", "label", "goto"}
+_RUBRIC_KEYS = {"counts", "evidence", "facilitator_rating"}
+_STEP_KINDS = ("patient", "caregiver", "clinician", "decide", "event")
+
+
+class _Parser:
+    """One parse of one file. Collects references and checks them after all steps are read."""
+
+    def __init__(self, text: str, path: str):
+        self.r = _Reader(path)
+        self.path = path
+        self.text = text
+        self.base = Path(path).parent if path and not path.startswith("<") else None
+        # references to check once everything is known: (kind, name, pos, extra)
+        self.refs: list[tuple[str, str, tuple[int, int], Any]] = []
+        self.flags_set: set[str] = set()
+
+    # -- persona and setting ------------------------------------------------------------------------
+    def persona(self, pm: LDict, what: str, keys: set[str]) -> Persona:
+        r = self.r
+        r.no_unknown(pm, keys, what)
+        age = r.get(pm, "age", int, what, required=False)
+        if age is not None and not 0 <= age <= 120:
+            raise r.fail(pm.where("age"), f"{what}: age must be from 0 to 120, got {age}")
+        appearance: dict[str, Any] = {}
+        if pm.get("appearance") is not None:
+            am = r.mapping(pm["appearance"], pm.where("appearance"), f"{what}: appearance")
+            r.no_unknown(am, set(APPEARANCE_CHOICES) | set(APPEARANCE_FLAGS), f"{what}: appearance")
+            for key, choices in APPEARANCE_CHOICES.items():
+                v = r.choice(am, key, f"{what}: appearance", choices)
+                if v is not None:
+                    appearance[key] = v
+            for key in APPEARANCE_FLAGS:
+                v = r.get(am, key, bool, f"{what}: appearance", required=False)
+                if v is not None:
+                    appearance[key] = v
+        voice: dict[str, Any] = {}
+        if pm.get("voice") is not None:
+            vm = r.mapping(pm["voice"], pm.where("voice"), f"{what}: voice")
+            r.no_unknown(vm, set(VOICE_RANGES), f"{what}: voice")
+            for key, (lo, hi) in VOICE_RANGES.items():
+                v = r.number(vm, key, f"{what}: voice", lo, hi)
+                if v is not None:
+                    voice[key] = v
+        return Persona(name=r.text(pm, "name", what), age=age,
+                       pronouns=r.text(pm, "pronouns", what, required=False, nonempty=False),
+                       appearance=appearance, voice=voice,
+                       relation=r.text(pm, "relation", what, required=False) if "relation" in keys else "")
+
+    def setting(self, top: LDict) -> Setting:
+        r = self.r
+        if top.get("setting") is None:
+            return Setting()
+        sm = r.mapping(top["setting"], top.where("setting"), "setting")
+        r.no_unknown(sm, _SETTING_KEYS, "setting")
+        background = r.choice(sm, "background", "setting", BACKGROUNDS, default="living_room")
+        events: list[ConnectionEvent] = []
+        raw = r.get(sm, "connection_events", LList, "setting", required=False, default=LList())
+        for i, item in enumerate(raw):
+            what = f"setting: connection event {i + 1}"
+            em = r.mapping(item, raw.where(i), what)
+            r.no_unknown(em, _CONNECTION_KEYS, what)
+            at = r.ident(em, "at_step", what)
+            self.refs.append(("step", at, em.where("at_step"), None))
+            if any(e.at_step == at for e in events):
+                raise r.fail(em.where("at_step"), f"{what}: step '{at}' already has a connection event")
+            events.append(ConnectionEvent(at, r.choice(em, "state", what, CONNECTION_STATES, required=True),
+                                          r.number(em, "duration_s", what, 1.0, 60.0, required=True),
+                                          raw.where(i)[0]))
+        return Setting(background, tuple(events))
+
+    # -- conditions ---------------------------------------------------------------------------------
+    def condition(self, value: Any, pos: tuple[int, int], what: str, scope: str, turn: dict | None,
+                  depth: int = 0) -> Condition:
+        r = self.r
+        if depth > 8:
+            raise r.fail(pos, f"{what}: conditions nest too deeply (at most 8 levels)")
+        cm = r.mapping(value, pos, what)
+        if not cm:
+            raise r.fail(pos, f"{what}: the condition is empty")
+        parts: list[Condition] = []
+        for key in cm:
+            kpos = cm.where(key)
+            v = cm[key]
+            if key in ("any", "all"):
+                if not isinstance(v, LList) or not v:
+                    raise r.fail(kpos, f"{what}: '{key}' must be a non-empty list of conditions")
+                subs = tuple(self.condition(item, v.where(i), what, scope, turn, depth + 1)
+                             for i, item in enumerate(v))
+                parts.append(Condition(key, args=subs, line=kpos[0]))
+                continue
+            if key == "not":
+                parts.append(Condition("not", args=(self.condition(v, kpos, what, scope, turn, depth + 1),),
+                                       line=kpos[0]))
+                continue
+            spec = CONDITION_KEYS.get(key)
+            if spec is None:
+                raise r.fail(kpos, f"{what}: unknown condition '{key}' (expected any, all, not or one of: "
+                                   f"{', '.join(k for k, s in CONDITION_KEYS.items() if scope in s[1])})")
+            kind, scopes = spec
+            if scope not in scopes:
+                where = "clinician-turn or decide branches" if "turn" in scopes else "rubric evidence"
+                raise r.fail(kpos, f"{what}: '{key}' can only be used in {where}")
+            parts.append(Condition(key, self.condition_value(cm, key, kind, what, turn), line=kpos[0]))
+        return parts[0] if len(parts) == 1 else Condition("all", args=tuple(parts), line=pos[0])
+
+    def condition_value(self, cm: LDict, key: str, kind: str, what: str, turn: dict | None) -> Any:
+        r = self.r
+        if kind == "bool":
+            return r.get(cm, key, bool, what)
+        if kind == "ratio":
+            return r.number(cm, key, what, 0.0, 1.0, required=True)
+        if kind == "seconds":
+            return r.number(cm, key, what, 0.0, 600.0, required=True)
+        if kind == "count":
+            v = r.get(cm, key, int, what)
+            if v < 0:
+                raise r.fail(cm.where(key), f"{what}: '{key}' must be 0 or more")
+            return v
+        names = r.names(cm, key, what)
+        if not names:
+            raise r.fail(cm.where(key), f"{what}: '{key}' needs a name")
+        for name, npos in names:
+            if kind == "action" and name not in ACTIONS:
+                raise r.fail(npos, f"{what}: unknown call-window action '{name}' (expected one of: "
+                                   f"{', '.join(ACTIONS)})")
+            if kind == "card" and turn is not None and name not in turn["cards"]:
+                raise r.fail(npos, f"{what}: card '{name}' is not one of this turn's cards "
+                                   f"({', '.join(turn['cards']) or 'it has none'})")
+            if kind in ("card", "flag", "step", "override"):
+                self.refs.append((kind, name, npos, None))
+        return tuple(n for n, _ in names)
+
+    def branches(self, raw: Any, pos: tuple[int, int], what: str, turn: dict | None) -> tuple[Branch, ...]:
+        r = self.r
+        if not isinstance(raw, LList) or not raw:
+            raise r.fail(pos, f"{what}: branches must be a non-empty list of 'when: ... next: step' items")
+        out = []
+        for i, item in enumerate(raw):
+            bwhat = f"{what}: branch {i + 1}"
+            bm = r.mapping(item, raw.where(i), bwhat)
+            r.no_unknown(bm, _BRANCH_KEYS, bwhat)
+            if bm.get("when") is None:
+                raise r.fail(bm.pos, f"{bwhat}: missing required key 'when'")
+            cond = self.condition(bm["when"], bm.where("when"), bwhat, "turn", turn)
+            nxt = r.ident(bm, "next", bwhat)
+            self.refs.append(("step", nxt, bm.where("next"), None))
+            out.append(Branch(cond, nxt, raw.where(i)[0]))
+        return tuple(out)
+
+    # -- steps --------------------------------------------------------------------------------------
+    def media(self, sm: LDict, key: str, what: str) -> str | None:
+        r = self.r
+        value = r.text(sm, key, what, required=False, default="")
+        if not value:
+            return None
+        p = Path(value)
+        if p.suffix.lower() not in MEDIA_SUFFIXES[key]:
+            raise r.fail(sm.where(key), f"{what}: {key} must be a {'/'.join(MEDIA_SUFFIXES[key])} file, "
+                                        f"got '{value}'")
+        if not p.is_absolute():
+            if self.base is None:
+                raise r.fail(sm.where(key), f"{what}: a relative {key} path needs the scenario to be a file")
+            p = self.base / p
+        if not p.is_file():
+            raise r.fail(sm.where(key), f"{what}: {key} file not found: {p}")
+        return str(p)
+
+    def flags(self, m: LDict, key: str, what: str) -> tuple[str, ...]:
+        names = tuple(n for n, _ in self.r.names(m, key, what))
+        self.flags_set.update(names)
+        return names
+
+    def step(self, sm: LDict, i: int, pos: tuple[int, int]) -> Step:
+        r = self.r
+        step_id = r.ident(sm, "id", f"step {i + 1}")
+        what = f"step '{step_id}'"
+        kinds = [k for k in _STEP_KINDS if k in sm]
+        if len(kinds) != 1:
+            detail = "has none" if not kinds else f"has {' and '.join(kinds)}"
+            raise r.fail(pos, f"{what}: a step needs exactly one of {', '.join(_STEP_KINDS)} ({detail})")
+        kind = kinds[0]
+        nxt = r.ident(sm, "next", what, required=False)
+        end = r.get(sm, "end", bool, what, required=False, default=False)
+        if nxt is not None and end:
+            raise r.fail(sm.where("end"), f"{what}: has both 'next' and 'end: true'; choose one")
+        if nxt is not None:
+            self.refs.append(("step", nxt, sm.where("next"), None))
+        if kind in ("patient", "caregiver"):
+            r.no_unknown(sm, _LINE_KEYS | {kind}, what)
+            text = r.text(sm, kind, what)
+            if kind == "caregiver":
+                self.refs.append(("caregiver", step_id, sm.where(kind), None))
+            return PatientLine(step_id, text,
+                               r.choice(sm, "emotion", what, EMOTIONS, default="neutral"),
+                               r.get(sm, "cue", bool, what, required=False, default=False), nxt, end, pos[0],
+                               speaker=kind, audio=self.media(sm, "audio", what), video=self.media(sm, "video", what),
+                               set_flags=self.flags(sm, "set", what))
+        if kind == "clinician":
+            r.no_unknown(sm, _COMMON_STEP_KEYS | {"clinician"}, what)
+            cm = r.mapping(sm["clinician"], sm.where("clinician"), f"{what}: clinician")
+            cwhat = f"{what}: clinician"
+            r.no_unknown(cm, _CLINICIAN_KEYS, cwhat)
+            timeout = r.number(cm, "timeout_s", cwhat, 1.0, 600.0, default=20.0)
+            expect = r.number(cm, "expect_s", cwhat, 1.0, 600.0, default=min(DEFAULT_EXPECT_S, timeout + 30.0))
+            cards = self.cards(cm, cwhat)
+            turn = {"cards": [c.id for c in cards]}
+            branches = self.branches(cm["branches"], cm.where("branches"), cwhat, turn) \
+                if cm.get("branches") is not None else ()
+            return ClinicianTurn(step_id, r.text(cm, "prompt", cwhat), timeout, nxt, end, pos[0], cards, branches,
+                                 expect)
+        if kind == "decide":
+            r.no_unknown(sm, _COMMON_STEP_KEYS | {"decide"}, what)
+            return Decision(step_id, self.branches(sm["decide"], sm.where("decide"), what, None), nxt, end, pos[0])
+        r.no_unknown(sm, _COMMON_STEP_KEYS | {"event"}, what)
+        event = r.choice(sm, "event", what, EVENTS, required=True)
+        self.refs.append(("caregiver", step_id, sm.where("event"), None))
+        return EventStep(step_id, event, nxt, end, pos[0])
+
+    def cards(self, cm: LDict, what: str) -> tuple[Card, ...]:
+        r = self.r
+        raw = r.get(cm, "cards", LList, what, required=False, default=LList())
+        out: list[Card] = []
+        for i, item in enumerate(raw):
+            cwhat = f"{what}: card {i + 1}"
+            m = r.mapping(item, raw.where(i), cwhat)
+            r.no_unknown(m, _CARD_KEYS, cwhat)
+            cid = r.ident(m, "id", cwhat)
+            behaviours = r.names(m, "behaviours", cwhat)
+            for b, bpos in behaviours:
+                if b not in BEHAVIOURS:
+                    raise r.fail(bpos, f"{cwhat}: unknown behaviour id '{b}' (expected one of: {', '.join(BEHAVIOURS)})")
+            card = Card(cid, r.text(m, "label", cwhat), r.text(m, "detail", cwhat, required=False),
+                        tuple(b for b, _ in behaviours), self.flags(m, "set", cwhat))
+            self.refs.append(("card-def", cid, m.where("id"), None))
+            out.append(card)
+        if len(out) == 1:
+            raise r.fail(raw.pos, f"{what}: give at least two intent cards (or none): one card is no choice")
+        return tuple(out)
+
+    # -- whole file ---------------------------------------------------------------------------------
+    def parse(self) -> Scenario:
+        r = self.r
+        doc = load_located(self.text, self.path)
+        top = r.mapping(doc, getattr(doc, "pos", (1, 1)), "the scenario file")
+        r.no_unknown(top, _TOP_KEYS, "scenario")
+
+        sid = r.ident(top, "id", "scenario")
+        title = r.text(top, "title", "scenario")
+        summary = r.text(top, "summary", "scenario", required=False)
+        behaviours = r.names(top, "behaviours", "scenario")
+        seen_b: set[str] = set()
+        for b, bpos in behaviours:
+            if b not in BEHAVIOURS:
+                raise r.fail(bpos, f"unknown behaviour id '{b}' (expected one of: {', '.join(BEHAVIOURS)})")
+            if b in seen_b:
+                raise r.fail(bpos, f"behaviour '{b}' is listed twice")
+            seen_b.add(b)
+        minutes = r.number(top, "expected_minutes", "scenario", 1.0, 60.0, default=5.0)
+        difficulty = r.choice(top, "difficulty", "scenario", DIFFICULTIES, default="introductory")
+
+        persona = self.persona(r.mapping(r.get(top, "patient", LDict, "scenario"), top.where("patient"), "patient"),
+                               "patient", _PERSONA_KEYS)
+        setting = self.setting(top)
+        caregiver = None
+        if top.get("caregiver") is not None:
+            gm = r.mapping(top["caregiver"], top.where("caregiver"), "caregiver")
+            caregiver = Caregiver(self.persona(gm, "caregiver", _CAREGIVER_KEYS),
+                                  r.choice(gm, "joins", "caregiver", CAREGIVER_JOINS, default="on_invite"))
+
+        overrides = self.overrides(top)
+
+        raw_steps = r.get(top, "steps", LList, "scenario")
+        if not raw_steps:
+            raise r.fail(top.where("steps"), "steps: the list is empty; a scenario needs at least one patient line")
+        steps: list[Step] = []
+        seen: dict[str, int] = {}
+        for i, raw in enumerate(raw_steps):
+            pos = raw_steps.where(i)
+            sm = r.mapping(raw, pos, f"step {i + 1}")
+            step = self.step(sm, i, pos)
+            if step.id in seen:
+                raise r.fail(sm.where("id"), f"step id '{step.id}' is already used on line {seen[step.id]}")
+            seen[step.id] = pos[0]
+            steps.append(step)
+
+        rubric = self.rubric(top, tuple(b for b, _ in behaviours))
+        scenario = Scenario(sid, title, summary, tuple(b for b, _ in behaviours), minutes, difficulty, persona,
+                            tuple(steps), self.path, setting, caregiver, overrides, rubric)
+        self.check_references(scenario, top)
+        self.check_graph(scenario, raw_steps)
+        return scenario
+
+    def overrides(self, top: LDict) -> tuple[Override, ...]:
+        r = self.r
+        raw = r.get(top, "overrides", LList, "scenario", required=False, default=LList())
+        out: list[Override] = []
+        for i, item in enumerate(raw):
+            what = f"override {i + 1}"
+            m = r.mapping(item, raw.where(i), what)
+            r.no_unknown(m, _OVERRIDE_KEYS, what)
+            oid = r.ident(m, "id", what)
+            if any(o.id == oid for o in out) or oid in BUILTIN_OVERRIDES:
+                raise r.fail(m.where("id"), f"{what}: override id '{oid}' is already used")
+            goto = r.ident(m, "goto", what, required=False)
+            if goto is not None:
+                self.refs.append(("step", goto, m.where("goto"), None))
+            out.append(Override(oid, r.text(m, "label", what), goto))
+        return tuple(out)
+
+    def rubric(self, top: LDict, behaviours: tuple[str, ...]) -> tuple[RubricItem, ...]:
+        r = self.r
+        if top.get("rubric") is None:
+            if behaviours:
+                raise r.fail(top.where("behaviours"), "scenario: targeted behaviours need a 'rubric' saying what "
+                                                      "counts for each")
+            return ()
+        rm = r.mapping(top["rubric"], top.where("rubric"), "rubric")
+        out: list[RubricItem] = []
+        for key in rm:
+            if key not in behaviours:
+                raise r.fail(rm.where(key), f"rubric: '{key}' is not one of this scenario's behaviours "
+                                            f"({', '.join(behaviours) or 'none listed'})")
+            what = f"rubric: {key}"
+            im = r.mapping(rm[key], rm.where(key), what)
+            r.no_unknown(im, _RUBRIC_KEYS, what)
+            raw = r.get(im, "evidence", LList, what, required=False, default=LList())
+            evidence = tuple(self.condition(item, raw.where(i), f"{what}: evidence {i + 1}", "visit", None)
+                             for i, item in enumerate(raw))
+            rating = r.get(im, "facilitator_rating", bool, what, required=False, default=False)
+            if not evidence and not rating:
+                raise r.fail(rm.where(key), f"{what}: give evidence the app can check or facilitator_rating: true")
+            out.append(RubricItem(key, r.text(im, "counts", what), evidence, rating))
+        for b in behaviours:
+            if b not in rm:
+                raise r.fail(top.where("rubric"), f"rubric: behaviour '{b}' is targeted but has no rubric entry")
+        return tuple(out)
+
+    def check_references(self, s: Scenario, top: LDict) -> None:
+        r = self.r
+        ids = {st.id for st in s.steps}
+        card_ids: dict[str, tuple[int, int]] = {}
+        for kind, name, pos, _ in self.refs:
+            if kind == "card-def":
+                if name in card_ids:
+                    raise r.fail(pos, f"card id '{name}' is already used on line {card_ids[name][0]}; card ids "
+                                      f"must be unique in a scenario")
+                card_ids[name] = pos
+        override_ids = {o.id for o in s.overrides}
+        for kind, name, pos, _ in self.refs:
+            if kind == "step" and name not in ids:
+                raise r.fail(pos, f"unknown step '{name}' (no step has this id)")
+            if kind == "card" and name not in card_ids:
+                raise r.fail(pos, f"unknown card '{name}' (no clinician turn offers it)")
+            if kind == "flag" and name not in self.flags_set:
+                raise r.fail(pos, f"flag '{name}' is never set (set it with 'set:' on a card or a line)")
+            if kind == "override" and name not in override_ids:
+                raise r.fail(pos, f"unknown override '{name}' (declare it under 'overrides:')")
+            if kind == "caregiver" and s.caregiver is None:
+                raise r.fail(pos, "this step needs a caregiver, but the scenario declares none ('caregiver:')")
+        if not s.patient_lines or not any(ln.speaker == "patient" for ln in s.patient_lines):
+            raise r.fail(top.where("steps"), "steps: a scenario needs at least one patient line")
+
+    def check_graph(self, s: Scenario, raw_steps: LList) -> None:
+        r = self.r
+        index = {st.id: i for i, st in enumerate(s.steps)}
+        # Reachable from the first step, counting branch targets and override jumps.
+        reachable: set[str] = set()
+        todo = [s.steps[0].id] + [o.goto for o in s.overrides if o.goto]
+        while todo:
+            sid = todo.pop()
+            if sid in reachable:
+                continue
+            reachable.add(sid)
+            todo.extend(s.targets(s.steps[index[sid]]))
+        for i, st in enumerate(s.steps):
+            if st.id not in reachable:
+                raise r.fail(raw_steps.where(i), f"step '{st.id}' can never be reached from the first step")
+        # From every step the visit must be able to end (no trap loops).
+        can_end = {st.id for st in s.steps if s.successor(st) is None}
+        changed = True
+        while changed:
+            changed = False
+            for st in s.steps:
+                if st.id not in can_end and any(t in can_end for t in s.targets(st)):
+                    can_end.add(st.id)
+                    changed = True
+        for i, st in enumerate(s.steps):
+            if st.id not in can_end:
+                raise r.fail(raw_steps.where(i), f"step '{st.id}' leads only into a loop: the visit could never end")
+        # Decide and event steps take no time: a loop made only of them would spin forever.
+        instant = {st.id for st in s.steps if isinstance(st, (Decision, EventStep))}
+        for start in instant:
+            stack, seen = [start], set()
+            while stack:
+                cur = stack.pop()
+                for t in s.targets(s.steps[index[cur]]):
+                    if t == start:
+                        raise r.fail(raw_steps.where(index[start]),
+                                     f"step '{start}' is in a loop of decide/event steps that takes no time")
+                    if t in instant and t not in seen:
+                        seen.add(t)
+                        stack.append(t)
+
+
+#: Overrides every scenario has: skip the current step; end the visit now.
+BUILTIN_OVERRIDES: dict[str, str] = {"skip": "Skip to the next step", "end_visit": "End the visit now"}
 
 
 def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     """Parse and validate scenario YAML text; raises ScenarioError naming path:line:column."""
-    r = _Reader(path)
-    doc = load_located(text, path)
-    top = r.mapping(doc, getattr(doc, "pos", (1, 1)), "the scenario file")
-    r.no_unknown(top, _TOP_KEYS, "scenario")
-
-    sid = r.get(top, "id", str, "scenario")
-    title = r.get(top, "title", str, "scenario")
-    summary = r.get(top, "summary", str, "scenario", required=False, default="")
-    behaviours = r.get(top, "behaviours", LList, "scenario", required=False, default=LList())
-    for i, b in enumerate(behaviours):
-        if b not in BEHAVIOURS:
-            raise r.fail(behaviours.where(i), f"unknown behaviour id '{b}' (expected one of: "
-                                              f"{', '.join(BEHAVIOURS)})")
-    minutes = r.get(top, "expected_minutes", (int, float), "scenario", required=False, default=5)
-    if minutes <= 0:
-        raise r.fail(top.where("expected_minutes"), "expected_minutes must be above 0")
-    difficulty = r.get(top, "difficulty", str, "scenario", required=False, default="introductory")
-    if difficulty not in DIFFICULTIES:
-        raise r.fail(top.where("difficulty"), f"difficulty must be one of {', '.join(DIFFICULTIES)}")
-
-    pm = r.mapping(r.get(top, "patient", LDict, "scenario"), top.where("patient"), "patient")
-    r.no_unknown(pm, _PERSONA_KEYS, "patient")
-    persona = Persona(
-        name=r.get(pm, "name", str, "patient"),
-        age=r.get(pm, "age", int, "patient", required=False),
-        pronouns=r.get(pm, "pronouns", str, "patient", required=False, default=""),
-        appearance=dict(r.get(pm, "appearance", LDict, "patient", required=False, default={})),
-        voice=dict(r.get(pm, "voice", LDict, "patient", required=False, default={})),
-    )
-
-    raw_steps = r.get(top, "steps", LList, "scenario")
-    if not raw_steps:
-        raise r.fail(top.where("steps"), "steps: the list is empty; a scenario needs at least one patient line")
-    steps: list[Step] = []
-    seen: dict[str, int] = {}
-    for i, raw in enumerate(raw_steps):
-        pos = raw_steps.where(i)
-        sm = r.mapping(raw, pos, f"step {i + 1}")
-        what = f"step {i + 1}"
-        step_id = r.get(sm, "id", str, what)
-        what = f"step '{step_id}'"
-        if step_id in seen:
-            raise r.fail(sm.where("id"), f"step id '{step_id}' is already used on line {seen[step_id]}")
-        seen[step_id] = pos[0]
-        nxt = r.get(sm, "next", str, what, required=False)
-        end = r.get(sm, "end", bool, what, required=False, default=False)
-        if "patient" in sm and "clinician" in sm:
-            raise r.fail(pos, f"{what}: has both 'patient' and 'clinician'; a step is one or the other")
-        if "patient" in sm:
-            r.no_unknown(sm, _PATIENT_STEP_KEYS, what)
-            text = r.get(sm, "patient", str, what).strip()
-            if not text:
-                raise r.fail(sm.where("patient"), f"{what}: the patient line is empty")
-            emotion = r.get(sm, "emotion", str, what, required=False, default="neutral")
-            if emotion not in EMOTIONS:
-                raise r.fail(sm.where("emotion"), f"{what}: emotion must be one of {', '.join(EMOTIONS)}")
-            steps.append(PatientLine(step_id, text, emotion, r.get(sm, "cue", bool, what, required=False,
-                                                                   default=False), nxt, end, pos[0]))
-        elif "clinician" in sm:
-            r.no_unknown(sm, _CLINICIAN_STEP_KEYS, what)
-            cm = r.mapping(sm["clinician"], sm.where("clinician"), f"{what}: clinician")
-            r.no_unknown(cm, _CLINICIAN_KEYS, f"{what}: clinician")
-            timeout = r.get(cm, "timeout_s", float, f"{what}: clinician", required=False, default=20.0)
-            if not 1.0 <= timeout <= 600.0:
-                raise r.fail(cm.where("timeout_s"), f"{what}: timeout_s must be between 1 and 600 seconds")
-            steps.append(ClinicianTurn(step_id, r.get(cm, "prompt", str, f"{what}: clinician"), timeout, nxt,
-                                       end, pos[0]))
-        else:
-            raise r.fail(pos, f"{what}: expected a 'patient' line or a 'clinician' turn")
-
-    ids = {s.id for s in steps}
-    for i, s in enumerate(steps):
-        if s.next is not None and s.next not in ids:
-            sm = raw_steps[i]
-            raise r.fail(sm.where("next"), f"step '{s.id}': next names unknown step '{s.next}'")
-    scenario = Scenario(sid, title, summary, tuple(behaviours), float(minutes), difficulty, persona, tuple(steps),
-                        path)
-    # Every step must be reachable from the first one.
-    reachable: set[str] = set()
-    cur: Step | None = steps[0]
-    while cur is not None and cur.id not in reachable:
-        reachable.add(cur.id)
-        cur = scenario.successor(cur)
-    for i, s in enumerate(steps):
-        if s.id not in reachable:
-            raise r.fail(raw_steps.where(i), f"step '{s.id}' can never be reached from the first step")
-    if not scenario.patient_lines:
-        raise r.fail(top.where("steps"), "steps: a scenario needs at least one patient line")
-    return scenario
+    return _Parser(text, path).parse()
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -260,11 +862,50 @@ def load_scenario(path: str | Path) -> Scenario:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(str(p), "file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(str(p), "is a folder, not a scenario file") from None
     except UnicodeDecodeError as exc:
         raise ScenarioError(str(p), f"not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ScenarioError(str(p), f"cannot read the file: {exc.strerror or exc}") from None
     return parse_scenario(text, str(p))
+
+
+def scenario_files(paths: list[str | Path]) -> list[Path]:
+    """Expand files and folders into the scenario files to check (folders: their *.yaml / *.yml)."""
+    out: list[Path] = []
+    for item in paths:
+        p = Path(item)
+        if p.is_dir():
+            out += sorted(p.glob("*.yaml")) + sorted(p.glob("*.yml"))
+        else:
+            out.append(p)
+    return out
+
+
+def validate_paths(paths: list[str | Path]) -> tuple[list[Scenario], list[ScenarioError]]:
+    """Load every scenario file named (or found in the folders named); errors are collected, not raised.
+
+    A folder with no scenario files is itself an error, so a typo in a path cannot pass silently."""
+    found: list[Scenario] = []
+    errors: list[ScenarioError] = []
+    for item in paths:
+        p = Path(item)
+        files = scenario_files([p])
+        if p.is_dir() and not files:
+            errors.append(ScenarioError(str(p), "the folder has no .yaml scenario files"))
+        for f in files:
+            try:
+                found.append(load_scenario(f))
+            except ScenarioError as exc:
+                errors.append(exc)
+    seen: dict[str, str] = {}
+    for s in found:
+        if s.id in seen:
+            errors.append(ScenarioError(s.path, f"scenario id '{s.id}' is also used by {seen[s.id]}", line=1,
+                                        column=1))
+        seen.setdefault(s.id, s.path)
+    return found, errors
 
 
 def discover_scenarios(folders: list[Path]) -> tuple[list[Scenario], list[ScenarioError]]:
@@ -274,9 +915,52 @@ def discover_scenarios(folders: list[Path]) -> tuple[list[Scenario], list[Scenar
     for folder in folders:
         if not folder.is_dir():
             continue
-        for f in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+        for f in scenario_files([folder]):
             try:
                 found.append(load_scenario(f))
             except ScenarioError as exc:
                 errors.append(exc)
     return found, errors
+
+
+def estimate_minutes(scenario: Scenario, line_seconds=None) -> tuple[float, float]:
+    """Shortest and longest length of a visit through the scenario, in minutes (over all loop-free paths).
+
+    Patient lines take `line_seconds(line)` (default: estimated from the word count); clinician turns
+    take their `expect_s`; connection events add their duration. Used to check that a scenario's stated
+    length is plausible: a clinician who misses every opening may finish sooner than the stated length."""
+    from trainer.core.engine import estimated_line_duration
+
+    line_seconds = line_seconds or (lambda ln: estimated_line_duration(ln.text))
+    index = {st.id: st for st in scenario.steps}
+    delay = {e.at_step: e.duration_s for e in scenario.setting.connection_events}
+
+    def cost(st: Step) -> float:
+        c = delay.get(st.id, 0.0)
+        if isinstance(st, PatientLine):
+            c += line_seconds(st)
+        elif isinstance(st, ClinicianTurn):
+            c += st.expect_s
+        return c
+
+    best = [math.inf, 0.0]
+    budget = [50_000]  # paths explored; scenario graphs are small, this only guards odd hand-made ones
+
+    def walk(st: Step, total: float, on_path: set[str]) -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return
+        total += cost(st)
+        targets = [t for t in dict.fromkeys(scenario.targets(st)) if t not in on_path]
+        if scenario.successor(st) is None:
+            best[0], best[1] = min(best[0], total), max(best[1], total)
+        for t in targets:
+            on_path.add(t)
+            walk(index[t], total, on_path)
+            on_path.discard(t)
+
+    first = scenario.steps[0]
+    walk(first, 0.0, {first.id})
+    if best[0] == math.inf:
+        best[0] = best[1]
+    return best[0] / 60.0, best[1] / 60.0
