@@ -4,6 +4,7 @@
     trainer gui [--camera X] [--mic Y]
     trainer run SCENARIO [--camera X] [--mic Y]   open the app straight into a visit
     trainer doctor                  check cameras, microphones, Qt, PortAudio and the model
+    trainer validate PATH...        check scenario files or folders (errors as file:line:column)
     trainer --self-test             check this installation (models, landmarker, store, scenarios, UI)
     trainer --version
 
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patient-audio", metavar="FILE",
                    help="the patient's playback signal, time-aligned with the microphone track")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("validate", help="check scenario files or folders; prints every error as file:line:column")
+    p.add_argument("paths", nargs="+", metavar="PATH")
     return parser
 
 
@@ -89,6 +93,16 @@ def main(argv: list[str] | None = None) -> int:
         except TrainerError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    if args.command == "validate":
+        from trainer.core.scenario import validate_paths
+
+        found, errors = validate_paths(args.paths)
+        for s in found:
+            print(f"ok: {s.path} ({s.id}, {len(s.steps)} steps)")
+        for e in errors:
+            print(e, file=sys.stderr)
+        print(f"{len(found)} valid, {len(errors)} with errors", file=sys.stderr if errors else sys.stdout)
+        return 1 if errors else 0
     if args.command in ("gui", "run"):
         from trainer.ui.app import run_gui  # the only place the CLI reaches into Qt
 
