@@ -248,7 +248,10 @@ def run_check(name: str, fn: Callable[[], str]) -> CheckResult:
             # Unexpected: give the type and where it happened; the full traceback goes to stderr.
             tb = traceback.extract_tb(exc.__traceback__)
             where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
-            detail = f"{type(exc).__name__}: {exc}{where}"
+            text = " ".join(str(exc).split())
+            if len(text) > 300:
+                text = text[:300] + " ... (full message on stderr)"
+            detail = f"{type(exc).__name__}: {text}{where}"
             traceback.print_exception(exc, file=sys.stderr)
         status = FAIL
     return CheckResult(name, status, detail, time.perf_counter() - t0)

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Build the Linux one-folder app from a clean checkout, then smoke-test it.
+#
+#   packaging/build_linux.sh [--ref REF] [--out DIR] [--fixture VIDEO] [--runs N]
+#
+#   --ref REF       commit to build (default HEAD). Only committed files go in: the tree is exported with
+#                   `git archive`, so uncommitted edits and untracked files never reach the bundle.
+#   --out DIR       work folder (default build/linux in the checkout; build/ is git-ignored). Holds
+#                   src/ (the export), venv/ (the build environment, reused while pyproject.toml is
+#                   unchanged), work/ (PyInstaller's), dist/trainer/ (the app) and the .tar.gz.
+#   --fixture FILE  video for the `trainer analyze` smoke test (default: talking_nods.mp4 from
+#                   $TRAINER_FIXTURES or ../shared/fixtures beside the checkout). Never shipped.
+#   --runs N        launches for the first-window timing (default 3).
+#
+# Steps: system packages (apt, when missing) -> export REF -> build venv (pip install ".[packaging]";
+# OpenCV swapped for the headless build, see docs/packaging.md) -> PyInstaller with packaging/trainer.spec
+# -> verify the bundle against packaging/bundle_data.py -> smoke tests on the bundle, run with a clean
+# environment from an unrelated folder: `trainer --self-test`, `trainer analyze FIXTURE`, cold start to the
+# first window under Xvfb -> archive. Prints bundle size, archive size and start time; writes
+# DIR/figures.json. Exit status is non-zero if the build or any smoke test failed.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+REF=HEAD
+OUT="$REPO/build/linux"
+FIXTURE=""
+RUNS=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ref) REF=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --fixture) FIXTURE=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+log() { printf '[build] %s\n' "$*"; }
+
+# -- 1. system packages: what PyInstaller needs to build (binutils: objdump, strip) and what the bundle
+#       loads from the system at run time (Qt's X11/EGL libraries, PulseAudio client for Qt Multimedia,
+#       PortAudio for the microphone), plus Xvfb for the first-window timing.
+APT_PACKAGES=(git binutils python3-venv libportaudio2 libpulse0 libegl1 libgl1 libglib2.0-0 libfontconfig1
+  libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
+  libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1
+  fonts-dejavu-core xvfb xauth)
+if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing system packages: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  log "not a Debian-family system: make sure ${APT_PACKAGES[*]} (or equivalents) are installed"
+fi
+
+# -- 2. clean checkout of REF
+COMMIT=$(git -C "$REPO" rev-parse --verify "$REF^{commit}")
+if [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no)" ]; then
+  log "note: the working tree has uncommitted changes; they are NOT in this build (building $COMMIT)"
+fi
+SRC="$OUT/src"
+rm -rf "$SRC"
+mkdir -p "$SRC"
+git -C "$REPO" archive --format=tar "$COMMIT" | tar -x -C "$SRC"
+log "exported $COMMIT to $SRC"
+
+# -- 3. build environment, reused while pyproject.toml and the Python version are unchanged
+PY=${PYTHON:-python3}
+VENV="$OUT/venv"
+stamp_want=$( (cat "$SRC/pyproject.toml"; "$PY" --version) | sha256sum | cut -c1-16)
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$stamp_want" ]; then
+  log "creating the build environment in $VENV (first time: downloads the dependencies)"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SRC[packaging]"
+  # The app's modules come from $SRC (the spec puts it first on the path); drop the installed copy so a
+  # stale one can never be picked up.
+  "$VENV/bin/python" -m pip uninstall --quiet -y trainer
+  # mediapipe requires opencv-contrib-python, which brings OpenCV's contrib modules and a Qt 5 for
+  # cv2.imshow windows: neither is used (video is shown through Qt 6). The same OpenCV version in its
+  # headless build gives the app identical cv2 calls and saves about 50 MB.
+  cv_version=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("opencv-contrib-python"))')
+  "$VENV/bin/python" -m pip uninstall --quiet -y opencv-contrib-python
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "opencv-python-headless==$cv_version"
+  echo "$stamp_want" > "$VENV/.stamp"
+fi
+"$VENV/bin/python" -c 'import cv2, mediapipe, PySide6, PyInstaller' \
+  || { log "the build environment is broken; delete $VENV and run again"; exit 1; }
+
+# -- 4. PyInstaller
+DIST="$OUT/dist"
+APP="$DIST/trainer"
+rm -rf "$DIST" "$OUT/work"
+log "running PyInstaller (a few minutes)"
+t0=$(date +%s)
+(cd "$SRC" && "$VENV/bin/python" -m PyInstaller --noconfirm --clean --log-level WARN \
+  --distpath "$DIST" --workpath "$OUT/work" packaging/trainer.spec) > "$OUT/pyinstaller.log" 2>&1 \
+  || { tail -40 "$OUT/pyinstaller.log"; log "PyInstaller failed (full log: $OUT/pyinstaller.log)"; exit 1; }
+log "PyInstaller done in $(( $(date +%s) - t0 )) s (log: $OUT/pyinstaller.log)"
+
+# -- 5. the bundle holds what the spec promises
+status=0
+"$VENV/bin/python" "$SRC/packaging/verify_bundle.py" "$APP" --src "$SRC" --json "$OUT/bundle.json" || status=1
+
+# -- 6. smoke tests on the bundle: clean environment, unrelated working folder, throw-away data folder
+SMOKE=$(mktemp -d /tmp/trainer-smoke.XXXXXX)
+trap 'rm -rf "$SMOKE"' EXIT
+run_bundle() {
+  (cd "$SMOKE" && env -i PATH=/usr/bin:/bin HOME="$SMOKE/home" LANG=C.UTF-8 TRAINER_DATA_DIR="$SMOKE/data" \
+     ${TRAINER_POLICY+TRAINER_POLICY="$TRAINER_POLICY"} "$@")
+}
+mkdir -p "$SMOKE/home"
+
+log "smoke test 1/3: trainer --self-test"
+if run_bundle env QT_QPA_PLATFORM=offscreen "$APP/trainer" --self-test 2> "$SMOKE/selftest.err"; then
+  selftest=passed
+else
+  selftest=FAILED; status=1; tail -20 "$SMOKE/selftest.err"
+fi
+
+if [ -z "$FIXTURE" ]; then
+  FIXTURE="${TRAINER_FIXTURES:-$REPO/../shared/fixtures}/video/talking_nods.mp4"
+fi
+log "smoke test 2/3: trainer analyze $FIXTURE"
+analyze=FAILED
+if [ ! -f "$FIXTURE" ]; then
+  log "fixture not found: $FIXTURE (pass --fixture FILE or set TRAINER_FIXTURES)"; status=1
+elif run_bundle "$APP/trainer" analyze "$FIXTURE" --out "$SMOKE/analysis" > "$SMOKE/analyze.out" 2>&1; then
+  if "$VENV/bin/python" - "$SMOKE/analysis" <<'EOF'
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+s = json.loads((out / "summary.json").read_text())
+rows = (out / "frames.csv").read_text().splitlines()
+assert s["frames"] > 0 and len(rows) > 1, "no frames analysed"
+print(f"[build]   {s['frames']} frames, eye contact {s.get('eye_contact_ratio')}, speech {s.get('speech_s')} s, "
+      f"{s.get('processing_fps')} fps")
+EOF
+  then analyze=passed; else status=1; fi
+else
+  status=1; tail -20 "$SMOKE/analyze.out"
+fi
+[ "$analyze" = passed ] || { log "analyze smoke test FAILED"; status=1; }
+
+log "smoke test 3/3: cold start to the first window (Xvfb, $RUNS launches)"
+start_line="not measured"
+if run_bundle "$VENV/bin/python" "$SRC/packaging/measure_first_window.py" "$APP/trainer" \
+     --runs "$RUNS" --drop-caches --json "$OUT/start.json" > "$SMOKE/start.out" 2>&1; then
+  start_line=$(tail -1 "$SMOKE/start.out")
+else
+  status=1; tail -20 "$SMOKE/start.out"
+fi
+
+# -- 7. archive and figures
+VERSION=$("$VENV/bin/python" -c "import sys; sys.path.insert(0, '$SRC'); import trainer; print(trainer.__version__)")
+ARCHIVE="$OUT/trainer-$VERSION-linux-$(uname -m).tar.gz"
+rm -f "$ARCHIVE"
+tar -C "$DIST" -cf - trainer | gzip -6 > "$ARCHIVE"
+bundle_bytes=$(du -sb "$APP" | cut -f1)
+archive_bytes=$(stat -c %s "$ARCHIVE")
+"$VENV/bin/python" - "$OUT" "$COMMIT" "$bundle_bytes" "$archive_bytes" "$selftest" "$analyze" <<'EOF'
+import json, sys
+from pathlib import Path
+out, commit, bundle, archive, selftest, analyze = sys.argv[1:]
+start = Path(out, "start.json")
+fig = {"commit": commit, "bundle_bytes": int(bundle), "archive_bytes": int(archive), "self_test": selftest,
+       "analyze": analyze, "first_window": json.loads(start.read_text()) if start.exists() else None}
+Path(out, "figures.json").write_text(json.dumps(fig, indent=2) + "\n")
+EOF
+echo
+echo "== Linux bundle of $COMMIT"
+echo "   app folder:       $APP  ($(( bundle_bytes / 1000000 )) MB unpacked)"
+echo "   archive:          $ARCHIVE  ($(( archive_bytes / 1000000 )) MB, tar.gz)"
+echo "   self-test:        $selftest"
+echo "   analyze fixture:  $analyze"
+echo "   $start_line"
+[ $status -eq 0 ] && echo "== build and smoke tests passed" || echo "== build or smoke tests FAILED (see above)"
+exit $status

@@ -1,0 +1,178 @@
+"""What the packaged app carries, in one place the PyInstaller spec and the tests share.
+
+Pure Python (no PyInstaller import): tests/test_packaging_spec.py runs the spec with recording stand-ins
+for PyInstaller's build steps and checks the result against the files on disk, so a new asset, scenario,
+model or dependency cannot silently be left out of the bundle.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Folders shipped whole, at the same relative path under the bundle's data root (sys._MEIPASS), where
+#: trainer/resources.py looks for them.
+DATA_DIRS = ("assets", "scenarios")
+
+#: Never shipped from those folders: editor and OS litter, Python caches.
+JUNK = ("__pycache__", "*.pyc", ".DS_Store", "Thumbs.db", "*~", "*.swp", ".gitkeep")
+
+#: How each runtime dependency in pyproject.toml reaches the bundle (names normalised as in PEP 503).
+#:   hook    - PyInstaller or its contributed hooks collect its code, native libraries and data;
+#:   collect - no adequate hook: the spec collects its data files and native libraries itself;
+#:   code    - Python code and extension modules only (PyInstaller's import analysis carries them).
+#: tests/test_packaging_spec.py fails when a dependency is missing here, or when a 'code' package turns
+#: out to ship data files.
+DEPENDENCIES: dict[str, str] = {
+    "pyside6-essentials": "hook",
+    "pyside6-addons": "hook",
+    # mediapipe >= 0.10.30 is a thin ctypes layer over libmediapipe (loaded by path from its own
+    # package folder); PyInstaller's import analysis cannot see that, and no hook knows the new layout.
+    "mediapipe": "collect",
+    "opencv-contrib-python": "hook",
+    "sounddevice": "hook",
+    "numpy": "hook",
+    "pyyaml": "code",
+    "platformdirs": "code",
+    "av": "hook",
+    "onnxruntime": "hook",
+    # Text-to-speech for the virtual patient; its voices live inside the wheel as data files.
+    "hibari-tts": "collect",
+}
+
+#: Files inside collected packages that the app never uses (tests, schemas for model authoring).
+COLLECT_EXCLUDES = ("**/test/**", "**/tests/**", "**/*.fbs", "**/*.pyi")
+
+#: Qt bindings the app imports indirectly or lazily, named so their hooks run (plugins included):
+#: recorded patient clips play through Qt Multimedia.
+HIDDEN_IMPORTS = ("PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets")
+
+#: Python packages left out. matplotlib: mediapipe imports pyplot only for its drawing helpers, which the
+#: app never calls; the runtime hook (packaging/rthook_trainer.py) answers that import instead. The Qt
+#: modules: not used; leaving them out also keeps their native libraries and plugins out.
+EXCLUDED_MODULES = (
+    "matplotlib", "PIL", "fontTools", "kiwisolver", "contourpy", "cycler", "pyparsing",
+    "tkinter", "_tkinter", "IPython", "pytest", "_pytest", "pytestqt", "hypothesis", "importlinter",
+    "grimp", "pygments", "setuptools", "pkg_resources", "pip", "wheel", "jinja2", "docutils",
+    "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtWebEngineQuick",
+    "PySide6.QtWebChannel", "PySide6.QtWebSockets", "PySide6.QtPdf", "PySide6.QtPdfWidgets",
+    "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuick3D",
+    "PySide6.QtQuickControls2", "PySide6.Qt3DCore", "PySide6.Qt3DRender", "PySide6.Qt3DInput",
+    "PySide6.Qt3DLogic", "PySide6.Qt3DAnimation", "PySide6.Qt3DExtras", "PySide6.QtCharts",
+    "PySide6.QtDataVisualization", "PySide6.QtGraphs", "PySide6.QtGraphsWidgets", "PySide6.QtBluetooth",
+    "PySide6.QtNfc", "PySide6.QtPositioning", "PySide6.QtLocation", "PySide6.QtSensors",
+    "PySide6.QtSerialPort", "PySide6.QtSerialBus", "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtDesigner",
+    "PySide6.QtHelp", "PySide6.QtUiTools", "PySide6.QtRemoteObjects", "PySide6.QtScxml",
+    "PySide6.QtStateMachine", "PySide6.QtTextToSpeech", "PySide6.QtHttpServer", "PySide6.QtNetworkAuth",
+    "PySide6.QtSpatialAudio", "PySide6.QtSvgWidgets", "PySide6.QtXml", "PySide6.QtConcurrent",
+    "PySide6.QtPrintSupport", "PySide6.QtOpenGLWidgets", "PySide6.QtCanvasPainter",
+)
+
+#: Qt plugins left out, as "plugin type/file name" patterns (matching Linux, Windows and macOS names).
+#: They are filtered when PyInstaller's Qt hooks collect plugins, so the libraries only they need (Qt Quick
+#: and QML for the virtual keyboard, Qt Pdf, GTK for the GTK theme) are never pulled in at all.
+QT_PLUGINS_LEFT_OUT: tuple[tuple[str, str], ...] = (
+    ("platforms/*qvnc*", "VNC platform"),
+    ("platforms/*qeglfs*", "EGLFS platform (embedded devices)"),
+    ("platforms/*qlinuxfb*", "Linux framebuffer platform"),
+    ("platforms/*qminimalegl*", "minimal EGL platform"),
+    ("platforms/*qvkkhrdisplay*", "Vulkan KHR display platform"),
+    ("egldeviceintegrations/*", "EGLFS device integrations"),
+    ("generic/*", "touchscreen/evdev input for embedded devices"),
+    ("platforminputcontexts/*virtualkeyboard*", "on-screen keyboard (needs Qt Quick and QML)"),
+    ("platformthemes/*gtk3*", "GTK 3 theme (pulls in GTK, Cairo and Pango; Qt's own style is used)"),
+    ("imageformats/*qpdf*", "PDF image format (Qt Pdf)"),
+)
+
+#: Bundle paths (as PyInstaller lays them out under the data root) dropped after analysis, with why.
+PRUNE: tuple[tuple[str, str], ...] = (
+    # The app's text is English; Qt's own dialogs then stay English too.
+    ("PySide6/Qt/translations/*", "Qt translations (the app is English only)"),
+    # OpenCV's highgui Qt5 fonts: the app shows video through Qt 6, never cv2.imshow.
+    ("cv2/qt/fonts/*", "OpenCV highgui fonts"),
+    # ONNX Runtime's C API library (34 MB): the Python binding links the runtime statically and never
+    # loads it (objdump shows no such dependency). Linux name only; other systems keep theirs.
+    ("onnxruntime/capi/libonnxruntime.so.*", "ONNX Runtime C API library (unused by the Python binding)"),
+)
+
+
+#: Native libraries stripped of their symbol tables after collection (Linux), as glob patterns under the
+#: data root; each must match at least one file. libmediapipe ships with its full symbol table (127 MB ->
+#: 97 MB stripped) and a locally built libpython carries debug symbols (23 MB -> 5 MB); dynamic symbols
+#: stay intact. Never list libraries that a wheel vendored with patchelf (numpy.libs, the OpenCV .libs
+#: folder): strip corrupts them ("ELF load command address/offset not page-aligned").
+STRIP_AFTER_COLLECT = ("mediapipe/tasks/c/libmediapipe.so", "libpython3*.so*")
+
+
+def _is_junk(path: Path) -> bool:
+    return any(fnmatch.fnmatch(part, pat) for part in path.parts for pat in JUNK)
+
+
+def data_files(root: Path | str = ROOT) -> list[tuple[str, str]]:
+    """(source file, destination folder in the bundle) for every file under DATA_DIRS."""
+    root = Path(root)
+    out = []
+    for top in DATA_DIRS:
+        base = root / top
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if not _is_junk(Path(d)))
+            for name in sorted(filenames):
+                src = Path(dirpath) / name
+                rel = src.relative_to(root)
+                if _is_junk(rel):
+                    continue
+                out.append((str(src), rel.parent.as_posix()))
+    return out
+
+
+def normalise(name: str) -> str:
+    """PEP 503 normalised distribution name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def runtime_dependencies(pyproject: Path | str = ROOT / "pyproject.toml") -> list[str]:
+    """Normalised names of [project].dependencies."""
+    import tomllib
+
+    with open(pyproject, "rb") as fh:
+        deps = tomllib.load(fh)["project"]["dependencies"]
+    return [normalise(re.split(r"[\s<>=!~;\[(]", d.strip(), maxsplit=1)[0]) for d in deps]
+
+
+def collected_packages() -> list[str]:
+    """Import names of the installed 'collect' dependencies (the spec collects their data and libraries).
+    A 'collect' dependency that is listed here but not installed is skipped: it is not in pyproject yet."""
+    from importlib import metadata
+
+    by_dist: dict[str, set[str]] = {}
+    for top, dists in metadata.packages_distributions().items():
+        for d in dists:
+            by_dist.setdefault(normalise(d), set()).add(top)
+    out: list[str] = []
+    for dist, how in DEPENDENCIES.items():
+        if how == "collect":
+            # packages_distributions() also lists stray top-level files (e.g. 'pkg/lib/libx'); keep packages.
+            out.extend(sorted(t for t in by_dist.get(dist, ()) if t.isidentifier() and not t.startswith("_")))
+    return out
+
+
+def pruned(dest: str) -> str | None:
+    """The reason a bundle path is dropped, or None when it stays."""
+    dest = dest.replace("\\", "/")
+    for pattern, why in PRUNE:
+        if fnmatch.fnmatch(dest, pattern):
+            return why
+    return None
+
+
+def qt_plugin_left_out(plugin_type: str, filename: str) -> str | None:
+    """The reason a Qt plugin is not collected, or None when it is."""
+    name = f"{plugin_type}/{os.path.basename(filename)}"
+    for pattern, why in QT_PLUGINS_LEFT_OUT:
+        if fnmatch.fnmatch(name, pattern):
+            return why
+    return None
