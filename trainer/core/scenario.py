@@ -413,7 +413,7 @@ class _Reader:
     def no_unknown(self, m: LDict, allowed: set[str] | frozenset[str], what: str) -> None:
         for key in m:
             if key not in allowed:
-                raise self.fail(m.where(key), f"{what}: unknown key '{key}' (expected one of: "
+                raise self.fail(m.where_key(key), f"{what}: unknown key '{key}' (expected one of: "
                                               f"{', '.join(sorted(allowed))})")
 
 
@@ -538,7 +538,7 @@ class _Parser:
                 continue
             spec = CONDITION_KEYS.get(key)
             if spec is None:
-                raise r.fail(kpos, f"{what}: unknown condition '{key}' (expected any, all, not or one of: "
+                raise r.fail(cm.where_key(key), f"{what}: unknown condition '{key}' (expected any, all, not or one of: "
                                    f"{', '.join(k for k, s in CONDITION_KEYS.items() if scope in s[1])})")
             kind, scopes = spec
             if scope not in scopes:
@@ -762,7 +762,7 @@ class _Parser:
         out: list[RubricItem] = []
         for key in rm:
             if key not in behaviours:
-                raise r.fail(rm.where(key), f"rubric: '{key}' is not one of this scenario's behaviours "
+                raise r.fail(rm.where_key(key), f"rubric: '{key}' is not one of this scenario's behaviours "
                                             f"({', '.join(behaviours) or 'none listed'})")
             what = f"rubric: {key}"
             im = r.mapping(rm[key], rm.where(key), what)

@@ -20,9 +20,15 @@ class LDict(dict):
 
     pos: Pos = (1, 1)
     key_pos: dict
+    name_pos: dict
 
     def where(self, key: str) -> Pos:
+        """Where the value of `key` starts (the mapping itself when the key is absent)."""
         return self.key_pos.get(key, self.pos)
+
+    def where_key(self, key: str) -> Pos:
+        """Where the key itself is written (for errors about the key, e.g. an unknown one)."""
+        return getattr(self, "name_pos", {}).get(key, self.where(key))
 
 
 class LList(list):
@@ -77,6 +83,7 @@ def _build_collection(node: yaml.Node, path: str, budget: _Budget) -> Any:
         out = LDict()
         out.pos = _pos(node)
         out.key_pos = {}
+        out.name_pos = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ScenarioError(path, "mapping keys must be plain names", line=_pos(key_node)[0],
@@ -90,6 +97,7 @@ def _build_collection(node: yaml.Node, path: str, budget: _Budget) -> Any:
                                     column=_pos(key_node)[1])
             out[key] = _build(value_node, path, budget)
             out.key_pos[key] = _pos(value_node)
+            out.name_pos[key] = _pos(key_node)
         return out
     out_list = LList(_build(n, path, budget) for n in node.value)
     out_list.pos = _pos(node)
