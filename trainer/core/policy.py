@@ -124,6 +124,9 @@ def _check_packs(value: Any, base: Path) -> tuple[str, ...]:
 
 
 def _check_mode(value: Any, _base: Path) -> str:
+    if value is False:
+        # YAML 1.1 reads an unquoted `off` (and `no`, `false`) as the boolean false; all mean "off" here.
+        return "off"
     if value not in FEEDBACK_MODES:
         raise ValueError(f"expected one of {', '.join(FEEDBACK_MODES)}, got {_show(value)}")
     return value
