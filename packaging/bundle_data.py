@@ -30,7 +30,7 @@ JUNK = ("__pycache__", "*.pyc", ".DS_Store", "Thumbs.db", "*~", "*.swp", ".gitke
 DEPENDENCIES: dict[str, str] = {
     "pyside6-essentials": "hook",
     "pyside6-addons": "hook",
-    # mediapipe >= 0.10.30 is a thin ctypes layer over libmediapipe (loaded by path from its own
+    # mediapipe 1.x is a thin ctypes layer over libmediapipe (loaded by path from its own
     # package folder); PyInstaller's import analysis cannot see that, and no hook knows the new layout.
     "mediapipe": "collect",
     "opencv-contrib-python": "hook",
@@ -102,10 +102,11 @@ PRUNE: tuple[tuple[str, str], ...] = (
 
 #: Native libraries stripped of their symbol tables after collection (Linux), as glob patterns under the
 #: data root; each must match at least one file. libmediapipe ships with its full symbol table (127 MB ->
-#: 97 MB stripped) and a locally built libpython carries debug symbols (23 MB -> 5 MB); dynamic symbols
-#: stay intact. Never list libraries that a wheel vendored with patchelf (numpy.libs, the OpenCV .libs
-#: folder): strip corrupts them ("ELF load command address/offset not page-aligned").
-STRIP_AFTER_COLLECT = ("mediapipe/tasks/c/libmediapipe.so", "libpython3*.so*")
+#: 97 MB stripped); a locally built libpython and its extension modules carry debug symbols (35 MB ->
+#: 9 MB). Dynamic symbols stay intact. Never list libraries that a wheel vendored with patchelf
+#: (numpy.libs, the OpenCV .libs folder, av's extension modules): strip corrupts them ("ELF load command
+#: address/offset not page-aligned").
+STRIP_AFTER_COLLECT = ("mediapipe/tasks/c/libmediapipe.so", "libpython3*.so*", "python3*/lib-dynload/*.so")
 
 
 def _is_junk(path: Path) -> bool:
@@ -176,3 +177,19 @@ def qt_plugin_left_out(plugin_type: str, filename: str) -> str | None:
         if fnmatch.fnmatch(name, pattern):
             return why
     return None
+
+
+def strip_collected(internal: Path) -> list[Path]:
+    """Strip the STRIP_AFTER_COLLECT files in a collected app's data root; returns the files stripped.
+    A pattern that matches nothing is an error: the layout changed and the list needs updating."""
+    import subprocess
+
+    done = []
+    for pattern in STRIP_AFTER_COLLECT:
+        targets = sorted(p for p in Path(internal).glob(pattern) if p.is_file() and not p.is_symlink())
+        if not targets:
+            raise SystemExit(f"bundle_data.STRIP_AFTER_COLLECT: nothing matches {pattern} in {internal}")
+        for target in targets:
+            subprocess.run(["strip", "--strip-unneeded", str(target)], check=True)
+            done.append(target)
+    return done
