@@ -1,8 +1,14 @@
-"""Face landmarks and head pose from the MediaPipe Face Landmarker (VIDEO mode, source timestamps).
+"""Face analysis per frame: MediaPipe Face Landmarker (VIDEO mode, source timestamps) and everything
+derived from it.
 
 `FaceAnalyzer.analyze(frame)` returns a `FaceObservation`: whether a face was found, the chosen face's
 landmarks (when several faces are present, the largest, most central one), blendshape scores and head
 pose in degrees from the facial transformation matrix.
+
+`FaceProcessor.process(frame)` (made by `create_face_processor`) is the one per-frame path that live
+visits and `trainer analyze` share: it adds gaze (trainer.analysis.gaze), quality flags
+(trainer.analysis.quality), expressivity, smiles and nods (trainer.analysis.expressivity) and returns a
+`FrameSample` with the observation.
 
 Head-pose convention (as the clinician sees themself in a mirrored self-view):
   yaw   > 0: head turned to the clinician's left  (towards the right edge of the raw camera image)
@@ -18,7 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from trainer.analysis.expressivity import ExpressivityTracker, Nod, NodDetector, Smile, SmileDetector
+from trainer.analysis.gaze import (BLINK, DEFAULT_GEOMETRY, GazeGeometry, GazeMeasurement, GazeSmoother,
+                                   classify_gaze, eye_features, gaze_angles)
 from trainer.analysis.models import model_path
+from trainer.analysis.quality import QualityMonitor, QualityThresholds
 from trainer.capture.base import Frame
 from trainer.core.errors import ModelError
 from trainer.core.events import FrameSample
@@ -28,31 +38,47 @@ MODEL_NAME = "face_landmarker.task"
 
 @dataclass(slots=True)
 class FaceObservation:
+    """What the landmarker saw in one frame, for the chosen face (plus the derived per-frame features).
+
+    `landmarks` are normalised (x, y in 0..1 of width/height, z on the scale of x); `bbox` is the
+    normalised (x0, y0, x1, y1) box of the landmarks; angles are in degrees (module docstring).
+    """
+
     t: float
     face: bool
     faces: int = 0
-    landmarks: np.ndarray | None = None  # (478, 3) normalised x, y (0..1 of width/height), z
+    landmarks: np.ndarray | None = None  # (478, 3)
     blendshapes: dict[str, float] = field(default_factory=dict)
     yaw: float | None = None
     pitch: float | None = None
     roll: float | None = None
-    bbox: tuple[float, float, float, float] | None = None  # normalised x0, y0, x1, y1
+    bbox: tuple[float, float, float, float] | None = None
+    matrix: np.ndarray | None = None  # 4x4 facial transformation matrix (canonical face -> camera, cm)
+    image_size: tuple[int, int] = (0, 0)  # width, height in pixels
+    other_boxes: tuple[tuple[float, float, float, float], ...] = ()  # boxes of faces not chosen
+    # Filled in by FaceProcessor (None when the analyzer is used on its own):
+    eyes: object | None = None  # trainer.analysis.gaze.EyeFeatures
+    gaze: object | None = None  # trainer.analysis.gaze.GazeMeasurement
+    raw_gaze: str | None = None  # per-frame class before smoothing (or "blink")
+    quality: tuple[str, ...] = ()  # quality flags in force
 
 
 def euler_from_matrix(m: np.ndarray) -> tuple[float, float, float]:
     """(yaw, pitch, roll) in degrees from MediaPipe's 4x4 facial transformation matrix.
 
-    The matrix maps the canonical face (x to the face's left... as seen by the camera: +x image right,
-    +y up, +z towards the camera) into camera space; we decompose its rotation as R = Ry(yaw) Rx(pitch)
-    Rz(roll).
+    The matrix maps the canonical face into camera space (OpenGL axes: +x image right, +y image up,
+    +z from the face towards the camera). Its rotation is decomposed as R = Ry(a) Rx(b) Rz(c); the signs
+    are then chosen for the module's convention, which was checked against landmark geometry on the
+    fixture clips (tests/test_face_pose.py): with these axes a positive Rx(b) turns the face's forward
+    axis downwards and a positive Rz(c) lowers the face's left side, so pitch = -b and roll = -c.
     """
     r = np.asarray(m, dtype=np.float64)[:3, :3]
     # Remove any scale the matrix carries.
     r = r / np.linalg.norm(r, axis=0, keepdims=True)
-    pitch = math.degrees(math.asin(max(-1.0, min(1.0, -r[1, 2]))))
+    b = math.degrees(math.asin(max(-1.0, min(1.0, -r[1, 2]))))
     yaw = math.degrees(math.atan2(r[0, 2], r[2, 2]))
-    roll = math.degrees(math.atan2(r[1, 0], r[1, 1]))
-    return yaw, pitch, roll
+    c = math.degrees(math.atan2(r[1, 0], r[1, 1]))
+    return yaw, -b, -c
 
 
 class FaceAnalyzer:
@@ -60,6 +86,7 @@ class FaceAnalyzer:
 
     def __init__(self, max_faces: int = 3):
         self._last_ts_ms = -1
+        self._landmarker = None
         # MediaPipe's native logging (glog/TFLite) floods stderr with INFO lines; keep warnings and up.
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -82,7 +109,7 @@ class FaceAnalyzer:
             raise ModelError(f"The face model could not be loaded: {exc}") from None
 
     def analyze(self, frame: Frame) -> FaceObservation:
-        """Landmarks, blendshapes and head pose for one BGR frame."""
+        """Landmarks, blendshapes and head pose for one BGR frame (timestamps from `frame.t`)."""
         import cv2
 
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
@@ -91,37 +118,27 @@ class FaceAnalyzer:
         ts = max(int(round(frame.t * 1000)), self._last_ts_ms + 1)
         self._last_ts_ms = ts
         result = self._landmarker.detect_for_video(image, ts)
+        size = (int(frame.image.shape[1]), int(frame.image.shape[0]))
         n = len(result.face_landmarks)
         if n == 0:
-            return FaceObservation(frame.t, False, 0)
-        idx = self._pick_face(result.face_landmarks)
-        pts = np.array([(p.x, p.y, p.z) for p in result.face_landmarks[idx]], dtype=np.float32)
+            return FaceObservation(frame.t, False, 0, image_size=size)
+        all_pts = [np.array([(p.x, p.y, p.z) for p in lms], dtype=np.float32) for lms in result.face_landmarks]
+        boxes = [_box(p) for p in all_pts]
+        idx = pick_face(boxes)
+        pts = all_pts[idx]
         shapes = {c.category_name: float(c.score) for c in result.face_blendshapes[idx]} \
             if result.face_blendshapes else {}
         yaw = pitch = roll = None
+        matrix = None
         if result.facial_transformation_matrixes:
-            yaw, pitch, roll = euler_from_matrix(result.facial_transformation_matrixes[idx])
-        x0, y0 = pts[:, 0].min(), pts[:, 1].min()
-        x1, y1 = pts[:, 0].max(), pts[:, 1].max()
-        return FaceObservation(frame.t, True, n, pts, shapes, yaw, pitch, roll,
-                               (float(x0), float(y0), float(x1), float(y1)))
-
-    @staticmethod
-    def _pick_face(faces) -> int:
-        """The largest face, discounted by its distance from the image centre."""
-        best, best_score = 0, -1.0
-        for i, lms in enumerate(faces):
-            xs = [p.x for p in lms]
-            ys = [p.y for p in lms]
-            area = (max(xs) - min(xs)) * (max(ys) - min(ys))
-            cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
-            off = math.hypot(cx - 0.5, cy - 0.5)
-            score = area * (1.0 - min(off, 0.7))
-            if score > best_score:
-                best, best_score = i, score
-        return best
+            matrix = np.asarray(result.facial_transformation_matrixes[idx], dtype=np.float64)
+            yaw, pitch, roll = euler_from_matrix(matrix)
+        others = tuple(b for i, b in enumerate(boxes) if i != idx)
+        return FaceObservation(frame.t, True, n, pts, shapes, yaw, pitch, roll, boxes[idx], matrix, size,
+                               others)
 
     def close(self) -> None:
+        """Release the landmarker (idempotent)."""
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None
@@ -133,43 +150,116 @@ class FaceAnalyzer:
         self.close()
 
 
-class FaceProcessor:
-    """The per-frame path shared by the live pipeline and offline analysis: frame -> landmarks -> sample.
+def _box(pts: np.ndarray) -> tuple[float, float, float, float]:
+    return (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
 
-    `process(frame)` returns (FrameSample, FaceObservation).
+
+def pick_face(boxes) -> int:
+    """Index of the face to analyse: the largest, discounted by its distance from the image centre
+    (a colleague passing behind the clinician is smaller and off to the side)."""
+    best, best_score = 0, -1.0
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        area = (x1 - x0) * (y1 - y0)
+        off = math.hypot((x0 + x1) / 2 - 0.5, (y0 + y1) / 2 - 0.5)
+        score = area * (1.0 - min(off, 0.7))
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+class FaceProcessor:
+    """The per-frame path shared by the live pipeline and offline analysis:
+    frame -> landmarks -> eye features and gaze angles -> gaze state, quality flags, expressivity, smile,
+    nod -> `FrameSample`.
+
+    `process(frame)` returns (FrameSample, FaceObservation). Frames must come in time order (the
+    smoothing, baselines and nod detection keep state). Events found along the way are kept for the
+    caller: `nods` (list of `Nod`) and `smiles` (list of `Smile`, each with its end once it ended).
     """
 
-    def __init__(self, analyzer: FaceAnalyzer | None = None):
+    def __init__(self, analyzer: FaceAnalyzer | None = None, calibration=None,
+                 thresholds: QualityThresholds | None = None):
         self.analyzer = analyzer or FaceAnalyzer()
+        self.geometry = geometry_of(calibration)
+        self.calibrated = self.geometry.calibrated
+        self.smoother = GazeSmoother()
+        self.quality = QualityMonitor(thresholds)
+        self.expressivity = ExpressivityTracker()
+        self.smile_detector = SmileDetector()
+        self.nod_detector = NodDetector()
+        self.nods: list[Nod] = []
 
     def process(self, frame: Frame) -> tuple[FrameSample, FaceObservation]:
+        """Analyse one frame (see the class docstring)."""
         obs = self.analyzer.analyze(frame)
-        return sample_from_observation(obs), obs
+        t = frame.t
+        if obs.face and obs.landmarks is not None and obs.yaw is not None:
+            obs.eyes = eye_features(obs.landmarks, obs.image_size, obs.blendshapes)
+            obs.gaze = gaze_angles(obs.eyes, obs.yaw, obs.pitch, obs.matrix)
+        flags, gaze_ok = self.quality.update(t, frame.image, obs)
+        obs.quality = flags
+        if not obs.face:
+            raw = "absent"
+        elif obs.gaze is None or not gaze_ok:
+            raw = "unknown"
+        elif obs.eyes.blink >= BLINK_SCORE:
+            raw = self._closed_eyes(obs.gaze)
+        else:
+            raw = classify_gaze(obs.gaze, self.geometry, self.smoother.state)
+        obs.raw_gaze = raw
+        gaze = self.smoother.update(t, raw)
+        expressivity = smile = None
+        nod = False
+        if obs.face:
+            expressivity, smile = self.expressivity.update(t, obs.blendshapes)
+            self.smile_detector.update(t, self.expressivity.smile_above_baseline(smile))
+            found = self.nod_detector.update(t, obs.pitch, obs.yaw)
+            if found is not None:
+                self.nods.append(found)
+                nod = True
+        else:
+            self.smile_detector.update(t, None)
+            self.nod_detector.update(t, None)
+        sample = FrameSample(t, obs.face, gaze, _r(obs.yaw), _r(obs.pitch), _r(obs.roll),
+                             _r(expressivity, 3), _r(smile, 3), nod, flags)
+        return sample, obs
+
+    @property
+    def smiles(self) -> list[Smile]:
+        """Smiles found so far (the last has end=None while it lasts)."""
+        return self.smile_detector.events
+
+    def _closed_eyes(self, m: GazeMeasurement) -> str:
+        """Class for a frame with the eyes (nearly) shut: a blink keeps the current state, unless the head
+        alone points clearly outside the camera and screen (lids drop when looking down at the desk)."""
+        head = GazeMeasurement(m.head_yaw, m.head_pitch, m.head_yaw, m.head_pitch, m.cam_yaw, m.cam_pitch)
+        if classify_gaze(head, self.geometry) == "away":
+            return "away"
+        return BLINK
 
     def close(self) -> None:
+        """Release the landmarker."""
         self.analyzer.close()
 
 
-def create_face_processor() -> FaceProcessor:
-    """The face processor the live pipeline uses."""
-    return FaceProcessor()
+#: Mean eyeBlink score from which the eyes count as closed (the iris landmarks are then guesses).
+BLINK_SCORE = 0.45
 
 
-def sample_from_observation(obs) -> FrameSample:
-    """The stored per-frame sample for one face observation."""
-    if not obs.face:
-        return FrameSample(obs.t, False, "absent")
-    return FrameSample(obs.t, True, "unknown", _r(obs.yaw), _r(obs.pitch), _r(obs.roll),
-                       smile=_r(_smile(obs.blendshapes), 3))
+def geometry_of(calibration) -> GazeGeometry:
+    """The gaze geometry for a `Calibration`, a `GazeGeometry`, or None (the default geometry)."""
+    if calibration is None:
+        return DEFAULT_GEOMETRY
+    if isinstance(calibration, GazeGeometry):
+        return calibration
+    return calibration.geometry
 
 
-def _smile(shapes: dict) -> float | None:
-    if not shapes:
-        return None
-    return (shapes.get("mouthSmileLeft", 0.0) + shapes.get("mouthSmileRight", 0.0)) / 2.0
+def create_face_processor(calibration=None) -> FaceProcessor:
+    """The face processor the live pipeline and offline analysis use. `calibration` is a
+    `trainer.analysis.calibration.Calibration` (or None for the default geometry, camera above screen)."""
+    return FaceProcessor(calibration=calibration)
 
 
 def _r(v, nd: int = 2):
     return None if v is None else round(float(v), nd)
-
-

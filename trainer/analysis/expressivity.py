@@ -1,0 +1,212 @@
+"""Facial responsiveness from blendshapes and head pitch: expressivity against the person's own neutral
+baseline, smile events and head nods. Pure numpy/Python, causal (usable live, frame by frame).
+
+- `ExpressivityTracker.update(t, blendshapes)` -> (expressivity 0..1, smile 0..1). The neutral baseline is
+  the lower envelope of each blendshape (follows a relaxing face within seconds, rises only over tens
+  of seconds of a held expression), so a person whose resting face scores 0.3 on some shape is not
+  "expressive" for that. Mouth shapes that speech drives (jaw opening, lip rounding, ...) count at a
+  small weight, so talking alone does not read as an expressive face.
+- `SmileDetector.update(t, smile)` -> smile event when a smile starts (hysteresis + minimum duration).
+- `NodDetector.update(t, pitch, yaw)` -> a `Nod` on the frame where a nod is recognised: the head went
+  down by at least `min_drop_deg` within `max_fall_s` and came back up, without a larger sideways turn.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+#: Shapes that show expression (brows, eyes narrowing/widening, cheeks, nose, smile and frown) at full
+#: weight; shapes that articulation drives at a small weight; gaze and blink shapes not at all (they are
+#: where and whether the eyes look, not expression).
+EXPRESSIVE = {
+    "browDownLeft": 1.0, "browDownRight": 1.0, "browInnerUp": 1.0, "browOuterUpLeft": 1.0,
+    "browOuterUpRight": 1.0, "cheekSquintLeft": 1.0, "cheekSquintRight": 1.0, "eyeSquintLeft": 0.7,
+    "eyeSquintRight": 0.7, "eyeWideLeft": 0.7, "eyeWideRight": 0.7, "noseSneerLeft": 1.0,
+    "noseSneerRight": 1.0, "mouthSmileLeft": 1.0, "mouthSmileRight": 1.0, "mouthFrownLeft": 1.0,
+    "mouthFrownRight": 1.0, "mouthDimpleLeft": 0.7, "mouthDimpleRight": 0.7, "cheekPuff": 0.7,
+    "mouthPressLeft": 0.5, "mouthPressRight": 0.5, "mouthShrugUpper": 0.5,
+}
+SPEECH_WEIGHT = 0.15
+SPEECH_DRIVEN = (
+    "jawOpen", "jawForward", "jawLeft", "jawRight", "mouthClose", "mouthFunnel", "mouthPucker",
+    "mouthRollLower", "mouthRollUpper", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+    "mouthUpperUpRight", "mouthStretchLeft", "mouthStretchRight", "mouthShrugLower", "mouthLeft",
+    "mouthRight",
+)
+WEIGHTS = {**EXPRESSIVE, **{k: SPEECH_WEIGHT for k in SPEECH_DRIVEN}}
+#: Scores within this much of the baseline are the landmarker's jitter, not movement.
+DEAD_ZONE = 0.05
+#: Weighted excess at which expressivity reaches 1 - 1/e (~0.63): about one full-strength shape.
+SCALE = 1.0
+
+
+class ExpressivityTracker:
+    """Per-person neutral baseline of the blendshapes and the expressivity of each frame against it."""
+
+    def __init__(self, relax_s: float = 2.0, adapt_s: float = 30.0):
+        self.relax_s = relax_s  # baseline follows the face down (relaxing) with this time constant
+        self.adapt_s = adapt_s  # ... and up (a held expression becoming the new neutral) with this one
+        self.baseline: dict[str, float] = {}
+        self._t: float | None = None
+
+    def update(self, t: float, shapes: dict[str, float]) -> tuple[float, float]:
+        """(expressivity, smile) for one frame's blendshape scores; both 0..1."""
+        dt = 0.0 if self._t is None else max(0.0, t - self._t)
+        self._t = t
+        down = 1.0 - math.exp(-dt / self.relax_s)
+        up = 1.0 - math.exp(-dt / self.adapt_s)
+        total = 0.0
+        base = self.baseline
+        for name, w in WEIGHTS.items():
+            x = shapes.get(name)
+            if x is None:
+                continue
+            b = base.get(name)
+            if b is None:
+                b = x
+            else:
+                b += (x - b) * (down if x < b else up)
+            base[name] = b
+            excess = x - b - DEAD_ZONE
+            if excess > 0:
+                total += w * excess
+        expressivity = 1.0 - math.exp(-total / SCALE)
+        smile = 0.5 * (shapes.get("mouthSmileLeft", 0.0) + shapes.get("mouthSmileRight", 0.0))
+        return expressivity, smile
+
+    def smile_above_baseline(self, smile: float) -> float:
+        """The smile score minus the person's resting level of it (0 when no baseline yet)."""
+        b = 0.5 * (self.baseline.get("mouthSmileLeft", 0.0) + self.baseline.get("mouthSmileRight", 0.0))
+        return max(0.0, smile - b)
+
+
+@dataclass(frozen=True, slots=True)
+class Smile:
+    """A smile: when it started and (once over) ended, and its peak score."""
+
+    start: float
+    end: float | None
+    peak: float
+
+
+class SmileDetector:
+    """Smile events from the per-frame smile score (above the person's baseline).
+
+    A smile starts when the score has stayed at or above `on` for `min_s` seconds (it is dated from the
+    first frame above), and ends when the score falls below `off` or the face is lost. `events` lists
+    the smiles so far; the last one has end=None while it lasts.
+    """
+
+    def __init__(self, on: float = 0.45, off: float = 0.25, min_s: float = 0.25):
+        self.on, self.off, self.min_s = on, off, min_s
+        self.events: list[Smile] = []
+        self._active = False
+        self._above_since: float | None = None
+        self._peak = 0.0
+
+    def update(self, t: float, score: float | None) -> bool:
+        """Feed one frame (score None = no face); True on the frame a smile is confirmed."""
+        if self._active:
+            last = self.events[-1]
+            if score is None or score < self.off:
+                self._active = False
+                self.events[-1] = Smile(last.start, t, self._peak)
+            else:
+                self._peak = max(self._peak, score)
+            return False
+        if score is not None and score >= self.on:
+            if self._above_since is None:
+                self._above_since, self._peak = t, score
+            self._peak = max(self._peak, score)
+            if t - self._above_since >= self.min_s - 1e-6:
+                self._active = True
+                self.events.append(Smile(self._above_since, None, self._peak))
+                self._above_since = None
+                return True
+        else:
+            self._above_since = None
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Nod:
+    """A head nod: `onset` when the head started down (the preceding top), `t` when it was recognised,
+    `depth_deg` how far it went down."""
+
+    onset: float
+    t: float
+    depth_deg: float
+
+
+class NodDetector:
+    """Head nods from the pitch track (degrees, + = chin up), causal.
+
+    The pitch is lightly low-passed, then turned into alternating tops and bottoms (a turn counts once
+    the pitch has come back by `turn_deg`, which rejects jitter). A top followed by a bottom is a nod when
+    the drop is at least `min_drop_deg`, took at most `max_fall_s`, the head came back up within
+    `max_hold_s` of the bottom (looking down at notes and staying there is not a nod), and the head did
+    not turn sideways more than it went down.
+    """
+
+    def __init__(self, min_drop_deg: float = 4.5, max_fall_s: float = 0.8, max_hold_s: float = 0.8,
+                 turn_deg: float = 1.5, smooth_s: float = 0.05):
+        self.min_drop_deg = min_drop_deg
+        self.max_fall_s = max_fall_s
+        self.max_hold_s = max_hold_s
+        self.turn_deg = turn_deg
+        self.smooth_s = smooth_s
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the track (after the face was lost: the next pitch is not continuous with the last)."""
+        self._t: float | None = None
+        self._p = 0.0
+        self._seeking = "top"
+        self._ext_t = 0.0
+        self._ext_p = 0.0
+        self._ext_yaw = 0.0
+        self._top: tuple[float, float, float] | None = None  # (t, pitch, yaw) of the last top
+
+    def update(self, t: float, pitch: float | None, yaw: float | None = None) -> Nod | None:
+        """Feed one frame (pitch None = no face); returns a `Nod` on the frame one is recognised."""
+        if pitch is None:
+            self.reset()
+            return None
+        yaw = 0.0 if yaw is None else yaw
+        if self._t is None:
+            self._t, self._p = t, pitch
+            self._ext_t, self._ext_p, self._ext_yaw = t, pitch, yaw
+            return None
+        dt = max(0.0, t - self._t)
+        self._t = t
+        k = 1.0 - math.exp(-dt / self.smooth_s) if self.smooth_s > 0 else 1.0
+        self._p += (pitch - self._p) * k
+        p = self._p
+        if self._seeking == "top":
+            if p >= self._ext_p:
+                self._ext_t, self._ext_p, self._ext_yaw = t, p, yaw
+            elif p <= self._ext_p - self.turn_deg:
+                self._top = (self._ext_t, self._ext_p, self._ext_yaw)
+                self._seeking = "bottom"
+                self._ext_t, self._ext_p, self._ext_yaw = t, p, yaw
+            return None
+        if p <= self._ext_p:
+            self._ext_t, self._ext_p, self._ext_yaw = t, p, yaw
+            return None
+        if p < self._ext_p + self.turn_deg:
+            return None
+        # A bottom is confirmed: the head is coming back up.
+        bottom = (self._ext_t, self._ext_p, self._ext_yaw)
+        top = self._top
+        self._seeking = "top"
+        self._ext_t, self._ext_p, self._ext_yaw = t, p, yaw
+        if top is None:
+            return None
+        drop = top[1] - bottom[1]
+        fall = bottom[0] - top[0]
+        turn = abs(bottom[2] - top[2])
+        if drop >= self.min_drop_deg and fall <= self.max_fall_s and t - bottom[0] <= self.max_hold_s \
+                and turn < drop:
+            return Nod(top[0], t, drop)
+        return None

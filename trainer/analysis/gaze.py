@@ -1,0 +1,318 @@
+"""Gaze from MediaPipe face landmarks: eye features, gaze angles relative to the camera, and the gaze-state
+classifier `camera / screen / away / absent / unknown` with its smoothing.
+
+Pipeline per frame (all numpy, no cv2/mediapipe here):
+
+1. `eye_features(landmarks, size, blendshapes)`: where each iris sits between its eye corners (in the
+   head-aligned image frame, in units of the eye's width), how open the eyes are, how wide they are in
+   pixels, and the blink blendshapes.
+2. `gaze_angles(eyes, yaw, pitch, matrix)`: the gaze direction as (yaw, pitch) in degrees *relative to
+   the direction from the face to the camera*, so (0, 0) means "looking into the lens" wherever the face
+   sits in the picture. Model: an eyeball of radius R behind eye corners that sit C in front of its
+   centre (both in eye widths). With head yaw a and gaze yaw g (from the optical axis), the iris appears
+   h = (R sin g - C sin a) / cos a eye widths from the corner midpoint, so sin g = (h cos a + C sin a) / R;
+   likewise vertically (eye width is not foreshortened by pitch). The `eyeLook*` blendshapes are not used
+   for direction: they carry a large per-person bias on the fixture clips (e.g. 0.3-0.7 "look in" while
+   looking into the lens), whereas the iris geometry is consistent across people; they are used to
+   recognise blinks.
+3. `GazeClassifier`: per-frame class from a target geometry (the default one, camera above the screen,
+   or a fitted `trainer.analysis.calibration.Calibration`), then `GazeSmoother` (dwell time, blinks held).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Gaze states (DESIGN.md section 4).
+STATES = ("camera", "screen", "away", "absent", "unknown")
+
+# MediaPipe Face Mesh indices (478-point model with irises). "r" is the person's right eye (image left).
+R_OUTER, R_INNER, R_UPPER, R_LOWER, R_IRIS = 33, 133, 159, 145, 468
+L_INNER, L_OUTER, L_UPPER, L_LOWER, L_IRIS = 362, 263, 386, 374, 473
+
+#: Eyeball radius and forward offset of the eye-corner midpoint from the eyeball centre, in eye widths
+#: (adult eyes: ~12 mm radius, ~29 mm corner to corner, corners ~4 mm in front of the rotation centre).
+EYE_RADIUS = 0.40
+CORNER_DEPTH = 0.14
+#: Where the iris centre sits relative to the corner line (in eye widths, + = lower in the picture) when
+#: the eye looks straight ahead in the head: the corner line runs below the iris centre. The value is
+#: the one that puts the median gaze of the six people in the fixture clips, all looking into the lens,
+#: at pitch 0 (their medians then lie within +-3 degrees); calibration replaces it per person.
+IRIS_REST_V = -0.06
+
+
+@dataclass(frozen=True, slots=True)
+class EyeFeatures:
+    """Eye measurements of one frame (image-plane, head-aligned, in eye widths unless stated)."""
+
+    h: float  # iris offset along the eye axis, + towards the picture's right (the person's left)
+    v: float  # iris offset across the eye axis, + downwards in the picture
+    aperture: float  # lid opening / eye width, mean of both eyes
+    eye_px: float  # width of the smaller eye in pixels (resolution available for the iris)
+    blink: float  # mean eyeBlink blendshape (0 open .. 1 closed)
+
+
+@dataclass(frozen=True, slots=True)
+class GazeMeasurement:
+    """One frame's gaze direction in degrees from the camera's optical axis (+yaw = towards the picture's
+    right, i.e. the person's left; +pitch = up), the head direction on the same axes, and the direction
+    of the line from the face to the camera (which moves when the person moves in the picture)."""
+
+    yaw: float
+    pitch: float
+    head_yaw: float
+    head_pitch: float
+    cam_yaw: float = 0.0
+    cam_pitch: float = 0.0
+
+
+def eye_features(landmarks: np.ndarray, size: tuple[int, int], blendshapes: dict | None = None) -> EyeFeatures:
+    """Iris position between the eye corners, eye opening and blink score from 478 normalised landmarks."""
+    w, h = size
+    p = landmarks[:, :2].astype(np.float64) * (float(w), float(h))
+    axis = p[L_OUTER] - p[R_OUTER]
+    norm = float(np.hypot(axis[0], axis[1])) or 1.0
+    ex = axis / norm
+    ey = np.array([-ex[1], ex[0]])  # picture-down when the head is upright
+    hs, vs, aps, ws = [], [], [], []
+    for a, b, up, lo, iris in ((R_OUTER, R_INNER, R_UPPER, R_LOWER, R_IRIS),
+                               (L_INNER, L_OUTER, L_UPPER, L_LOWER, L_IRIS)):
+        mid = (p[a] + p[b]) * 0.5
+        width = float(np.hypot(*(p[b] - p[a]))) or 1.0
+        d = p[iris] - mid
+        hs.append(float(d @ ex) / width)
+        vs.append(float(d @ ey) / width)
+        aps.append(float(np.hypot(*(p[up] - p[lo]))) / width)
+        ws.append(width)
+    # Weight by eye width: with the head turned, the far eye is foreshortened and its iris less precise.
+    wsum = ws[0] + ws[1]
+    hm = (hs[0] * ws[0] + hs[1] * ws[1]) / wsum
+    vm = (vs[0] * ws[0] + vs[1] * ws[1]) / wsum
+    blink = 0.0
+    if blendshapes:
+        blink = 0.5 * (blendshapes.get("eyeBlinkLeft", 0.0) + blendshapes.get("eyeBlinkRight", 0.0))
+    return EyeFeatures(hm, vm, 0.5 * (aps[0] + aps[1]), min(ws), blink)
+
+
+def camera_direction(matrix: np.ndarray | None) -> tuple[float, float]:
+    """(yaw, pitch) in degrees of the line from the face to the camera, from the transformation matrix's
+    translation (OpenGL camera axes, face at negative z); (0, 0) without a matrix."""
+    if matrix is None:
+        return 0.0, 0.0
+    tx, ty, tz = (float(v) for v in np.asarray(matrix)[:3, 3])
+    dx, dy, dz = -tx, -ty, -tz
+    if dz <= 1e-6:
+        return 0.0, 0.0
+    return math.degrees(math.atan2(dx, dz)), math.degrees(math.atan2(dy, math.hypot(dx, dz)))
+
+
+def _asin_deg(x: float) -> float:
+    return math.degrees(math.asin(max(-1.0, min(1.0, x))))
+
+
+def gaze_angles(eyes: EyeFeatures, head_yaw: float, head_pitch: float,
+                matrix: np.ndarray | None = None) -> GazeMeasurement:
+    """Gaze and head direction from the optical axis, plus the face-to-camera direction (module docstring)."""
+    a = math.radians(head_yaw)
+    b = math.radians(head_pitch)
+    g_yaw = _asin_deg((eyes.h * math.cos(a) + CORNER_DEPTH * math.sin(a)) / EYE_RADIUS)
+    up = -(eyes.v - IRIS_REST_V)
+    g_pitch = _asin_deg((up + CORNER_DEPTH * math.sin(b)) / EYE_RADIUS)
+    cy, cp = camera_direction(matrix)
+    return GazeMeasurement(g_yaw, g_pitch, head_yaw, head_pitch, cy, cp)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Targets and per-frame classification
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where the gaze goes when the person looks at one thing: a 2-D normal distribution over measured
+    (yaw, pitch) in degrees, described by its mean and covariance."""
+
+    yaw: float
+    pitch: float
+    cov: tuple[tuple[float, float], tuple[float, float]]
+
+    def d2(self, yaw: float, pitch: float) -> float:
+        """Squared Mahalanobis distance of a measurement from this target."""
+        (a, b), (c, d) = self.cov
+        det = a * d - b * c
+        dy, dp = yaw - self.yaw, pitch - self.pitch
+        if det <= 1e-9:
+            return float("inf")
+        return (d * dy * dy - (b + c) * dy * dp + a * dp * dp) / det
+
+    @staticmethod
+    def round(yaw: float, pitch: float, sd_yaw: float, sd_pitch: float | None = None) -> "Target":
+        sp = sd_yaw if sd_pitch is None else sd_pitch
+        return Target(yaw, pitch, ((sd_yaw * sd_yaw, 0.0), (0.0, sp * sp)))
+
+
+@dataclass(frozen=True, slots=True)
+class GazeGeometry:
+    """Where the camera, the patient's face and the screen are, as seen in gaze measurements.
+
+    `camera` and `face` are the gaze distributions when looking into the lens and at the patient's face;
+    `screen` is the half-size (yaw, pitch) in degrees of the screen around the face target (the rest of
+    the call window still counts as `screen`); `notes` are optional places that count as `away`.
+    `reference` is the face-to-camera direction (yaw, pitch) at calibration time: measurements are moved
+    by how far that direction has changed since (the person sat elsewhere in the picture). None means the
+    geometry is not tied to a position (the default).
+    """
+
+    camera: Target
+    face: Target
+    screen: tuple[float, float]
+    notes: tuple[Target, ...] = ()
+    reference: tuple[float, float] | None = None
+    calibrated: bool = False
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready form (see `from_dict`)."""
+        def t(x: Target) -> dict:
+            return {"yaw": x.yaw, "pitch": x.pitch, "cov": [list(x.cov[0]), list(x.cov[1])]}
+        return {"camera": t(self.camera), "face": t(self.face), "screen": list(self.screen),
+                "notes": [t(n) for n in self.notes],
+                "reference": None if self.reference is None else list(self.reference),
+                "calibrated": self.calibrated}
+
+    @staticmethod
+    def from_dict(d: dict) -> "GazeGeometry":
+        """Inverse of `to_dict`; raises KeyError/TypeError/ValueError on malformed input."""
+        def t(x: dict) -> Target:
+            (a, b), (c, e) = x["cov"]
+            return Target(float(x["yaw"]), float(x["pitch"]), ((float(a), float(b)), (float(c), float(e))))
+        ref = d.get("reference")
+        return GazeGeometry(t(d["camera"]), t(d["face"]), (float(d["screen"][0]), float(d["screen"][1])),
+                            tuple(t(n) for n in d.get("notes", ())),
+                            None if ref is None else (float(ref[0]), float(ref[1])),
+                            bool(d.get("calibrated", False)))
+
+
+#: Measurement spread (degrees, one standard deviation) of uncalibrated gaze around a fixed target: the
+#: per-person bias seen on the fixture clips (medians within +-3 degrees, occasional +-5) plus frame noise.
+DEFAULT_SD = 4.0
+#: Default set-up, camera above the screen: a laptop or a monitor with the webcam on its top edge, the
+#: patient's face in the middle of the call window about 12 degrees below the lens (10-15 cm at 50-70 cm),
+#: the screen about 48 x 28 degrees.
+DEFAULT_GEOMETRY = GazeGeometry(camera=Target.round(0.0, 0.0, DEFAULT_SD),
+                                face=Target.round(0.0, -12.0, DEFAULT_SD * 1.5, DEFAULT_SD),
+                                screen=(24.0, 14.0))
+
+#: Squared Mahalanobis radius of a target (2.5 standard deviations).
+TARGET_D2 = 6.25
+#: Extra room (degrees) the current state's region gets, so a gaze on a boundary does not flicker.
+HYSTERESIS_DEG = 2.0
+
+
+def classify_gaze(m: GazeMeasurement, geometry: GazeGeometry = DEFAULT_GEOMETRY, current: str | None = None) -> str:
+    """`camera`, `screen` or `away` for one measurement (no smoothing; blinks are handled by the caller).
+
+    Camera vs screen goes to the nearer of the two targets (Mahalanobis distance); a gaze far from both
+    is still `screen` while it lies within the screen rectangle around the face target, and `away` beyond.
+    Calibrated note positions win over the screen rectangle.
+    """
+    yaw, pitch = m.yaw, m.pitch
+    if geometry.reference is not None:
+        yaw -= m.cam_yaw - geometry.reference[0]
+        pitch -= m.cam_pitch - geometry.reference[1]
+    # Hysteresis: distances to the target of the current state are measured as if the gaze were a little
+    # closer to it.
+    def d2(target: Target, state: str) -> float:
+        if current != state:
+            return target.d2(yaw, pitch)
+        dy, dp = yaw - target.yaw, pitch - target.pitch
+        n = math.hypot(dy, dp)
+        if n <= HYSTERESIS_DEG:
+            return 0.0
+        k = (n - HYSTERESIS_DEG) / n
+        return target.d2(target.yaw + dy * k, target.pitch + dp * k)
+
+    dc = d2(geometry.camera, "camera")
+    df = d2(geometry.face, "screen")
+    if dc <= TARGET_D2 and dc <= df:
+        return "camera"
+    for note in geometry.notes:
+        dn = note.d2(yaw, pitch)
+        if dn <= TARGET_D2 and dn < df:
+            return "away"
+    if df <= TARGET_D2:
+        return "screen"
+    margin = HYSTERESIS_DEG if current == "screen" else 0.0
+    fy, fp = geometry.face.yaw, geometry.face.pitch
+    sw, sh = geometry.screen
+    # The rectangle's top edge never reaches above the camera target: above the lens is not the screen.
+    top = min(fp + sh, geometry.camera.pitch) + margin
+    if abs(yaw - fy) <= sw + margin and fp - sh - margin <= pitch <= top:
+        return "screen"
+    if dc <= TARGET_D2:
+        return "camera"
+    return "away"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Smoothing
+
+#: A new state must hold this long before it replaces the current one (one fixation is 0.2-0.4 s; a
+#: single noisy frame at 30 fps lasts 0.033 s).
+DWELL_S = 0.2
+#: Eyes closed longer than this are no longer a blink: the state becomes `unknown` (eyes shut, not away).
+MAX_BLINK_S = 0.6
+#: Raw value the caller passes for a frame on which the eyes are closed (a blink): it neither confirms
+#: nor contradicts the current state.
+BLINK = "blink"
+
+
+class GazeSmoother:
+    """Turns per-frame gaze classes into a state without flicker.
+
+    - A change of state needs `dwell_s` seconds of frames agreeing on the new state (times come from the
+      frames, so the result does not depend on the frame rate).
+    - `blink` frames keep the current state; eyes closed for more than `max_blink_s` give `unknown`.
+    - `absent` (no face) and `unknown` from low quality are passed through at once: they are facts about
+      the frame, not guesses, and the next state after them is taken from the first good frame.
+    """
+
+    def __init__(self, dwell_s: float = DWELL_S, max_blink_s: float = MAX_BLINK_S):
+        self.dwell_s = dwell_s
+        self.max_blink_s = max_blink_s
+        self.state: str | None = None
+        self._cand: str | None = None
+        self._cand_t = 0.0
+        self._closed_since: float | None = None
+
+    def reset(self) -> None:
+        """Forget the current state (e.g. after the face was lost)."""
+        self.state = None
+        self._cand = None
+        self._closed_since = None
+
+    def update(self, t: float, raw: str) -> str:
+        """Feed one frame's class (a state name or `BLINK`); returns the smoothed state."""
+        if raw in ("absent", "unknown"):
+            self.reset()
+            self.state = raw
+            return raw
+        if raw == BLINK:
+            if self._closed_since is None:
+                self._closed_since = t
+            if self.state in (None, "absent", "unknown") or t - self._closed_since > self.max_blink_s:
+                return "unknown"
+            return self.state
+        self._closed_since = None
+        if self.state in (None, "absent", "unknown"):
+            self.state, self._cand = raw, None
+            return raw
+        if raw == self.state:
+            self._cand = None
+            return raw
+        if raw != self._cand:
+            self._cand, self._cand_t = raw, t
+        elif t - self._cand_t >= self.dwell_s - 1e-6:
+            self.state, self._cand = raw, None
+        return self.state
