@@ -1,9 +1,17 @@
-"""Speech detection on the microphone: a per-block detector plus a segmenter that turns block decisions
-into speech segments, speech-start and end-of-turn events.
+"""Voice analysis of the microphone: who is talking, on the session clock.
 
-The detector here is an adaptive energy detector (noise floor tracked from the quiet blocks). It is the
-foundation's detector; the segmenter's contract (blocks in, SpeechStarted / SpeechSegment / TurnEnded
-out, all on the session clock) is what the rest of the app relies on.
+    mic block --> 32 ms frames --[EchoGuard, when the patient's playback is known]--> Silero VAD
+              --> FrameDecision (hysteresis) --> Segmenter --> SpeechStarted / SpeechSegment / TurnEnded
+                                                           \\-> TalkTracker --> TalkBalance (4 per second)
+
+The same `VoiceAnalyzer` serves the live pipeline and offline analysis (trainer/analysis/offline_voice.py),
+so a recording analysed afterwards gives the segments the live session gave.
+
+The patient's side comes from the playback, which the app knows exactly: `patient_segment(start, end)`
+when a patient line has finished, and optionally `patient_audio(t, samples, rate)` with the playback
+signal itself, stamped with the session time at which it is heard. With the signal, the echo guard
+removes the patient's voice from the microphone (speakers instead of headphones) and the patient's
+speech intervals are detected on it as it plays, so interruptions show up live.
 """
 
 from __future__ import annotations
@@ -13,8 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trainer.capture.audio import StreamResampler
 from trainer.capture.base import AudioBlock
-from trainer.core.events import AudioLevel, SpeechSegment, SpeechStarted, TurnEnded
+from trainer.analysis.vad import FRAME, FRAME_S, RATE, FrameDecision, SileroVad
+from trainer.core import talktime
+from trainer.core.events import AudioLevel, Notice, SpeechSegment, SpeechStarted, TalkBalance, TurnEnded
+from trainer.core.metrics import merge_intervals
 
 
 def rms_db(samples: np.ndarray) -> float:
@@ -25,65 +37,69 @@ def rms_db(samples: np.ndarray) -> float:
     return 20.0 * math.log10(rms) if rms > 1e-6 else -120.0
 
 
-class EnergyDetector:
-    """Speech when the block's level is well above the tracked noise floor and above an absolute floor."""
-
-    def __init__(self, margin_db: float = 12.0, min_level_db: float = -50.0):
-        self.margin_db = margin_db
-        self.min_level_db = min_level_db
-        self.noise_db = -60.0
-
-    def is_speech(self, level_db: float) -> bool:
-        speech = level_db > max(self.noise_db + self.margin_db, self.min_level_db)
-        # Track the floor: follow quiet blocks quickly, loud ones very slowly (so speech does not raise it).
-        alpha = 0.05 if level_db < self.noise_db + 3 else 0.002
-        self.noise_db += alpha * (level_db - self.noise_db)
-        return speech
-
-
 @dataclass
 class SegmenterConfig:
-    onset_s: float = 0.10  # speech must last this long to open a segment (drops clicks)
-    hangover_s: float = 0.30  # silence shorter than this does not close a segment
-    min_segment_s: float = 0.20
-    end_of_turn_s: float = 0.70  # silence after speech before the turn counts as ended
+    """Timing rules that turn per-frame decisions into segments and turns (seconds)."""
+
+    onset_s: float = 0.064  # speech must last this long to open a segment (drops clicks and coughs)
+    hangover_s: float = 0.2  # a pause at least this long closes a segment (two words 0.25 s apart stay two)
+    min_segment_s: float = 0.1  # shorter segments are dropped
+    end_of_turn_s: float = 0.7  # silence after speech before the turn counts as ended (TurnEnded)
 
 
 class Segmenter:
-    """Block decisions -> SpeechStarted, SpeechSegment (closed) and TurnEnded events."""
+    """Frame decisions -> SpeechStarted, SpeechSegment (closed) and TurnEnded events.
 
-    def __init__(self, config: SegmenterConfig | None = None):
+    `push(t, duration, speech)` takes one frame's decision; times are session seconds. `speaker` names
+    whose segments these are ('clinician' for the microphone, 'patient' for the playback)."""
+
+    def __init__(self, config: SegmenterConfig | None = None, speaker: str = "clinician",
+                 turn_events: bool = True):
         self.cfg = config or SegmenterConfig()
-        self._run_start: float | None = None  # start of the current run of speech blocks
+        self.speaker = speaker
+        self.turn_events = turn_events
+        self._run_start: float | None = None  # start of the current run of speech frames
         self._seg_start: float | None = None  # open segment
         self._last_speech_end: float | None = None
         self._turn_open = False
 
     @property
     def speaking(self) -> bool:
+        """True while a segment is open."""
         return self._seg_start is not None
 
+    @property
+    def open_since(self) -> float | None:
+        """Start of the open segment, if any."""
+        return self._seg_start
+
+    @property
+    def last_speech_end(self) -> float | None:
+        return self._last_speech_end
+
     def push(self, t: float, duration: float, speech: bool) -> list:
+        """One frame's decision; returns the events it completes."""
         out: list = []
         end = t + duration
         if speech:
             if self._run_start is None:
                 self._run_start = t
             self._last_speech_end = end
-            if self._seg_start is None and end - self._run_start >= self.cfg.onset_s:
+            if self._seg_start is None and end - self._run_start >= self.cfg.onset_s - 1e-9:
                 self._seg_start = self._run_start
-                out.append(SpeechStarted(self._seg_start))
+                if self.turn_events:
+                    out.append(SpeechStarted(round(self._seg_start, 3)))
                 self._turn_open = True
         else:
             if self._seg_start is None:
                 self._run_start = None
-            silence = end - self._last_speech_end if self._last_speech_end is not None else 0.0
-            if self._seg_start is not None and silence >= self.cfg.hangover_s:
+            if self._seg_start is not None and end - self._last_speech_end >= self.cfg.hangover_s - 1e-9:
                 out += self._close()
             if (self._turn_open and self._seg_start is None and self._last_speech_end is not None
-                    and end - self._last_speech_end >= self.cfg.end_of_turn_s):
+                    and end - self._last_speech_end >= self.cfg.end_of_turn_s - 1e-9):
                 self._turn_open = False
-                out.append(TurnEnded(self._last_speech_end + self.cfg.end_of_turn_s, self._last_speech_end))
+                if self.turn_events:
+                    out.append(TurnEnded(round(end, 3), round(self._last_speech_end, 3)))
         return out
 
     def _close(self) -> list:
@@ -91,36 +107,266 @@ class Segmenter:
         self._seg_start = None
         self._run_start = None
         if end - start >= self.cfg.min_segment_s:
-            return [SpeechSegment(round(start, 3), round(end, 3), "clinician")]
+            return [SpeechSegment(round(start, 3), round(end, 3), self.speaker)]
         return []
 
-    def flush(self) -> list:
-        """Close an open segment at the end of the input."""
+    def cut(self) -> list:
+        """Close an open segment now (end of input, or the signal was lost); the turn ends with it."""
         out = self._close() if self._seg_start is not None else []
+        self._run_start = None
         if self._turn_open and self._last_speech_end is not None:
             self._turn_open = False
-            out.append(TurnEnded(self._last_speech_end + self.cfg.end_of_turn_s, self._last_speech_end))
+            if self.turn_events:
+                out.append(TurnEnded(round(self._last_speech_end + self.cfg.end_of_turn_s, 3),
+                                     round(self._last_speech_end, 3)))
         return out
+
+    flush = cut
+
+
+class TalkTracker:
+    """Running talk-time balance from the clinician's and the patient's segments (live display)."""
+
+    def __init__(self):
+        self.clinician: list[tuple[float, float]] = []
+        self.patient_known: list[tuple[float, float]] = []  # from patient_segment(): exact
+        self.patient_heard: list[tuple[float, float]] = []  # detected on the playback signal
+
+    def patient(self, now: float | None = None, open_since: float | None = None) -> list[tuple[float, float]]:
+        """The patient's intervals: the known ones, plus those detected on the playback that no known
+        one covers yet (a line still playing is only reported when it ends)."""
+        heard = list(self.patient_heard)
+        if open_since is not None and now is not None and now > open_since:
+            heard.append((open_since, now))
+        if not self.patient_known:
+            return heard
+        last_known = max(e for _s, e in self.patient_known)
+        return merge_intervals(self.patient_known + [(s, e) for s, e in heard if e > last_known])
+
+    def balance(self, t: float, clinician_open: float | None = None,
+                patient_open: float | None = None) -> TalkBalance:
+        """TalkBalance at time t, counting segments still open up to t."""
+        clin = list(self.clinician)
+        if clinician_open is not None and t > clinician_open:
+            clin.append((clinician_open, t))
+        pat = self.patient(t, patient_open)
+        c_s, p_s = talktime.total_duration(clin), talktime.total_duration(pat)
+        return TalkBalance(round(t, 3), round(c_s, 3), round(p_s, 3), talktime.share(c_s, p_s),
+                           len(talktime.interruptions(clin, pat)))
+
+
+@dataclass
+class VoiceConfig:
+    """Settings of the voice analyser."""
+
+    on: float = 0.5  # Silero probability that starts speech
+    off: float = 0.35  # ... and below which it ends (hysteresis)
+    balance_every_s: float = 0.25  # TalkBalance rate (4 per second)
+    gap_tolerance_s: float = 0.05  # a jump in block times larger than this is a gap in the signal
+    ref_wait_s: float = 0.15  # how long a frame may wait for late playback reference during a line
+    segmenter: SegmenterConfig | None = None
 
 
 class VoiceAnalyzer:
-    """Microphone blocks -> level events for the meter plus segmenter events."""
+    """Microphone blocks -> AudioLevel per block, speech events, TalkBalance; see the module docstring.
 
-    def __init__(self, detector: EnergyDetector | None = None, segmenter: Segmenter | None = None):
-        self.detector = detector or EnergyDetector()
-        self.segmenter = segmenter or Segmenter()
+    Blocks may come at any rate and size; frames of 512 samples at 16 kHz are cut on the session clock.
+    A jump in block times (device lost, input overflow, dropped blocks) is recorded in `gaps` and
+    reported once as a Notice; an empty block means "the device is gone for now".
+    """
 
+    def __init__(self, config: VoiceConfig | None = None, vad=None, *, end_of_turn_s: float | None = None):
+        self.cfg = config or VoiceConfig()
+        seg_cfg = self.cfg.segmenter or SegmenterConfig()
+        if end_of_turn_s is not None:
+            seg_cfg = SegmenterConfig(seg_cfg.onset_s, seg_cfg.hangover_s, seg_cfg.min_segment_s, end_of_turn_s)
+        self.vad = vad or SileroVad()
+        self.decide = FrameDecision(self.cfg.on, self.cfg.off)
+        self.segmenter = Segmenter(seg_cfg, "clinician")
+        self.talk = TalkTracker()
+        self.segments: list[SpeechSegment] = []
+        self.gaps: list[tuple[float, float]] = []
+        self.frames = 0
+        self._resampler: StreamResampler | None = None
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._pending_t: float | None = None  # session time of _pending[0]
+        self._next_balance = 0.0
+        self._lost_at: float | None = None
+        # Patient playback (created on the first patient_audio call).
+        self._reference = None
+        self._guard = None
+        self._ref_vad = None
+        self._ref_decide = None
+        self._ref_segmenter = None
+
+    # -- patient side -------------------------------------------------------------------------------
+    def patient_segment(self, start: float, end: float) -> None:
+        """The patient spoke from `start` to `end` (session seconds), known from playback."""
+        if end > start:
+            self.talk.patient_known.append((float(start), float(end)))
+
+    def patient_audio(self, t: float, samples: np.ndarray, rate: int) -> None:
+        """The patient's playback signal, first sample heard at session time t. Feed it as it is handed
+        to the audio device (before the microphone can hear it); any chunk size, mono or stereo."""
+        if self._reference is None:
+            from trainer.analysis.echo import EchoGuard, ReferenceTrack
+
+            self._reference = ReferenceTrack()
+            self._guard = EchoGuard(FRAME)
+            self._ref_vad = SileroVad()
+            self._ref_decide = FrameDecision(self.cfg.on, self.cfg.off)
+            self._ref_segmenter = Segmenter(SegmenterConfig(), "patient", turn_events=False)
+        self._reference.add(t, samples, rate)
+
+    @property
+    def echo_guard_active(self) -> bool:
+        """True once the playback signal has been fed (the echo guard is in use)."""
+        return self._reference is not None
+
+    # -- microphone -----------------------------------------------------------------------------------
     def process(self, block: AudioBlock) -> list:
-        level = rms_db(block.samples)
-        speech = self.detector.is_speech(level)
-        out: list = [AudioLevel(block.t, level, speech)]
-        out += self.segmenter.push(block.t, block.duration, speech)
+        """Analyse one microphone block; returns the events it produced."""
+        out: list = []
+        if len(block.samples) == 0:
+            return self._signal_lost(block.t)
+        samples = np.asarray(block.samples, dtype=np.float32).reshape(-1)
+        level = rms_db(samples)
+        if block.rate != RATE:
+            if self._resampler is None or self._resampler.src != block.rate:
+                self._resampler = StreamResampler(block.rate, RATE)
+            samples = self._resampler.process(samples)
+        out += self._check_continuity(block.t)
+        if self._pending_t is None:
+            self._pending_t = block.t
+        self._pending = np.concatenate((self._pending, samples)) if len(self._pending) else samples
+        while len(self._pending) >= FRAME and not self._await_reference():
+            frame, self._pending = self._pending[:FRAME], self._pending[FRAME:]
+            t = self._pending_t
+            self._pending_t = t + FRAME_S
+            out += self._frame(t, frame)
+        speaking = self.segmenter.speaking
+        out.insert(0, AudioLevel(round(block.t, 3), round(level, 1), speaking))
+        end = block.t + block.duration
+        if end >= self._next_balance:
+            out.append(self._balance(end))
+            self._next_balance = end + self.cfg.balance_every_s
         return out
 
+    def _await_reference(self) -> bool:
+        """True when the next frame should wait for its playback reference: the patient is playing but
+        the player has not handed over the samples for this frame yet (at most `ref_wait_s`)."""
+        if self._reference is None or self._pending_t is None:
+            return False
+        behind = (self._pending_t + FRAME_S) * RATE - self._reference.fed_until
+        return 0 < behind < self.cfg.ref_wait_s * RATE
+
+    def _check_continuity(self, t: float) -> list:
+        expected = None
+        if self._pending_t is not None:
+            expected = self._pending_t + len(self._pending) / RATE
+        lost = self._lost_at
+        if expected is None and lost is None:
+            return []
+        if lost is None and abs(t - expected) <= self.cfg.gap_tolerance_s:
+            return []
+        # The signal jumped (samples dropped) or is back after a loss: close what was open, restart
+        # the frame grid at the new time and record the stretch we did not hear.
+        start = lost if lost is not None else expected
+        out = self._cut()
+        self._lost_at = None
+        if t > start:
+            self.gaps.append((round(start, 3), round(t, 3)))
+            if lost is not None:
+                out.append(Notice(round(t, 3), "mic_restored",
+                                  f"The microphone is back; nothing was heard from {start:.1f} s to {t:.1f} s "
+                                  "and that stretch is left out of the talk-time figures."))
+            else:
+                out.append(Notice(round(t, 3), "mic_gap",
+                                  f"{(t - start) * 1000:.0f} ms of microphone audio was lost at {start:.1f} s "
+                                  "(the computer was too busy or the device hiccupped)."))
+        return out
+
+    def _signal_lost(self, t: float) -> list:
+        if self._lost_at is not None:
+            return []
+        start = t
+        if self._pending_t is not None:
+            start = self._pending_t + len(self._pending) / RATE
+        out = self._cut()
+        self._lost_at = start
+        out.append(Notice(round(t, 3), "mic_lost",
+                          "The microphone stopped delivering sound (unplugged or taken by another app). "
+                          "The visit goes on; talk-time feedback resumes when it is back."))
+        return out
+
+    def _cut(self) -> list:
+        """Close open segments and forget partial frames and detector state (a discontinuity)."""
+        out = self._record(self.segmenter.cut())
+        if self._ref_segmenter is not None:
+            self._record(self._ref_segmenter.cut())
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._pending_t = None
+        self.vad.reset()
+        self.decide.reset()
+        if self._resampler is not None:
+            self._resampler.reset()
+        return out
+
+    def _frame(self, t: float, frame: np.ndarray) -> list:
+        self.frames += 1
+        if self._reference is not None:
+            i0 = int(round(t * RATE))
+            ref = self._reference.get(i0, FRAME)
+            # The playback heard now is speech of the patient: detect it for the live balance.
+            pr = self._ref_vad.prob(ref)
+            self._record(self._ref_segmenter.push(t, FRAME_S, self._ref_decide(pr)))
+            frame = self._guard.process(frame, ref)
+            t -= self._guard.delay / RATE  # the suppressor's output lags by its window hop
+        p = self.vad.prob(frame)
+        return self._record(self.segmenter.push(t, FRAME_S, self.decide(p)))
+
+    def _record(self, events: list) -> list:
+        for ev in events:
+            if isinstance(ev, SpeechSegment):
+                if ev.speaker == "clinician":
+                    self.segments.append(ev)
+                    self.talk.clinician.append((ev.start, ev.end))
+                else:
+                    self.talk.patient_heard.append((ev.start, ev.end))
+        return events
+
+    def _balance(self, t: float) -> TalkBalance:
+        pat_open = self._ref_segmenter.open_since if self._ref_segmenter is not None else None
+        return self.talk.balance(t, self.segmenter.open_since, pat_open)
+
     def flush(self) -> list:
-        return self.segmenter.flush()
+        """End of input: analyse what is still waiting, close open segments, emit the final TalkBalance."""
+        out: list = []
+        end = None
+        if self._pending_t is not None:
+            end = self._pending_t + len(self._pending) / RATE
+            while len(self._pending) >= FRAME:
+                frame, self._pending = self._pending[:FRAME], self._pending[FRAME:]
+                t = self._pending_t
+                self._pending_t = t + FRAME_S
+                out += self._frame(t, frame)
+        out += self._cut()
+        if end is not None:
+            out.append(self.talk.balance(round(end, 3)))
+        return out
+
+    # -- results --------------------------------------------------------------------------------------
+    def clinician_intervals(self) -> list[tuple[float, float]]:
+        """The clinician's speech intervals so far."""
+        return [(s.start, s.end) for s in self.segments]
+
+    def patient_intervals(self) -> list[tuple[float, float]]:
+        """The patient's speech intervals: the known ones, else those detected on the playback."""
+        return self.talk.patient()
 
 
-def create_voice_processor() -> VoiceAnalyzer:
-    """The voice processor the live pipeline uses."""
-    return VoiceAnalyzer()
+def create_voice_processor(end_of_turn_s: float = 0.7) -> VoiceAnalyzer:
+    """The voice processor the live pipeline uses (Silero VAD; echo guard once playback is fed).
+
+    `end_of_turn_s` is the hang-over before TurnEnded."""
+    return VoiceAnalyzer(end_of_turn_s=end_of_turn_s)

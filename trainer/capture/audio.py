@@ -112,25 +112,40 @@ def _sounddevice():
 
 class MicrophoneSource:
     """Blocks from a microphone through sounddevice. The device is opened at a rate it supports and
-    resampled to `rate`; block times come from PortAudio's ADC timestamps mapped onto the session clock."""
+    resampled to `rate`; block times come from PortAudio's ADC timestamps mapped onto the session clock.
+
+    Trouble during a session does not end it: when the stream stops (device unplugged, taken by another
+    app) `blocks()` yields one empty block at the time of the loss (the voice analyser reports it),
+    then tries to reopen the device every `retry_s` seconds until it is back or the source is stopped.
+    Input overflows are counted; the samples lost show up as a jump in block times, which the voice
+    analyser records as a gap. `gaps` lists (start, end) session seconds without microphone audio.
+    """
 
     kind = "microphone"
 
     def __init__(self, device: int | str | None = None, clock=None, rate: int = DEFAULT_RATE,
-                 block_s: float = BLOCK_S):
+                 block_s: float = BLOCK_S, retry_s: float = 1.0):
         self.device = device
         self.clock = clock
         self.rate = rate
         self.block_s = block_s
+        self.retry_s = retry_s
         self.name = "default microphone" if device is None else f"microphone {device}"
         self._stop = threading.Event()
         self._queue: queue.Queue = queue.Queue(maxsize=200)
         self._stream = None
+        self._stream_failed = threading.Event()
+        self._resampler: StreamResampler | None = None
         self.device_rate = rate
         self.overflows = 0
+        self.gaps: list[tuple[float, float]] = []
         self.error: str | None = None
 
+    def _now(self) -> float:
+        return self.clock.now() if self.clock is not None else 0.0
+
     def open(self) -> None:
+        """Find the device, negotiate a sample rate and start the input stream."""
         sd = _sounddevice()
         try:
             info = sd.query_devices(self.device, "input")
@@ -138,8 +153,8 @@ class MicrophoneSource:
             raise DeviceUnavailable(f"No microphone found ({exc}).",
                                     hint="Connect a microphone or pass --mic FILE to use a recording.") from None
         self.name = info["name"]
-        # Prefer our rate; otherwise the device's default rate, resampled below.
-        for candidate in (self.rate, int(info["default_samplerate"])):
+        # Prefer our rate; otherwise the device's default rate, resampled in blocks().
+        for candidate in (self.rate, int(info["default_samplerate"]), 48000, 44100):
             try:
                 sd.check_input_settings(device=self.device, samplerate=candidate, channels=1, dtype="float32")
                 self.device_rate = candidate
@@ -150,65 +165,169 @@ class MicrophoneSource:
             raise DeviceUnavailable(f"The microphone '{self.name}' accepts no usable sample rate.")
         blocksize = int(round(self.block_s * self.device_rate))
         t_offset = {}
+        failed = self._stream_failed
+        failed.clear()
 
         def callback(indata, frames, time_info, status):
             if status.input_overflow:
                 self.overflows += 1
-            # Map PortAudio's stream clock onto the session clock once, then follow the ADC times.
+            # Map PortAudio's stream clock onto the session clock once, then follow the ADC times, so
+            # the block times reflect when the sound was captured, not when this thread ran.
             adc = time_info.inputBufferAdcTime
             if "d" not in t_offset:
-                now = self.clock.now() if self.clock is not None else 0.0
-                t_offset["d"] = now - adc - frames / self.device_rate if adc else None
-            t = (adc + t_offset["d"]) if t_offset["d"] is not None else (
-                self.clock.now() - frames / self.device_rate if self.clock is not None else 0.0)
+                t_offset["d"] = self._now() - adc - frames / self.device_rate if adc else None
+            t = (adc + t_offset["d"]) if t_offset["d"] is not None else self._now() - frames / self.device_rate
             try:
                 self._queue.put_nowait((t, indata[:, 0].copy()))
-            except queue.Full:
+            except queue.Full:  # the analysis thread fell behind: drop (recorded as a gap downstream)
                 self.overflows += 1
+
+        def finished():
+            failed.set()
 
         try:
             self._stream = sd.InputStream(device=self.device, samplerate=self.device_rate, channels=1,
-                                          dtype="float32", blocksize=blocksize, callback=callback)
+                                          dtype="float32", blocksize=blocksize, callback=callback,
+                                          finished_callback=finished)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
+            self._stream = None
             raise DeviceUnavailable(f"Cannot open the microphone '{self.name}': {exc}") from None
+        self._resampler = StreamResampler(self.device_rate, self.rate) if self.device_rate != self.rate else None
+
+    def _stream_alive(self) -> bool:
+        st = self._stream
+        if st is None or self._stream_failed.is_set():
+            return False
+        try:
+            return bool(st.active)
+        except Exception:  # noqa: BLE001 - a vanished device can make PortAudio raise on any query
+            return False
+
+    def _close_stream(self) -> None:
+        st, self._stream = self._stream, None
+        if st is None:
+            return
+        try:
+            st.stop()
+            st.close()
+        except Exception:  # noqa: BLE001 - closing a vanished device must not end the session
+            pass
+
+    def _reopen(self) -> bool:
+        """Try to get the device back; True when it is streaming again."""
+        try:
+            self.open()
+            return True
+        except DeviceUnavailable:
+            return False
 
     def blocks(self) -> Iterator[AudioBlock]:
+        """Mono float32 blocks at `rate` on the session clock; an empty block marks a lost device."""
         if self._stream is None:
             self.open()
+        lost_at: float | None = None
+        empty_polls = 0
         while not self._stop.is_set():
             try:
-                t, samples = self._queue.get(timeout=0.5)
+                t, samples = self._queue.get(timeout=0.25)
+                empty_polls = 0
             except queue.Empty:
-                if self._stream is not None and not self._stream.active:
-                    self.error = f"The microphone '{self.name}' stopped (unplugged or taken by another app)"
-                    break
+                empty_polls += 1
+                # Some backends keep a dead stream "active" but stop calling back: 2 s of nothing is a loss.
+                if lost_at is None and (not self._stream_alive() or empty_polls >= 8):
+                    lost_at = self._now()
+                    self.error = (f"The microphone '{self.name}' stopped (unplugged or taken by another app) "
+                                  f"at {lost_at:.1f} s")
+                    self._close_stream()
+                    yield AudioBlock(lost_at, np.zeros(0, dtype=np.float32), self.rate)
+                if lost_at is not None and not self._stop.wait(self.retry_s) and self._reopen():
+                    self.gaps.append((round(lost_at, 3), round(self._now(), 3)))
+                    self.error = (f"The microphone '{self.name}' was lost for "
+                                  f"{self._now() - lost_at:.1f} s at {lost_at:.1f} s; that stretch has no "
+                                  "talk-time data")
+                    lost_at = None
                 continue
-            if self.device_rate != self.rate:
-                samples = resample(samples, self.device_rate, self.rate)
+            if self._resampler is not None:
+                samples = self._resampler.process(samples)
             yield AudioBlock(t, samples, self.rate)
+        if lost_at is not None:
+            self.gaps.append((round(lost_at, 3), round(self._now(), 3)))
 
     def stop(self) -> None:
         self._stop.set()
 
     def close(self) -> None:
         self.stop()
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            finally:
-                self._stream = None
+        self._close_stream()
 
 
 def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
-    """Linear-interpolation resampling of one block (adequate for speech detection, not for playback)."""
+    """Resample one self-contained chunk (anti-aliased; see StreamResampler for a continuous stream)."""
     if src_rate == dst_rate or len(samples) == 0:
-        return samples
-    n_out = int(round(len(samples) * dst_rate / src_rate))
-    x_old = np.arange(len(samples)) / src_rate
-    x_new = np.arange(n_out) / dst_rate
-    return np.interp(x_new, x_old, samples).astype(np.float32)
+        return np.asarray(samples, dtype=np.float32)
+    return StreamResampler(src_rate, dst_rate).process(samples, final=True)
+
+
+def _lowpass_taps(cutoff: float, taps: int) -> np.ndarray:
+    """Windowed-sinc low-pass FIR; `cutoff` as a fraction of the sample rate (0 .. 0.5)."""
+    k = np.arange(taps) - (taps - 1) / 2
+    h = 2 * cutoff * np.sinc(2 * cutoff * k) * np.blackman(taps)
+    return (h / h.sum()).astype(np.float64)
+
+
+class StreamResampler:
+    """Sample-rate conversion of a continuous stream delivered in blocks of any size.
+
+    A windowed-sinc low-pass (when going down: so a 48 kHz microphone's 8-24 kHz content does not fold
+    into the speech band) followed by linear interpolation whose phase carries over from block to block,
+    so block boundaries leave no clicks or drift. Output sample k is input time k / dst.
+    """
+
+    def __init__(self, src: int, dst: int):
+        self.src = int(src)
+        self.dst = int(dst)
+        self.step = self.src / self.dst  # input samples per output sample
+        if self.dst < self.src:
+            taps = int(16 * self.step) | 1
+            self._h = _lowpass_taps(0.45 * self.dst / self.src, taps)
+        else:
+            self._h = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream (after a gap)."""
+        n = 0 if self._h is None else len(self._h) - 1
+        self._fir_state = np.zeros(n)
+        self._delay = n / 2  # FIR group delay in input samples, taken out by starting the phase later
+        self._prev: np.ndarray = np.zeros(0)
+        self._pos = self._delay
+
+    def process(self, samples: np.ndarray, final: bool = False) -> np.ndarray:
+        """Resample the next block; with `final`, also flush the filter's tail."""
+        x = np.asarray(samples, dtype=np.float64).reshape(-1)
+        if self.src == self.dst:
+            return x.astype(np.float32)
+        if self._h is not None:
+            if final:
+                x = np.concatenate((x, np.zeros(len(self._h) // 2)))
+            full = np.concatenate((self._fir_state, x))
+            y = np.convolve(full, self._h, mode="valid") if len(full) >= len(self._h) else np.zeros(0)
+            keep = len(self._h) - 1
+            self._fir_state = full[-keep:] if keep else np.zeros(0)
+            x = y
+        buf = np.concatenate((self._prev, x))
+        if len(buf) < 2:
+            self._prev = buf
+            return np.zeros(0, dtype=np.float32)
+        last = len(buf) - 1
+        n = int(np.floor((last - self._pos) / self.step)) + 1 if self._pos <= last else 0
+        pos = self._pos + self.step * np.arange(n)
+        out = np.interp(pos, np.arange(len(buf)), buf)
+        # Keep the last input sample so the next block interpolates across the boundary.
+        self._pos = self._pos + self.step * n - last
+        self._prev = buf[-1:]
+        return out.astype(np.float32)
 
 
 def open_audio_source(spec: str | int | None, clock=None, realtime: bool = True):

@@ -1,0 +1,257 @@
+"""Talk-time maths (DESIGN.md section 4): who talked how much, who took the floor when.
+
+Inputs are lists of (start, end) intervals in session seconds: the clinician's speech (from the
+microphone's voice detector) and the patient's (known exactly from playback). Pure Python, so the live
+display, offline analysis, reports and tests share one set of definitions:
+
+- **talk seconds**: the union of each speaker's intervals (overlapping intervals counted once);
+  **clinician share** = clinician / (clinician + patient), None when nobody spoke.
+- **overlap**: time when both speak.
+- **interruption**: a clinician speech onset while the patient is speaking, counted when the patient
+  goes on speaking for at least `min_overlap_s` (0.05 s) after it. Shorter overlaps are latching (the
+  clinician answering on the patient's last syllable), within the detector's onset precision of one
+  32 ms frame; they are not interruptions. The time reported is the clinician's onset.
+- **turn**: a maximal run of one speaker's intervals. A clinician turn continues across pauses of at
+  most `max_pause_s` (2 s) unless the patient starts speaking in the pause; patient speech that merely
+  overlaps a clinician interval does not end the clinician's turn (and vice versa).
+- **longest monologue**: the longest clinician turn, from its first onset to its last offset.
+- **response latency**: for each patient turn, the silence from its end to the clinician's next onset,
+  when the clinician speaks next (not the patient) and started after the patient had finished. A
+  clinician who was already talking when the patient finished shows up as an interruption or overlap,
+  not as a latency.
+- **silence after a cue**: for each patient cue (a time, normally the end of a patient line the scenario
+  marks as an emotional cue), the silence left before anyone speaks again; 0 when the clinician was
+  already speaking at the cue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from trainer.core.metrics import merge_intervals, total_duration
+
+Interval = tuple[float, float]
+
+MIN_OVERLAP_S = 0.05
+MAX_PAUSE_S = 2.0
+
+
+def intersect(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
+    """Intervals where both interval sets are active (each set is merged first)."""
+    a, b = merge_intervals(a), merge_intervals(b)
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if hi > lo:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def seconds_within(intervals: Iterable[Interval], windows: Iterable[Interval]) -> float:
+    """Seconds of `intervals` that fall inside `windows`."""
+    return total_duration(intersect(intervals, windows))
+
+
+def subtract(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
+    """Parts of `a` not covered by `b`."""
+    out: list[Interval] = []
+    b = merge_intervals(b)
+    for s, e in merge_intervals(a):
+        cur = s
+        for bs, be in b:
+            if be <= cur or bs >= e:
+                continue
+            if bs > cur:
+                out.append((cur, bs))
+            cur = max(cur, be)
+            if cur >= e:
+                break
+        if cur < e:
+            out.append((cur, e))
+    return out
+
+
+def interruptions(clinician: Iterable[Interval], patient: Iterable[Interval],
+                  min_overlap_s: float = MIN_OVERLAP_S) -> list[float]:
+    """Clinician onsets made while the patient was speaking (see the module docstring)."""
+    pat = merge_intervals(patient)
+    out: list[float] = []
+    for start, _end in merge_intervals(clinician):
+        for ps, pe in pat:
+            if ps < start < pe and pe - start >= min_overlap_s:
+                out.append(start)
+                break
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One speaker's turn: `speaker` is 'clinician' or 'patient'."""
+
+    speaker: str
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def turns(clinician: Iterable[Interval], patient: Iterable[Interval],
+          max_pause_s: float = MAX_PAUSE_S) -> list[Turn]:
+    """The conversation as a list of turns in order of onset (see the module docstring)."""
+    segs = [(s, e, "clinician") for s, e in merge_intervals(clinician)]
+    segs += [(s, e, "patient") for s, e in merge_intervals(patient)]
+    segs.sort(key=lambda x: (x[0], x[1]))
+    out: list[Turn] = []
+    for s, e, who in segs:
+        if out and out[-1].speaker == who and s - out[-1].end <= max_pause_s:
+            out[-1] = Turn(who, out[-1].start, max(out[-1].end, e))
+        else:
+            out.append(Turn(who, s, e))
+    return out
+
+
+def longest_monologue(clinician: Iterable[Interval], patient: Iterable[Interval],
+                      max_pause_s: float = MAX_PAUSE_S) -> float:
+    """Duration of the longest clinician turn (0 when the clinician never spoke)."""
+    return max((t.duration for t in turns(clinician, patient, max_pause_s) if t.speaker == "clinician"),
+               default=0.0)
+
+
+def response_latencies(clinician: Iterable[Interval], patient: Iterable[Interval],
+                       max_pause_s: float = MAX_PAUSE_S) -> list[float]:
+    """Silence between the end of each patient turn and the clinician's reply (see the module docstring)."""
+    clin = merge_intervals(clinician)
+    seq = turns(clin, patient, max_pause_s)
+    patient_onsets = [t.start for t in seq if t.speaker == "patient"]
+    out: list[float] = []
+    for t in seq:
+        if t.speaker != "patient":
+            continue
+        # Still talking when the patient finished (an interval overlapping the end): no latency.
+        if any(s < t.end < e for s, e in clin):
+            continue
+        reply = next((s for s, _e in clin if s >= t.end), None)
+        if reply is None or any(t.end < p < reply for p in patient_onsets):
+            continue  # nobody replied, or the patient spoke again first
+        out.append(reply - t.end)
+    return out
+
+
+def silence_after_cues(clinician: Iterable[Interval], patient: Iterable[Interval],
+                       cues: Iterable[float], session_end: float | None = None) -> list[float | None]:
+    """Silence left after each cue time before anyone spoke; None when nothing followed and the
+    session end is unknown."""
+    speech = merge_intervals(list(clinician) + list(patient))
+    clin = merge_intervals(clinician)
+    out: list[float | None] = []
+    for cue in cues:
+        if any(s <= cue < e for s, e in clin):
+            out.append(0.0)
+            continue
+        nxt = [s for s, _e in speech if s >= cue]
+        if nxt:
+            out.append(min(nxt) - cue)
+        else:
+            out.append(None if session_end is None else max(0.0, session_end - cue))
+    return out
+
+
+@dataclass
+class TalkSummary:
+    """All talk-time figures of one session (the talk-time keys of summary.json, DESIGN.md section 5)."""
+
+    clinician_talk_s: float
+    patient_talk_s: float
+    clinician_share: float | None
+    interruptions: list[float]
+    overlaps: list[Interval]
+    overlap_s: float
+    longest_monologue_s: float
+    response_latencies_s: list[float]
+    turns: int
+    clinician_turns: int
+    silence_after_cues_s: list[float | None] = field(default_factory=list)
+
+    def as_dict(self, ndigits: int = 3) -> dict:
+        """JSON-ready dict with times rounded to milliseconds."""
+        r = lambda x: None if x is None else round(float(x), ndigits)  # noqa: E731
+        return {
+            "clinician_talk_s": r(self.clinician_talk_s),
+            "patient_talk_s": r(self.patient_talk_s),
+            "clinician_share": None if self.clinician_share is None else round(self.clinician_share, 4),
+            "interruptions": [r(t) for t in self.interruptions],
+            "overlaps": [[r(a), r(b)] for a, b in self.overlaps],
+            "overlap_s": r(self.overlap_s),
+            "longest_monologue_s": r(self.longest_monologue_s),
+            "response_latencies_s": [r(x) for x in self.response_latencies_s],
+            "turns": self.turns,
+            "clinician_turns": self.clinician_turns,
+            "silence_after_cues_s": [r(x) for x in self.silence_after_cues_s],
+        }
+
+
+def share(clinician_s: float, patient_s: float) -> float | None:
+    """Clinician share of talk; None when neither spoke."""
+    total = clinician_s + patient_s
+    return None if total <= 0 else clinician_s / total
+
+
+def summarize(clinician: Iterable[Interval], patient: Iterable[Interval], *, cues: Sequence[float] = (),
+              session_end: float | None = None, min_overlap_s: float = MIN_OVERLAP_S,
+              max_pause_s: float = MAX_PAUSE_S) -> TalkSummary:
+    """Every talk-time metric for one session's clinician and patient intervals."""
+    clin = merge_intervals(clinician)
+    pat = merge_intervals(patient)
+    c_s, p_s = total_duration(clin), total_duration(pat)
+    ov = intersect(clin, pat)
+    seq = turns(clin, pat, max_pause_s)
+    return TalkSummary(
+        clinician_talk_s=c_s,
+        patient_talk_s=p_s,
+        clinician_share=share(c_s, p_s),
+        interruptions=interruptions(clin, pat, min_overlap_s),
+        overlaps=ov,
+        overlap_s=total_duration(ov),
+        longest_monologue_s=max((t.duration for t in seq if t.speaker == "clinician"), default=0.0),
+        response_latencies_s=response_latencies(clin, pat, max_pause_s),
+        turns=len(seq),
+        clinician_turns=sum(1 for t in seq if t.speaker == "clinician"),
+        silence_after_cues_s=silence_after_cues(clin, pat, cues, session_end),
+    )
+
+
+def frame_labels(intervals: Iterable[Interval], duration: float, frame_s: float = 0.01) -> np.ndarray:
+    """Boolean speech flag per frame of `frame_s` (a frame is speech when its centre is inside an interval)."""
+    n = int(round(duration / frame_s))
+    centres = (np.arange(n) + 0.5) * frame_s
+    out = np.zeros(n, dtype=bool)
+    for s, e in merge_intervals(intervals):
+        out |= (centres >= s) & (centres < e)
+    return out
+
+
+def frame_agreement(hyp: Iterable[Interval], ref: Iterable[Interval], duration: float, *,
+                    frame_s: float = 0.01, collar_s: float = 0.25) -> float:
+    """Share of frames where hypothesis and reference agree on speech / no speech, not scoring frames
+    within `collar_s` of a reference boundary (where hand labels themselves are uncertain)."""
+    ref = merge_intervals(ref)
+    h = frame_labels(hyp, duration, frame_s)
+    r = frame_labels(ref, duration, frame_s)
+    centres = (np.arange(len(r)) + 0.5) * frame_s
+    scored = np.ones(len(r), dtype=bool)
+    for s, e in ref:
+        for b in (s, e):
+            scored &= np.abs(centres - b) > collar_s
+    if not scored.any():
+        return float("nan")
+    return float(np.mean(h[scored] == r[scored]))
