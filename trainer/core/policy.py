@@ -317,12 +317,13 @@ class Setting:
     line: int | None = None
     note: str = ""
 
-    def explanation(self) -> str:
-        """Why the setting has this value, in words a user can pass on to IT."""
+    def explanation(self, with_note: bool = True) -> str:
+        """Why the setting has this value, in words a user can pass on to IT (with the policy's note,
+        unless `with_note` is false because the note is shown elsewhere)."""
         where = f"{self.source}:{self.line}" if self.source is not None else ""
         if self.origin == "policy":
             why = f"Locked by site policy ({where})."
-            return f"{why} {self.note}" if self.note else why
+            return f"{why} {self.note}" if self.note and with_note else why
         if self.origin == "policy default":
             return f"Default set by site policy ({where}); you may change it."
         if self.origin == "user":

@@ -13,6 +13,7 @@ from trainer.core.scenario import Scenario, discover_scenarios, load_scenario
 from trainer.resources import builtin_scenarios_dir
 from trainer.store.db import SessionStore
 from trainer.store.paths import default_db_path
+from trainer.ui.about_dialog import add_about_action
 from trainer.ui.bridge import EventBridge
 from trainer.ui.history_page import HistoryPage
 from trainer.ui.scenario_page import ScenarioPage
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         self.help_menu = self.menuBar().addMenu("&Help")
+        add_about_action(self, self.help_menu)  # version, data folder, site policy and locked settings
 
     # -- navigation ---------------------------------------------------------------------------------
     def reload_scenarios(self) -> None:

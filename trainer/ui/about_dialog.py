@@ -1,0 +1,179 @@
+"""Help › About and settings: version, data folder, the site policy that applies and each setting, with a
+"Locked by policy" marker and the reason (file, line and the programme's note)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from trainer import __version__
+from trainer.core.policy import EffectiveSettings, Policy, PolicyError, effective_settings, load_policy, policy_paths
+
+LOCKED = "Locked by policy"
+_MODES = {"live": "Live (during the visit)", "after_action": "After the visit (debrief only)", "off": "Off"}
+
+
+def format_value(key: str, value) -> str:
+    """A setting's value in words."""
+    if key == "allow_video_recording":
+        return "Yes" if value else "No"
+    if key == "retention_days":
+        return "Until deleted" if value is None else f"{value} days"
+    if key == "data_dir":
+        return "Per-user folder" if value is None else str(value)
+    if key == "scenario_packs":
+        return "None" if not value else "\n".join(value)
+    if key == "default_feedback_mode":
+        return _MODES.get(value, str(value))
+    return str(value)
+
+
+def _status(setting) -> str:
+    return {"policy": LOCKED, "policy default": "Set by policy (changeable)", "user": "Your setting",
+            "built-in": "Default"}[setting.origin]
+
+
+class AboutDialog(QDialog):
+    """Read-only overview. `settings` and `policy_error` can be given (tests); by default the policy files on
+    this machine are read, and an unreadable one is shown with its error instead of failing."""
+
+    def __init__(self, parent: QWidget | None = None, *, settings: EffectiveSettings | None = None,
+                 user: dict | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("About and settings")
+        self.setMinimumSize(720, 460)
+        self.policy_error: PolicyError | None = None
+        if settings is None:
+            try:
+                settings = effective_settings(load_policy(), user)
+            except PolicyError as exc:
+                # Show the problem; the table then shows what the app would use without a policy.
+                self.policy_error = exc
+                settings = effective_settings(Policy(), user)
+        self.settings = settings
+
+        layout = QVBoxLayout(self)
+        title = QLabel(f"<b>Video-Visit Trainer</b> {__version__}")
+        title.setObjectName("aboutTitle")
+        layout.addWidget(title)
+        layout.addWidget(QLabel("Rehearse telehealth video visits with a virtual patient. Camera and microphone "
+                                "are analysed on this computer; nothing leaves it."))
+
+        form = QFormLayout()
+        self.version_label = QLabel(f"{__version__} ({'packaged app' if getattr(sys, 'frozen', False) else 'source install'}, "
+                                    f"Python {sys.version.split()[0]})")
+        form.addRow("Version:", self.version_label)
+        self.data_label = QLabel(self._data_folder_text())
+        self.data_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.data_label.setWordWrap(True)
+        form.addRow("Data folder:", self.data_label)
+        self.policy_label = QLabel(self._policy_text())
+        self.policy_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.policy_label.setWordWrap(True)
+        if self.policy_error is not None:
+            self.policy_label.setStyleSheet("color: #b00020;")
+        form.addRow("Site policy:", self.policy_label)
+        notes = [f.note for f in settings.policy.files if f.note]
+        self.note_label = QLabel("\n".join(notes))
+        self.note_label.setWordWrap(True)
+        if notes:
+            form.addRow("Programme note:", self.note_label)
+        layout.addLayout(form)
+
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["Setting", "Value", "Status", "Why"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.Stretch)
+        for s in settings:
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            items = [QTableWidgetItem(s.label), QTableWidgetItem(format_value(s.key, s.value)),
+                     QTableWidgetItem(_status(s)), QTableWidgetItem(s.explanation(with_note=False))]
+            if s.locked:
+                font = items[2].font()
+                font.setBold(True)
+                items[2].setFont(font)
+            for col, item in enumerate(items):
+                item.setToolTip(s.explanation())
+                item.setData(Qt.UserRole, s.key)
+                self.table.setItem(row, col, item)
+        self.table.resizeRowsToContents()
+        layout.addWidget(self.table, 1)
+        if any(s.locked for s in settings):
+            hint = QLabel("Locked settings are fixed by your training programme's site policy. To change one, "
+                          "contact the people named in the note above (or your IT staff).")
+            hint.setWordWrap(True)
+            layout.addWidget(hint)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        self.copy_button = QPushButton("Copy details")
+        buttons.addButton(self.copy_button, QDialogButtonBox.ActionRole)
+        self.copy_button.clicked.connect(self.copy_details)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # Row heights depend on the final column widths, known only once the dialog is laid out.
+        self.table.resizeRowsToContents()
+
+    # -- text ---------------------------------------------------------------------------------------
+    def _data_folder_text(self) -> str:
+        env = os.environ.get("TRAINER_DATA_DIR")
+        if env:
+            return f"{env}\n(set by the TRAINER_DATA_DIR environment variable)"
+        s = self.settings["data_dir"]
+        if s.value:
+            return f"{s.value}\n({s.explanation()})"
+        from trainer.store.paths import data_dir
+
+        if self.policy_error is not None:
+            return "Unknown until the site policy problem below is fixed."
+        return f"{data_dir()}\n(the per-user data folder)"
+
+    def _policy_text(self) -> str:
+        if self.policy_error is not None:
+            return f"The policy file cannot be used: {self.policy_error.message}"
+        files = self.settings.policy_files
+        if files:
+            return "\n".join(str(f) for f in files)
+        looked = [str(p) for p in (self.settings.policy.searched or policy_paths())]
+        return ("No site policy applies." + (f" Looked in: {', '.join(looked)}" if looked else
+                                             " (TRAINER_POLICY is set to an empty value.)"))
+
+    def details_text(self) -> str:
+        """Everything the dialog shows, as plain text (for support requests)."""
+        lines = [f"Video-Visit Trainer {__version__}", f"Version: {self.version_label.text()}",
+                 "Data folder: " + self.data_label.text().replace("\n", " "),
+                 "Site policy: " + self.policy_label.text().replace("\n", "; ")]
+        if self.note_label.text():
+            lines.append("Programme note: " + self.note_label.text())
+        lines.append("Settings:")
+        for s in self.settings:
+            value = format_value(s.key, s.value).replace("\n", ", ")
+            lines.append(f"  {s.label}: {value} [{_status(s)}] {s.explanation()}")
+        return "\n".join(lines)
+
+    def copy_details(self) -> None:
+        QGuiApplication.clipboard().setText(self.details_text())
+
+
+def add_about_action(window: QWidget, menu) -> QAction:
+    """Add "About and settings…" to `menu` (the main window's Help menu), opening the dialog."""
+    action = QAction("&About and settings…", window)
+    action.setMenuRole(QAction.AboutRole)  # macOS moves it to the application menu
+    action.triggered.connect(lambda: AboutDialog(window).exec())
+    menu.addAction(action)
+    return action
