@@ -16,12 +16,13 @@ from typing import Callable
 
 from trainer.analysis.pipeline import VisitPipeline
 from trainer.capture.audio import open_audio_source
+from trainer.capture.patient_voice import PatientPlayer, PatientVoice, RenderedLine
 from trainer.capture.video import open_frame_source
 from trainer.core.clock import SessionClock
 from trainer.core.engine import ScenarioEngine
 from trainer.core.errors import TrainerError
-from trainer.core.events import Notice, ScenarioEvent, SpeechSegment, SpeechStarted, TurnEnded
-from trainer.core.scenario import Scenario
+from trainer.core.events import FrameSample, Notice, ScenarioEvent, SpeechSegment, SpeechStarted, TurnEnded
+from trainer.core.scenario import PatientLine, Scenario
 from trainer.store.db import SessionStore
 
 TICK_S = 0.05
@@ -40,12 +41,17 @@ class VisitRunner:
 
     def __init__(self, scenario: Scenario, store: SessionStore, *, camera: str | int | None = 0,
                  mic: str | int | None = "default", listener: Callable[[object], None] | None = None,
-                 realtime: bool = True):
+                 realtime: bool = True, voice: PatientVoice | None = None, sound_output: bool = True):
         self.scenario = scenario
         self.store = store
         self.listener = listener or (lambda ev: None)
         self.clock = SessionClock()
-        self.engine = ScenarioEngine(scenario)
+        # The patient's lines are rendered before t = 0 (start()), so the engine knows each line's exact
+        # length; a line that could not be rendered falls back to the engine's word-count estimate.
+        self.voice = voice or PatientVoice()
+        self._rendered: dict[str, RenderedLine] = {}
+        self.player = PatientPlayer(self.clock, self._on_patient_audio, use_device=sound_output and realtime)
+        self.engine = ScenarioEngine(scenario, line_duration=self._line_duration)
         self._lock = threading.Lock()
         self._ticker: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -67,6 +73,7 @@ class VisitRunner:
             self.scenario.id, self.scenario.title,
             camera=_describe(self.camera_spec), mic=_describe(self.mic_spec))
         self.writer = self.store.writer(self.session_id)
+        self._prepare_voice()
         self.pipeline.prepare()  # opens devices and loads the model before t = 0
         self.clock.start()
         with self._lock:
@@ -86,14 +93,59 @@ class VisitRunner:
         self._stopped.set()
         if self._ticker is not None:
             self._ticker.join(2)
+        self.player.close()
         self.pipeline.stop()
         completed = any(e.kind == "visit_end" and e.data.get("reason") == "completed" for e in self.engine.history)
         self.writer.close("completed" if completed else "ended_early", duration_s=round(t, 3), calibrated=False)
         return self.session_id
 
     def ui_action(self, action: str) -> None:
+        """A call-window action: share_screen, stop_share, invite_caregiver (see core.scenario.ACTIONS)."""
         with self._lock:
             self._dispatch(self.engine.ui_action(self._now(), action))
+
+    def choose_card(self, card_id: str) -> None:
+        """The clinician picked an intent card in the current turn (ids from the clinician_turn event)."""
+        with self._lock:
+            self._dispatch(self.engine.choose_card(self._now(), card_id))
+
+    def override(self, name: str) -> None:
+        """A facilitator override (ids from available_overrides()); raises ValueError for unknown ids."""
+        with self._lock:
+            self._dispatch(self.engine.override(self._now(), name))
+
+    def available_overrides(self) -> list[tuple[str, str]]:
+        """(id, label) of the facilitator overrides this scenario offers."""
+        return self.engine.available_overrides()
+
+    def patient_line_audio(self, step_id: str) -> RenderedLine | None:
+        """The rendered audio of a line (samples, rate, envelope at 100 Hz for the lips), or None when
+        the line has no audio (the voice engine was unavailable). Safe from any thread."""
+        return self._rendered.get(step_id)
+
+    # -- patient voice ------------------------------------------------------------------------------
+    def _prepare_voice(self) -> None:
+        try:
+            self._rendered = self.voice.prepare(self.scenario)
+        except TrainerError as exc:
+            self.notice("voice_unavailable", f"The patient's voice is off for this visit: {exc.message} "
+                                             f"Their lines are shown as captions.")
+        mode = self.player.open()
+        if mode == "virtual" and self.player.reason != "sound output turned off":
+            self.notice("sound_output_unavailable", f"{self.player.reason} Timing is kept as if it played.",
+                        level="info")
+
+    def _line_duration(self, line: PatientLine) -> float:
+        from trainer.core.engine import estimated_line_duration
+
+        rendered = self._rendered.get(line.id)
+        return rendered.duration if rendered is not None else estimated_line_duration(line.text)
+
+    def _on_patient_audio(self, t: float, samples, rate: int) -> None:
+        """Played patient samples: the echo reference for the voice analysis."""
+        feed = getattr(self.pipeline, "patient_audio", None)
+        if feed is not None:
+            feed(t, samples, rate)
 
     # -- event routing ------------------------------------------------------------------------------
     def _tick_loop(self) -> None:
@@ -102,12 +154,18 @@ class VisitRunner:
                 self._dispatch(self.engine.tick(self._now()))
 
     def _on_pipeline_event(self, ev) -> None:
-        if isinstance(ev, SpeechStarted):
+        if isinstance(ev, FrameSample):
+            with self._lock:
+                self.engine.observe_frame(ev.t, ev.face, ev.gaze, ev.expressivity, ev.nod)
+        elif isinstance(ev, SpeechStarted):
             with self._lock:
                 self._dispatch(self.engine.clinician_speech_started(self._now(ev.t)))
+        elif isinstance(ev, SpeechSegment) and ev.speaker == "clinician":
+            with self._lock:
+                self.engine.clinician_speech_segment(ev.start, ev.end)
         elif isinstance(ev, TurnEnded):
             with self._lock:
-                self._dispatch(self.engine.clinician_turn_ended(self._now(ev.t)))
+                self._dispatch(self.engine.clinician_turn_ended(self._now(ev.t), ev.speech_end))
         if self.writer is not None:
             self.writer.put(ev)
         self.listener(ev)
@@ -126,7 +184,14 @@ class VisitRunner:
         for ev in events:
             if ev.kind == "patient_line":
                 self._patient_line = (ev.t, ev.data)
-            elif ev.kind == "patient_line_end" and self._patient_line is not None:
+                rendered = self._rendered.get(ev.data["step"])
+                if rendered is not None:
+                    self.player.play(ev.t, rendered)
+            elif ev.kind == "visit_end":
+                self.player.stop_line()
+            if ev.kind == "patient_line_end" and ev.data.get("interrupted"):
+                self.player.stop_line()  # cut short (call ended, facilitator skipped)
+            if ev.kind == "patient_line_end" and self._patient_line is not None:
                 seg = SpeechSegment(self._patient_line[0], ev.t, "patient")
                 self._patient_line = None
                 self.pipeline.patient_segment(seg.start, seg.end)
@@ -137,8 +202,8 @@ class VisitRunner:
             if ev.kind == "visit_end":
                 self.finished.set()
 
-    def notice(self, code: str, message: str) -> None:
-        ev = Notice(round(self.clock.now(), 3), code, message)
+    def notice(self, code: str, message: str, level: str = "warning") -> None:
+        ev = Notice(round(self.clock.now(), 3), code, message, level)
         if self.writer is not None:
             self.writer.put(ev)
         self.listener(ev)

@@ -37,7 +37,8 @@ from trainer.core.errors import DeviceUnavailable, SourceError, TrainerError
 
 ENVELOPE_HZ = 100
 TTS_RATE = 24000
-CACHE_FORMAT = 1  # bump when the cached audio would change for the same inputs
+CACHE_FORMAT = 1
+VIRTUAL_LOOKAHEAD_S = 0.1  # bump when the cached audio would change for the same inputs
 
 
 class VoiceUnavailable(TrainerError):
@@ -391,8 +392,10 @@ class PatientPlayer:
             n += 1
 
     def _virtual_loop(self) -> None:
+        # Hand blocks over a little ahead of time, as a sound card's buffer would: the echo reference
+        # must reach the voice side before the microphone block that could contain the same sound.
         while not self._stop.wait(self.block_s / 2):
-            self.pump(self.clock.now())
+            self.pump(self.clock.now() + VIRTUAL_LOOKAHEAD_S)
 
     # -- device -------------------------------------------------------------------------------------
     def _open_device(self) -> None:
