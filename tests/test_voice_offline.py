@@ -1,0 +1,123 @@
+"""Offline voice analysis: voice.csv, the talk-time summary keys, patient segment / audio inputs, errors."""
+
+import json
+import wave
+
+import numpy as np
+import pytest
+
+from trainer.analysis.echo_sim import build_scene
+from trainer.analysis.offline_voice import analyze_voice, load_patient_audio, parse_patient_segments
+from trainer.capture.audio import decode_audio
+from trainer.core import talktime as tt
+from trainer.core.errors import SourceError
+
+
+def _write_wav(path, x, rate=16000):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def test_speech_only_without_patient_info(fixtures, tmp_path):
+    s = analyze_voice(fixtures("video/talking_a.mp4"), tmp_path)  # a video's audio track
+    assert 3.0 < s["speech_s"] < 4.5
+    assert "clinician_share" not in s
+    rows = (tmp_path / "voice.csv").read_text().splitlines()
+    assert rows[0] == "start,end" and len(rows) >= 2
+    json.dumps({k: v for k, v in s.items() if not k.startswith("_")})  # summary.json-ready
+
+
+def test_patient_audio_gives_clinician_segments_and_talk_keys(fixtures, tmp_path):
+    clin, pat, noise = (decode_audio(fixtures(p)) for p in
+                        ("video/talking_a.mp4", "video/talking_nods.mp4", "audio/noise.wav"))
+    scene = build_scene(clin, pat, noise, gain_db=-10, delay_s=0.08, noise_db=-35)
+    mic, ref = tmp_path / "mic.wav", tmp_path / "patient.wav"
+    _write_wav(mic, scene.mic)
+    _write_wav(ref, scene.reference)
+    progress = []
+    s = analyze_voice(mic, tmp_path / "out", patient_audio=ref, progress=lambda d, t: progress.append((d, t)))
+    for key in ("speech_s", "clinician_talk_s", "patient_talk_s", "clinician_share", "interruptions",
+                "longest_monologue_s", "response_latencies_s", "overlaps", "turns", "silence_after_cues_s"):
+        assert key in s
+    assert s["echo_guard"] is True and s["patient_source"] == "audio"
+    assert s["speech_s"] == s["clinician_talk_s"]
+    assert 5.5 < s["clinician_talk_s"] < 6.6
+    assert 17.0 < s["patient_talk_s"] < 20.0
+    assert any(abs(t - 18.0) < 0.3 for t in s["interruptions"])
+    # The clinician answered the first line (ends ~7.1 s) at 8.0 s.
+    assert s["response_latencies_s"] and 0.5 < s["response_latencies_s"][0] < 1.2
+    assert progress[-1][0] == progress[-1][1]
+    rows = [tuple(map(float, r.split(","))) for r in (tmp_path / "out" / "voice.csv").read_text().splitlines()[1:]]
+    patient_only = tt.subtract(scene.patient_placed, scene.clinician_placed)
+    assert tt.seconds_within(rows, patient_only) <= 0.3
+
+
+def test_segments_only_with_the_patient_audible_in_the_mic(fixtures, tmp_path):
+    # The call recording holds both voices: with only the RTTM, overlaps cannot be measured and the
+    # clinician is counted outside the patient's turns.
+    s = analyze_voice(fixtures("audio/call_two_speakers.wav"), tmp_path,
+                      patient_segments=fixtures("audio/call_two_speakers.rttm"))
+    assert s["overlap_measurable"] is False and s["patient_source"] == "segments"
+    assert s["patient_talk_s"] == pytest.approx(11.85)
+    # Clinician time outside the patient's turns in the reference: 12.5 - 1.89 s of overlap.
+    assert s["clinician_talk_s"] == pytest.approx(12.5 - 1.89, abs=0.4)
+
+
+def test_segments_from_a_headset_recording_keep_overlaps(fixtures, tmp_path):
+    # A mic that never heard the patient (headset): the patient's turns are given as CSV.
+    csv = tmp_path / "patient.csv"
+    csv.write_text("start,end\n0.0,0.2\n0.55,0.78\n")
+    s = analyze_voice(fixtures("audio/speech_short.wav"), tmp_path / "o", patient_segments=csv)
+    assert s["overlap_measurable"] is True
+    assert len(s["interruptions"]) == 1 and abs(s["interruptions"][0] - 0.08) < 0.1
+    assert s["response_latencies_s"] and 0 <= s["response_latencies_s"][0] < 0.1  # "center" right after
+
+
+def test_segment_file_formats_and_errors(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("# patient lines\n1.5,2.0\n0.5\t1.0\n")
+    assert parse_patient_segments(p) == [(0.5, 1.0), (1.5, 2.0)]
+    p.write_text("start,end\n1,x\n")
+    with pytest.raises(SourceError, match=r"a.csv:2"):
+        parse_patient_segments(p)
+    p.write_text("3,2\n")
+    with pytest.raises(SourceError, match="not a valid time span"):
+        parse_patient_segments(p)
+    p.write_text("")
+    with pytest.raises(SourceError, match="no patient intervals"):
+        parse_patient_segments(p)
+    r = tmp_path / "a.rttm"
+    r.write_text("SPEAKER f 1 0.5 1.0 <NA> <NA> bob <NA> <NA>\nSPEAKER f 1 2.0 1.0 <NA> <NA> ann <NA> <NA>\n")
+    assert parse_patient_segments(r) == [(0.5, 1.5)]
+    with pytest.raises(SourceError, match="no speaker 'eve'"):
+        parse_patient_segments(r, speaker="eve")
+    with pytest.raises(SourceError, match="not found"):
+        parse_patient_segments(tmp_path / "missing.rttm")
+
+
+def test_unreadable_inputs_raise_source_error(tmp_path, fixtures):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage")
+    with pytest.raises(SourceError):
+        analyze_voice(bad, tmp_path / "o")
+    with pytest.raises(SourceError, match="not found"):
+        analyze_voice(tmp_path / "nope.wav", tmp_path / "o")
+    with pytest.raises(SourceError, match="Patient audio"):
+        load_patient_audio(bad)
+    with pytest.raises(SourceError, match="Patient audio"):
+        analyze_voice(fixtures("audio/noise.wav"), tmp_path / "o", patient_audio=tmp_path / "nope.wav")
+
+
+def test_truncated_recording_keeps_what_was_decoded(fixtures, tmp_path):
+    data = fixtures("video/talking_a.mp4").read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    try:
+        s = analyze_voice(cut, tmp_path / "o")
+    except SourceError as exc:  # an MP4 cut before its index is unreadable: said so, not a crash
+        assert str(exc)
+    else:
+        assert s["speech_s"] >= 0
