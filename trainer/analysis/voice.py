@@ -274,16 +274,17 @@ class VoiceAnalyzer:
         start = lost if lost is not None else expected
         out = self._cut()
         self._lost_at = None
-        if t > start:
+        if lost is not None:
+            if t > start:
+                self.gaps.append((round(start, 3), round(t, 3)))
+            out.append(Notice(round(t, 3), "mic_restored",
+                              f"The microphone is back; nothing was heard from {start:.1f} s to {t:.1f} s "
+                              "and that stretch is left out of the talk-time figures."))
+        elif t > start:
             self.gaps.append((round(start, 3), round(t, 3)))
-            if lost is not None:
-                out.append(Notice(round(t, 3), "mic_restored",
-                                  f"The microphone is back; nothing was heard from {start:.1f} s to {t:.1f} s "
-                                  "and that stretch is left out of the talk-time figures."))
-            else:
-                out.append(Notice(round(t, 3), "mic_gap",
-                                  f"{(t - start) * 1000:.0f} ms of microphone audio was lost at {start:.1f} s "
-                                  "(the computer was too busy or the device hiccupped)."))
+            out.append(Notice(round(t, 3), "mic_gap",
+                              f"{(t - start) * 1000:.0f} ms of microphone audio was lost at {start:.1f} s "
+                              "(the computer was too busy or the device hiccupped)."))
         return out
 
     def _signal_lost(self, t: float) -> list:
