@@ -246,9 +246,15 @@ def classify_gaze(m: GazeMeasurement, geometry: GazeGeometry = DEFAULT_GEOMETRY,
     margin = HYSTERESIS_DEG if current == "screen" else 0.0
     fy, fp = geometry.face.yaw, geometry.face.pitch
     sw, sh = geometry.screen
-    # The rectangle's top edge never reaches above the camera target: above the lens is not the screen.
-    top = min(fp + sh, geometry.camera.pitch) + margin
-    if abs(yaw - fy) <= sw + margin and fp - sh - margin <= pitch <= top:
+    left, right, bottom, top = fy - sw, fy + sw, fp - sh, fp + sh
+    # The camera sits on an edge of the screen: beyond the lens (above it, for a camera on top) is not
+    # screen. Which edge: the direction in which the camera lies furthest from the face.
+    cy, cp = geometry.camera.yaw, geometry.camera.pitch
+    if abs(cp - fp) >= abs(cy - fy):
+        top, bottom = (min(top, cp), bottom) if cp > fp else (top, max(bottom, cp))
+    else:
+        left, right = (left, min(right, cy)) if cy > fy else (max(left, cy), right)
+    if left - margin <= yaw <= right + margin and bottom - margin <= pitch <= top + margin:
         return "screen"
     if dc <= TARGET_D2:
         return "camera"
