@@ -29,7 +29,7 @@ def test_visit_window_under_xvfb(tmp_path, fixtures):
     img = QImage(str(shot))
     assert img.width() >= 800 and img.height() >= 500
     # The self-view (top right) shows the camera picture: many distinct colours, not a flat placeholder.
-    colours = {img.pixel(x, y) for x in range(img.width() - 250, img.width() - 10, 7) for y in range(40, 200, 7)}
+    colours = {img.pixel(x, y) for x in range(img.width() - 250, img.width() - 10, 7) for y in range(90, 250, 7)}
     assert len(colours) > 50
     # The session was stored in the user's data folder (TRAINER_DATA_DIR from conftest).
     from trainer.store.db import SessionStore

@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
             return
         runner = self.runner
         # Opening devices and loading the face model takes a moment: off the main thread.
-        run_task(lambda progress, cancelled: runner.start(), on_done=lambda _sid: page.visit_started(),
+        run_task(lambda progress, cancelled: runner.start(), on_done=lambda _sid: self._visit_started(page),
                  on_error=self._abort_visit)
 
     def _abort_visit(self, exc: BaseException) -> None:
@@ -183,9 +183,18 @@ class MainWindow(QMainWindow):
         self.runner = None
 
     def screenshot_after_visit_start(self, path: str, delay_ms: int = 4000, then_quit: bool = True) -> None:
-        """Save a PNG of the window a few seconds into the visit (docs and visual checks), then end the
-        visit and quit."""
+        """Save a PNG of the window `delay_ms` after the visit has started (docs and visual checks), then
+        end the visit and quit."""
+        self._pending_screenshot = (path, delay_ms, then_quit)
+
+    def _visit_started(self, page) -> None:
+        page.visit_started()
+        pending, self._pending_screenshot = getattr(self, "_pending_screenshot", None), None
+        if pending is None:
+            return
         from PySide6.QtWidgets import QApplication
+
+        path, delay_ms, then_quit = pending
 
         def grab():
             ok = self.grab().save(path)
