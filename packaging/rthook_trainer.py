@@ -3,8 +3,8 @@
 matplotlib is left out of the bundle (packaging/bundle_data.py). mediapipe's `vision` package imports
 `matplotlib.pyplot` at import time for its landmark-plotting helper, which the trainer never calls. This
 hook answers that one import with a module that raises a clear error if anything does try to plot, instead
-of carrying matplotlib, Pillow and fontTools (about 70 MB) for nothing. Any other matplotlib import still
-fails as usual.
+of carrying matplotlib, Pillow and fontTools (about 85 MB installed) for nothing. Any other matplotlib
+import still fails as usual.
 """
 
 import importlib.abc
