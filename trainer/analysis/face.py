@@ -188,6 +188,8 @@ class FaceProcessor:
         self.smile_detector = SmileDetector()
         self.nod_detector = NodDetector()
         self.nods: list[Nod] = []
+        self._open_ap: float | None = None  # this person's lid opening with open eyes (eye widths)
+        self._ap_t: float | None = None
 
     def process(self, frame: Frame) -> tuple[FrameSample, FaceObservation]:
         """Analyse one frame (see the class docstring)."""
@@ -202,7 +204,7 @@ class FaceProcessor:
             raw = "absent"
         elif obs.gaze is None or not gaze_ok:
             raw = "unknown"
-        elif obs.eyes.blink >= BLINK_SCORE:
+        elif self._eyes_closed(t, obs.eyes):
             raw = self._closed_eyes(obs.gaze)
         else:
             raw = classify_gaze(obs.gaze, self.geometry, self.smoother.state)
@@ -229,6 +231,21 @@ class FaceProcessor:
         """Smiles found so far (the last has end=None while it lasts)."""
         return self.smile_detector.events
 
+    def _eyes_closed(self, t: float, eyes) -> bool:
+        """Closed or nearly closed: the blink blendshape says so, or the lids are much narrower than this
+        person's open eyes (the blendshape misses some half-blinks, and the iris landmarks follow the lids
+        then, reading as a downward glance)."""
+        dt = 0.0 if self._ap_t is None else max(0.0, t - self._ap_t)
+        self._ap_t = t
+        if eyes.blink < OPEN_SCORE:
+            if self._open_ap is None:
+                self._open_ap = eyes.aperture
+            else:
+                self._open_ap += (eyes.aperture - self._open_ap) * (1.0 - math.exp(-dt / OPEN_AP_TAU_S))
+        if eyes.blink >= BLINK_SCORE:
+            return True
+        return self._open_ap is not None and eyes.aperture < CLOSED_AP_RATIO * self._open_ap
+
     def _closed_eyes(self, m: GazeMeasurement) -> str:
         """Class for a frame with the eyes (nearly) shut: a blink keeps the current state, unless the head
         alone points clearly outside the camera and screen (lids drop when looking down at the desk)."""
@@ -242,8 +259,13 @@ class FaceProcessor:
         self.analyzer.close()
 
 
-#: Mean eyeBlink score from which the eyes count as closed (the iris landmarks are then guesses).
+#: Mean eyeBlink score from which the eyes count as closed (the iris landmarks are then guesses), and
+#: below which they count as open for learning the person's open-eye lid opening.
 BLINK_SCORE = 0.45
+OPEN_SCORE = 0.3
+#: Lid opening below this share of the person's open-eye opening counts as closed.
+CLOSED_AP_RATIO = 0.45
+OPEN_AP_TAU_S = 3.0
 
 
 def geometry_of(calibration) -> GazeGeometry:

@@ -274,12 +274,20 @@ MAX_BLINK_S = 0.6
 BLINK = "blink"
 
 
+def _group(state: str) -> str:
+    return "engaged" if state in ("camera", "screen") else state
+
+
 class GazeSmoother:
     """Turns per-frame gaze classes into a state without flicker.
 
-    - A change of state needs `dwell_s` seconds of frames agreeing on the new state (times come from the
-      frames, so the result does not depend on the frame rate).
-    - `blink` frames keep the current state; eyes closed for more than `max_blink_s` give `unknown`.
+    - A change of state needs `dwell_s` seconds and at least two frames agreeing on it (times come from
+      the frames, so the result does not depend on the frame rate). Coming back from `away`, camera and
+      screen frames agree with each other (both are "engaged"); the state becomes the latest of them.
+    - `blink` frames neither confirm nor contradict: a blink keeps camera or screen, and a change that
+      was under way continues across it. While the state is `away`, closed eyes give `unknown`: a blink is
+      not a look-away, and where the eyes point cannot be seen. Eyes closed for more than `max_blink_s`
+      give `unknown` too.
     - `absent` (no face) and `unknown` from low quality are passed through at once: they are facts about
       the frame, not guesses, and the next state after them is taken from the first good frame.
     """
@@ -288,8 +296,9 @@ class GazeSmoother:
         self.dwell_s = dwell_s
         self.max_blink_s = max_blink_s
         self.state: str | None = None
-        self._cand: str | None = None
+        self._cand: str | None = None  # group of the pending change ("engaged" or "away")
         self._cand_t = 0.0
+        self._cand_n = 0
         self._closed_since: float | None = None
 
     def reset(self) -> None:
@@ -307,7 +316,7 @@ class GazeSmoother:
         if raw == BLINK:
             if self._closed_since is None:
                 self._closed_since = t
-            if self.state in (None, "absent", "unknown") or t - self._closed_since > self.max_blink_s:
+            if self.state in (None, "absent", "unknown", "away") or t - self._closed_since > self.max_blink_s:
                 return "unknown"
             return self.state
         self._closed_since = None
@@ -317,8 +326,12 @@ class GazeSmoother:
         if raw == self.state:
             self._cand = None
             return raw
-        if raw != self._cand:
-            self._cand, self._cand_t = raw, t
-        elif t - self._cand_t >= self.dwell_s - 1e-6:
-            self.state, self._cand = raw, None
+        # camera <-> screen is a change within the engaged group and needs its own dwell.
+        key = raw if _group(raw) == _group(self.state) else _group(raw)
+        if key != self._cand:
+            self._cand, self._cand_t, self._cand_n = key, t, 1
+        else:
+            self._cand_n += 1
+            if self._cand_n >= 2 and t - self._cand_t >= self.dwell_s - 1e-6:
+                self.state, self._cand = raw, None
         return self.state
