@@ -153,6 +153,19 @@ def test_policy_checks(tmp_path, monkeypatch):
     assert r.status == FAIL and f"{p}:2: retention_days" in r.detail
 
 
+def test_patient_voice_is_synthesised_and_heard(monkeypatch):
+    r = run_check("patient voice", selftest.check_patient_voice)
+    assert r.status == OK, r.detail
+    assert "the speech detector hears" in r.detail
+    # A voice engine that produces silence must not pass.
+    from trainer.capture import patient_voice
+
+    monkeypatch.setattr(patient_voice.PatientVoice, "_synthesize",
+                        lambda self, text, voice: np.zeros(3 * patient_voice.TTS_RATE, np.float32))
+    r = run_check("patient voice", selftest.check_patient_voice)
+    assert r.status == FAIL and "heard speech in 0% of the synthesised line" in r.detail
+
+
 def test_portaudio_check_is_ok_or_a_warning_never_a_failure():
     r = run_check("audio devices", selftest.check_portaudio)
     assert r.status in (OK, WARN), r.detail

@@ -139,6 +139,33 @@ def check_audio_decoding() -> str:
     return f"a 0.5 s WAV tone decoded and resampled to 16 kHz ({n} samples)"
 
 
+SELFTEST_LINE = "Hello doctor, can you hear me? I think the camera is working now."
+
+
+def check_patient_voice() -> str:
+    """The patient's voice (text-to-speech whose voice data ships inside its package) and the speech
+    detector (Silero VAD on ONNX Runtime) together: the detector must hear the synthesised line."""
+    import numpy as np
+
+    from trainer.analysis.vad import RATE, create_vad, speech_probs
+    from trainer.capture.patient_voice import PatientVoice, resample
+
+    with tempfile.TemporaryDirectory(prefix="trainer-selftest-", ignore_cleanup_errors=True) as tmp:
+        t0 = time.perf_counter()
+        line = PatientVoice(cache_dir=tmp).render(SELFTEST_LINE)
+        tts_s = time.perf_counter() - t0
+    if not 1.5 < line.duration < 10.0:
+        raise RuntimeError(f"the synthesised test line lasts {line.duration:.2f} s (expected 1.5 to 10 s)")
+    vad = create_vad("silero")
+    speech = float(np.mean(speech_probs(resample(line.samples, line.rate, RATE), vad) > 0.5))
+    silence = float(np.mean(speech_probs(np.zeros(RATE, np.float32), vad) > 0.5))
+    if speech < 0.3 or silence > 0.0:
+        raise RuntimeError(f"the speech detector heard speech in {speech:.0%} of the synthesised line and "
+                           f"{silence:.0%} of silence (expected most of the line, none of the silence)")
+    return (f"{line.duration:.1f} s line synthesised in {tts_s:.1f} s; the speech detector hears "
+            f"{speech:.0%} of it and nothing in silence")
+
+
 def check_portaudio() -> str:
     from trainer.core.errors import DeviceUnavailable
 
@@ -222,6 +249,7 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("models", check_models),
     ("face landmarker", check_landmarker),
     ("audio decoding", check_audio_decoding),
+    ("patient voice", check_patient_voice),
     ("audio devices", check_portaudio),
     ("built-in scenarios", check_scenarios),
     ("scenario packs", check_scenario_packs),
