@@ -116,3 +116,24 @@ def test_cli_validate_passes_on_the_library_and_fails_with_positions(tmp_path):
     assert f"{bad}:7:11: unknown step 'nowhere'" in res.stderr
     assert str(empty) in res.stderr
     assert "first_checkin.yaml" in res.stdout
+
+
+def test_json_schema_matches_the_loader():
+    """The editor schema lists the same choices the loader accepts (guards against drift)."""
+    import json
+
+    from trainer.core.scenario import ACTIONS, APPEARANCE_CHOICES, CONDITION_KEYS
+
+    schema = json.loads((REPO / "docs" / "scenario.schema.json").read_text(encoding="utf-8"))
+    props = schema["properties"]
+    assert props["rubric"]["propertyNames"]["enum"] == list(BEHAVIOURS)
+    line = schema["properties"]["steps"]["items"]["oneOf"][0]
+    assert line["properties"]["emotion"]["enum"] == list(EMOTIONS)
+    for key, choices in APPEARANCE_CHOICES.items():
+        assert props["patient"]["properties"]["appearance"]["properties"][key]["enum"] == list(choices)
+    turn = set(schema["$defs"]["condition_turn"]["properties"]) - {"any", "all", "not"}
+    visit = set(schema["$defs"]["condition_visit"]["properties"]) - {"any", "all", "not"}
+    assert turn == {k for k, (_, s) in CONDITION_KEYS.items() if "turn" in s}
+    assert visit == {k for k, (_, s) in CONDITION_KEYS.items() if "visit" in s}
+    action = schema["$defs"]["condition_turn"]["properties"]["action"]["oneOf"][0]["enum"]
+    assert action == list(ACTIONS)
