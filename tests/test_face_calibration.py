@@ -153,4 +153,4 @@ def test_round_trip_keeps_the_geometry(steady_track):
                            "notes": _shift(steady_track, -10, -25)}, user="x", camera="y")
     again = Calibration.from_dict(json.loads(json.dumps(cal.to_dict())))
     assert again == cal
-    assert len(again.geometry.notes) == 1 and again.geometry.reference is not None
+    assert len(again.geometry.notes) == 1 and again.geometry.calibrated

@@ -12,8 +12,9 @@ Procedure (what the UI runs; see docs/analysis-face.md):
 
 What is fitted: for each target, the mean and covariance of the measured gaze angles (robust: samples
 beyond 3 median absolute deviations are dropped), widened by `DRIFT_SD_DEG` because a live session
-drifts more than three still seconds do. The face-to-camera direction during calibration is the
-`reference`, so moving in the picture later is compensated.
+drifts more than three still seconds do. Gaze is measured relative to the line to the camera, so moving
+in the picture later does not invalidate the calibration (moving much nearer or further does change the
+angles to the screen: calibrate again after changing the set-up).
 
 Storage: JSON at <config dir>/calibration/<user>--<camera>.json, config dir = $TRAINER_CONFIG_DIR or the
 platform's per-user config folder for "VideoVisitTrainer".
@@ -80,7 +81,7 @@ class Calibration:
                                        f"(expected {FORMAT_VERSION}).", hint="Run the calibration again.")
             geometry = GazeGeometry.from_dict(d["geometry"])
             return Calibration(str(d["user"]), str(d["camera"]), GazeGeometry(
-                geometry.camera, geometry.face, geometry.screen, geometry.notes, geometry.reference, True),
+                geometry.camera, geometry.face, geometry.screen, geometry.notes, True),
                 str(d.get("created", "")), {str(k): int(v) for k, v in d.get("samples", {}).items()},
                 None if d.get("separation_sd") is None else float(d["separation_sd"]))
         except CalibrationError:
@@ -121,12 +122,10 @@ def fit_calibration(samples: dict[str, list[GazeMeasurement]], *, user: str = "d
     if unknown:
         raise CalibrationError(f"Unknown calibration target(s): {', '.join(sorted(unknown))}.")
     fitted: dict[str, Target] = {}
-    all_cam = []
     for target, ms in samples.items():
         if not ms:
             continue
         pts = np.array([(m.yaw, m.pitch) for m in ms], dtype=np.float64)
-        all_cam.extend((m.cam_yaw, m.cam_pitch) for m in ms)
         if target == "notes" and len(ms) < MIN_SAMPLES:
             continue
         fitted[target] = _fit_target(pts)
@@ -139,9 +138,8 @@ def fit_calibration(samples: dict[str, list[GazeMeasurement]], *, user: str = "d
             f"Looking at the camera and at the patient gave the same eye direction (separation {sep:.1f} SD).",
             hint="The camera may be right next to the patient's picture (then eye contact needs no "
                  "calibration), or the eyes did not move between the two targets: try again.")
-    reference = tuple(float(v) for v in np.median(np.array(all_cam), axis=0))
     geometry = GazeGeometry(cam, face, tuple(screen_deg or DEFAULT_GEOMETRY.screen),
-                            (fitted["notes"],) if "notes" in fitted else (), reference, calibrated=True)
+                            (fitted["notes"],) if "notes" in fitted else (), calibrated=True)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     return Calibration(user, camera, geometry, created, {k: len(v) for k, v in samples.items()}, round(sep, 2))
 

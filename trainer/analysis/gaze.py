@@ -8,7 +8,7 @@ Pipeline per frame (all numpy, no cv2/mediapipe here):
    pixels, and the blink blendshapes.
 2. `gaze_angles(eyes, yaw, pitch, matrix)`: the gaze direction as (yaw, pitch) in degrees *relative to
    the direction from the face to the camera*, so (0, 0) means "looking into the lens" wherever the face
-   sits in the picture. Model: an eyeball of radius R behind eye corners that sit C in front of its
+   sits in the picture (see HEAD_LEAK / GAZE_LEAK). Model: an eyeball of radius R behind eye corners that sit C in front of its
    centre (both in eye widths). With head yaw a and gaze yaw g (from the optical axis), the iris appears
    h = (R sin g - C sin a) / cos a eye widths from the corner midpoint, so sin g = (h cos a + C sin a) / R;
    likewise vertically (eye width is not foreshortened by pitch). The `eyeLook*` blendshapes are not used
@@ -44,6 +44,17 @@ CORNER_DEPTH = 0.14
 IRIS_REST_V = -0.06
 
 
+#: How much of the face's off-axis angle (its direction from the optical axis, `camera_direction`) shows
+#: up in the head pose and in the gaze measured here. A pinhole camera would put all of it into an
+#: unchanged-looking face moved across the picture; MediaPipe's pose follows mostly the face's look, so
+#: measured by placing the steady_a.mp4 face left, right, above and below in a 1440x1080 picture: the head
+#: angles moved by 0.25-0.33 of the off-axis angle, the gaze by 0.06-0.17. Subtracting that share leaves
+#: directions relative to the line to the camera, which is what "looking into the lens" means wherever
+#: the person sits in the picture.
+HEAD_LEAK = 0.28
+GAZE_LEAK = 0.11
+
+
 @dataclass(frozen=True, slots=True)
 class EyeFeatures:
     """Eye measurements of one frame (image-plane, head-aligned, in eye widths unless stated)."""
@@ -57,9 +68,9 @@ class EyeFeatures:
 
 @dataclass(frozen=True, slots=True)
 class GazeMeasurement:
-    """One frame's gaze direction in degrees from the camera's optical axis (+yaw = towards the picture's
-    right, i.e. the person's left; +pitch = up), the head direction on the same axes, and the direction
-    of the line from the face to the camera (which moves when the person moves in the picture)."""
+    """One frame's gaze direction in degrees relative to the line from the face to the camera (+yaw =
+    towards the picture's right, i.e. the person's left; +pitch = up), the head direction on the same
+    axes, and the direction of that line from the optical axis (where the face is in the picture)."""
 
     yaw: float
     pitch: float
@@ -115,14 +126,15 @@ def _asin_deg(x: float) -> float:
 
 def gaze_angles(eyes: EyeFeatures, head_yaw: float, head_pitch: float,
                 matrix: np.ndarray | None = None) -> GazeMeasurement:
-    """Gaze and head direction from the optical axis, plus the face-to-camera direction (module docstring)."""
+    """Gaze and head direction relative to the line to the camera (module docstring for the model)."""
     a = math.radians(head_yaw)
     b = math.radians(head_pitch)
     g_yaw = _asin_deg((eyes.h * math.cos(a) + CORNER_DEPTH * math.sin(a)) / EYE_RADIUS)
     up = -(eyes.v - IRIS_REST_V)
     g_pitch = _asin_deg((up + CORNER_DEPTH * math.sin(b)) / EYE_RADIUS)
     cy, cp = camera_direction(matrix)
-    return GazeMeasurement(g_yaw, g_pitch, head_yaw, head_pitch, cy, cp)
+    return GazeMeasurement(g_yaw - GAZE_LEAK * cy, g_pitch - GAZE_LEAK * cp,
+                           head_yaw - HEAD_LEAK * cy, head_pitch - HEAD_LEAK * cp, cy, cp)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -160,16 +172,12 @@ class GazeGeometry:
     `camera` and `face` are the gaze distributions when looking into the lens and at the patient's face;
     `screen` is the half-size (yaw, pitch) in degrees of the screen around the face target (the rest of
     the call window still counts as `screen`); `notes` are optional places that count as `away`.
-    `reference` is the face-to-camera direction (yaw, pitch) at calibration time: measurements are moved
-    by how far that direction has changed since (the person sat elsewhere in the picture). None means the
-    geometry is not tied to a position (the default).
     """
 
     camera: Target
     face: Target
     screen: tuple[float, float]
     notes: tuple[Target, ...] = ()
-    reference: tuple[float, float] | None = None
     calibrated: bool = False
 
     def to_dict(self) -> dict:
@@ -177,9 +185,7 @@ class GazeGeometry:
         def t(x: Target) -> dict:
             return {"yaw": x.yaw, "pitch": x.pitch, "cov": [list(x.cov[0]), list(x.cov[1])]}
         return {"camera": t(self.camera), "face": t(self.face), "screen": list(self.screen),
-                "notes": [t(n) for n in self.notes],
-                "reference": None if self.reference is None else list(self.reference),
-                "calibrated": self.calibrated}
+                "notes": [t(n) for n in self.notes], "calibrated": self.calibrated}
 
     @staticmethod
     def from_dict(d: dict) -> "GazeGeometry":
@@ -187,11 +193,8 @@ class GazeGeometry:
         def t(x: dict) -> Target:
             (a, b), (c, e) = x["cov"]
             return Target(float(x["yaw"]), float(x["pitch"]), ((float(a), float(b)), (float(c), float(e))))
-        ref = d.get("reference")
         return GazeGeometry(t(d["camera"]), t(d["face"]), (float(d["screen"][0]), float(d["screen"][1])),
-                            tuple(t(n) for n in d.get("notes", ())),
-                            None if ref is None else (float(ref[0]), float(ref[1])),
-                            bool(d.get("calibrated", False)))
+                            tuple(t(n) for n in d.get("notes", ())), bool(d.get("calibrated", False)))
 
 
 #: Measurement spread (degrees, one standard deviation) of uncalibrated gaze around a fixed target: the
@@ -218,9 +221,6 @@ def classify_gaze(m: GazeMeasurement, geometry: GazeGeometry = DEFAULT_GEOMETRY,
     Calibrated note positions win over the screen rectangle.
     """
     yaw, pitch = m.yaw, m.pitch
-    if geometry.reference is not None:
-        yaw -= m.cam_yaw - geometry.reference[0]
-        pitch -= m.cam_pitch - geometry.reference[1]
     # Hysteresis: distances to the target of the current state are measured as if the gaze were a little
     # closer to it.
     def d2(target: Target, state: str) -> float:

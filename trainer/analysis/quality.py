@@ -35,7 +35,7 @@ class QualityThresholds:
     # Face centre further than this from the picture centre (fraction of width), or its centre outside
     # this vertical band (fraction of height; eyes near the upper third put the centre at ~0.35-0.5).
     max_centre_dx: float = 0.15
-    centre_band_y: tuple[float, float] = (0.2, 0.68)
+    centre_band_y: tuple[float, float] = (0.25, 0.7)
     # Face brightness (median luma 0-255 of the central face area) below which the face is too dark; at
     # about 45 the webcam noise and the landmarker's eye detail break down.
     min_face_luma: float = 50.0
@@ -163,9 +163,12 @@ class QualityMonitor:
         cam_pitch = 0.0
         matrix = getattr(obs, "matrix", None)
         if matrix is not None:
-            from trainer.analysis.gaze import camera_direction
+            from trainer.analysis.gaze import HEAD_LEAK, camera_direction
 
-            cam_pitch = camera_direction(matrix)[1]
+            cam_pitch = HEAD_LEAK * camera_direction(matrix)[1]
+        # Head pitch relative to the line to the camera: a camera above the eyes sees the face pitched
+        # down (the top of the head), one below sees it pitched up (under the chin), wherever the face is
+        # in the picture.
         self._pitch.append((t, obs.pitch - cam_pitch))
         while self._pitch and self._pitch[0][0] < t - self.th.level_window_s:
             self._pitch.popleft()
