@@ -53,10 +53,19 @@ def fixtures():
     return fixture
 
 
+@pytest.fixture(scope="session")
+def _shared_cache_dir(tmp_path_factory):
+    # Rendered patient voices are cached across the whole run (rendering each line again per test is slow).
+    return tmp_path_factory.mktemp("trainer-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_data_dir(tmp_path, monkeypatch):
+def _isolated_data_dir(tmp_path, monkeypatch, _shared_cache_dir):
     monkeypatch.setenv("TRAINER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("TRAINER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("TRAINER_CACHE_DIR", str(_shared_cache_dir))
+    # A policy installed on the test machine must not leak into tests (empty = no policy applies).
+    monkeypatch.setenv("TRAINER_POLICY", "")
     yield
 
 

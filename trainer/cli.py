@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="save a picture of the visit window a few seconds in, then end the visit and quit")
     p.add_argument("--screenshot-delay", type=float, default=4.0, metavar="S", help=argparse.SUPPRESS)
 
-    sub.add_parser("doctor", help="check cameras, microphones, Qt, PortAudio and the face model")
+    p = sub.add_parser("doctor", help="check cameras, microphones, Qt, PortAudio and the face model")
+    p.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)  # child process of the Qt check
 
     p = sub.add_parser("analyze", help="analyse a recording (video and/or audio) into CSV files and summary.json")
     p.add_argument("input", metavar="INPUT", help="a video file (with or without sound) or an audio file")
@@ -77,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         from trainer.selftest import run_selftest
 
         return run_selftest()
+    if args.command == "doctor" and args.qt_probe:
+        from trainer.ui.probe import print_platform_name
+
+        return print_platform_name()
     if args.command == "doctor":
         from trainer.doctor import run_doctor
 

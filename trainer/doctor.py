@@ -14,18 +14,17 @@ from trainer.core.errors import DeviceUnavailable
 
 OK, WARN, FAIL = "ok", "warning", "problem"
 
-_QT_PROBE = (
-    "import sys\n"
-    "from PySide6.QtGui import QGuiApplication\n"
-    "app = QGuiApplication(sys.argv[:1])\n"
-    "print(app.platformName())\n"
-)
+def _qt_probe_command() -> list[str]:
+    # In a packaged build sys.executable is the trainer itself, not a Python interpreter.
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "doctor", "--qt-probe"]
+    return [sys.executable, "-m", "trainer", "doctor", "--qt-probe"]
 
 
 def check_qt() -> tuple[str, str]:
     """(status, text) for the Qt platform plugin Qt would use here."""
     try:
-        proc = subprocess.run([sys.executable, "-c", _QT_PROBE], capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(_qt_probe_command(), capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return FAIL, f"could not start the Qt probe: {exc}"
     if proc.returncode == 0:

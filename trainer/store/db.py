@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from trainer.core.errors import StoreError
@@ -166,6 +166,18 @@ class SessionStore:
                 " AND p.speaker = 'clinician') AS clinician_s "
                 "FROM sessions s ORDER BY s.id DESC LIMIT ?", (limit,)).fetchall()
             return [dict(r) for r in rows]
+        finally:
+            con.close()
+
+    def delete_older_than(self, days: int, now: datetime | None = None) -> int:
+        """Delete sessions that started more than `days` days ago (site-policy retention); returns how many.
+        Their frames, speech and events go with them (foreign keys cascade)."""
+        now = now or datetime.now(timezone.utc)
+        cutoff = (now - timedelta(days=days)).isoformat(timespec="seconds")
+        con = self.connect()
+        try:
+            cur = con.execute("DELETE FROM sessions WHERE started_at < ?", (cutoff,))
+            return cur.rowcount
         finally:
             con.close()
 

@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget
 
 from trainer.core.errors import ScenarioError, TrainerError
+from trainer.core.policy import effective_settings
 from trainer.core.scenario import Scenario, discover_scenarios, load_scenario
 from trainer.resources import builtin_scenarios_dir
 from trainer.store.db import SessionStore
@@ -25,19 +26,25 @@ from trainer.visit import VisitRunner
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, camera=None, mic=None, store: SessionStore | None = None):
+    def __init__(self, camera=None, mic=None, store: SessionStore | None = None, settings=None):
         super().__init__()
+        # Site policy and defaults (docs/policy.md); an unreadable policy raises PolicyError to run_gui.
+        self.settings = settings if settings is not None else effective_settings()
         self.setWindowTitle("Video-Visit Trainer")
         self.setStyleSheet(STYLE)
         # Defaults: the first webcam and the default microphone.
         self.camera = camera if camera is not None else 0
         self.mic = mic if mic is not None else "default"
         self.store = store or SessionStore(default_db_path())
+        if self.settings.retention_days:
+            self.store.delete_older_than(self.settings.retention_days)
         self.runner: VisitRunner | None = None
         self.bridge: EventBridge | None = None
         self.visit_page: VisitPage | None = None
         self.last_session_id: int | None = None
         self._ending = False
+        self._starting = False
+        self._end_after_start = False
 
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
@@ -70,7 +77,8 @@ class MainWindow(QMainWindow):
 
     # -- navigation ---------------------------------------------------------------------------------
     def reload_scenarios(self) -> None:
-        scenarios, errors = discover_scenarios([builtin_scenarios_dir()])
+        folders = [builtin_scenarios_dir(), *(Path(p) for p in self.settings.scenario_packs)]
+        scenarios, errors = discover_scenarios(folders)
         self.scenario_page.set_scenarios(scenarios, errors)
 
     def show_scenarios(self) -> None:
@@ -91,7 +99,8 @@ class MainWindow(QMainWindow):
         for s in self.scenario_page.scenarios:
             if s.id == meta["scenario_id"]:
                 behaviours = s.behaviours
-        self.summary_page.show_summary(summary, behaviours)
+        self.summary_page.show_summary(summary, behaviours,
+                                       feedback=self.settings.default_feedback_mode != "off")
         self.stack.setCurrentWidget(self.summary_page)
 
     # -- the visit ----------------------------------------------------------------------------------
@@ -114,7 +123,7 @@ class MainWindow(QMainWindow):
         if self.runner is not None:
             return
         self.bridge = EventBridge(self)
-        page = VisitPage(scenario)
+        page = VisitPage(scenario, feedback_mode=self.settings.default_feedback_mode)
         self.visit_page = page
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
@@ -136,11 +145,13 @@ class MainWindow(QMainWindow):
             self._abort_visit(exc)
             return
         runner = self.runner
+        self._starting, self._end_after_start = True, False
         # Opening devices and loading the face model takes a moment: off the main thread.
         run_task(lambda progress, cancelled: runner.start(), on_done=lambda _sid: self._visit_started(page),
                  on_error=self._abort_visit)
 
     def _abort_visit(self, exc: BaseException) -> None:
+        self._starting = False
         title = getattr(exc, "title", "Could not start the visit")
         QMessageBox.critical(self, title, str(exc))
         self._teardown_visit()
@@ -153,6 +164,11 @@ class MainWindow(QMainWindow):
 
     def end_visit(self) -> None:
         if self.runner is None or self._ending:
+            return
+        if self._starting:
+            self._end_after_start = True
+            if self.visit_page is not None:
+                self.visit_page.prompt_label.setText("Ending the call…")
             return
         self._ending = True
         runner = self.runner
@@ -188,6 +204,11 @@ class MainWindow(QMainWindow):
         self._pending_screenshot = (path, delay_ms, then_quit)
 
     def _visit_started(self, page) -> None:
+        self._starting = False
+        if self._end_after_start:
+            # End was asked for while devices were still opening: do it now that start() has returned.
+            self.end_visit()
+            return
         page.visit_started()
         pending, self._pending_screenshot = getattr(self, "_pending_screenshot", None), None
         if pending is None:
@@ -205,6 +226,10 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(delay_ms, grab)
 
     def closeEvent(self, event) -> None:
+        if self._starting:
+            from PySide6.QtCore import QThreadPool
+
+            QThreadPool.globalInstance().waitForDone(15000)  # let start() return before ending the visit
         if self.runner is not None:
             # Closing mid-visit: save what we have (the session stays marked as ended early).
             try:

@@ -59,7 +59,7 @@ class SummaryPage(QWidget):
         lay.addLayout(buttons)
         self.back_button = back
 
-    def show_summary(self, s: SessionSummary, behaviours: tuple[str, ...] = ()) -> None:
+    def show_summary(self, s: SessionSummary, behaviours: tuple[str, ...] = (), feedback: bool = True) -> None:
         self.title.setText(f"Visit summary — {s.scenario_title}")
         status = {"completed": "Visit completed.", "ended_early": "You ended the call before the scenario finished.",
                   "interrupted": "This session was interrupted (the app closed before the visit ended)."}
@@ -71,6 +71,9 @@ class SummaryPage(QWidget):
         total = s.clinician_talk_s + s.patient_talk_s
         self.values["share"].setText(_fmt_ratio(s.clinician_talk_s / total) if total > 0 else "—")
         self.values["frames"].setText(str(s.frames))
+        if not feedback:  # site policy: feedback mode "off" (the session is still stored for a facilitator)
+            for key in ("face", "clinician", "patient", "share"):
+                self.values[key].setText("feedback off (site policy)")
         if behaviours:
             self.behaviours.setText("<b>This visit practised:</b> " +
                                     ", ".join(BEHAVIOURS.get(b, b) for b in behaviours) + ".")

@@ -158,9 +158,12 @@ class PatientArea(QFrame):
 class VisitPage(QWidget):
     end_requested = Signal()
 
-    def __init__(self, scenario: Scenario, parent=None):
+    def __init__(self, scenario: Scenario, feedback_mode: str = "live", parent=None):
         super().__init__(parent)
         self.scenario = scenario
+        # "live": coaching cues during the visit; "after_action"/"off": none during the visit (the self-view
+        # and device status stay, because a clinician needs them in any real call).
+        self.feedback_mode = feedback_mode
         self.setObjectName("visitPage")
         self.setAttribute(Qt.WA_StyledBackground, True)  # let the style sheet paint the dark call background
         self.notices_label = QLabel()
@@ -209,6 +212,10 @@ class VisitPage(QWidget):
         side.addWidget(self.quality_label)
         side.addStretch(1)
         tile_lay.addLayout(side)
+        if feedback_mode != "live":
+            for w in (self.talk_label, self.share_bar, self.quality_label):
+                w.hide()
+            self.talk_label.setProperty("feedbackHidden", True)
 
         self.prompt_label = QLabel("Connecting…")
         self.prompt_label.setObjectName("prompt")
@@ -249,14 +256,18 @@ class VisitPage(QWidget):
         if not s.face:
             self.face_label.setText("Face: not found — are you in front of the camera?")
         else:
-            gaze = GAZE_TEXT.get(s.gaze)
+            gaze = GAZE_TEXT.get(s.gaze) if self.feedback_mode == "live" else None
             self.face_label.setText(f"Face: found · {head_direction_text(s.yaw, s.pitch)}" +
                                     (f"\nYou are {gaze}" if gaze else ""))
+        if self.feedback_mode != "live":
+            return
         advice = [QUALITY_ADVICE.get(q, q.replace("_", " ")) for q in s.quality]
         self.quality_label.setText("\n".join(advice))
         self.quality_label.setVisible(bool(advice))
 
     def on_talk_balance(self, tb) -> None:
+        if self.feedback_mode != "live":
+            return
         self.talk_label.setText(f"You: {tb.clinician_s:.0f} s · Patient: {tb.patient_s:.0f} s")
         if tb.share is not None:
             self.share_bar.setValue(int(round(tb.share * 100)))
