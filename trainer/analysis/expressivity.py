@@ -35,6 +35,12 @@ SPEECH_DRIVEN = (
     "mouthRight",
 )
 WEIGHTS = {**EXPRESSIVE, **{k: SPEECH_WEIGHT for k in SPEECH_DRIVEN}}
+#: Eye-region shapes that a blink drags along (the lids squeeze, then relax over about half a second):
+#: ignored while the eyes are closing and for `BLINK_HOLD_S` after, so blinking is not "expression".
+BLINK_COUPLED = ("eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "cheekSquintLeft",
+                 "cheekSquintRight")
+BLINK_ON = 0.3
+BLINK_HOLD_S = 0.6
 #: Scores within this much of the baseline are the landmarker's jitter, not movement.
 DEAD_ZONE = 0.05
 #: Weighted excess at which expressivity reaches 1 - 1/e (~0.63): about one full-strength shape.
@@ -49,6 +55,7 @@ class ExpressivityTracker:
         self.adapt_s = adapt_s  # ... and up (a held expression becoming the new neutral) with this one
         self.baseline: dict[str, float] = {}
         self._t: float | None = None
+        self._blink_t = -1e9  # last time the eyes were closing
 
     def update(self, t: float, shapes: dict[str, float]) -> tuple[float, float]:
         """(expressivity, smile) for one frame's blendshape scores; both 0..1."""
@@ -58,11 +65,19 @@ class ExpressivityTracker:
         up = 1.0 - math.exp(-dt / self.adapt_s)
         total = 0.0
         base = self.baseline
+        if 0.5 * (shapes.get("eyeBlinkLeft", 0.0) + shapes.get("eyeBlinkRight", 0.0)) >= BLINK_ON:
+            self._blink_t = t
+        blinking = t - self._blink_t <= BLINK_HOLD_S
         for name, w in WEIGHTS.items():
             x = shapes.get(name)
             if x is None:
                 continue
             b = base.get(name)
+            if blinking and name in BLINK_COUPLED:
+                # Neither expression nor a sample of the neutral face.
+                if b is None:
+                    base[name] = x
+                continue
             if b is None:
                 b = x
             else:
@@ -167,6 +182,7 @@ class NodDetector:
         self._ext_p = 0.0
         self._ext_yaw = 0.0
         self._top: tuple[float, float, float] | None = None  # (t, pitch, yaw) of the last top
+        self._bottom_last = 0.0  # last time the pitch was near the current bottom
 
     def update(self, t: float, pitch: float | None, yaw: float | None = None) -> Nod | None:
         """Feed one frame (pitch None = no face); returns a `Nod` on the frame one is recognised."""
@@ -183,22 +199,30 @@ class NodDetector:
         k = 1.0 - math.exp(-dt / self.smooth_s) if self.smooth_s > 0 else 1.0
         self._p += (pitch - self._p) * k
         p = self._p
+        tol = self.turn_deg / 3.0
         if self._seeking == "top":
             if p >= self._ext_p:
-                self._ext_t, self._ext_p, self._ext_yaw = t, p, yaw
+                self._ext_p, self._ext_yaw = p, yaw
+            if p >= self._ext_p - tol:
+                # The onset is the last moment near the top, not the highest jitter of a still stretch.
+                self._ext_t = t
             elif p <= self._ext_p - self.turn_deg:
                 self._top = (self._ext_t, self._ext_p, self._ext_yaw)
                 self._seeking = "bottom"
                 self._ext_t, self._ext_p, self._ext_yaw = t, p, yaw
+                self._bottom_last = t
             return None
         if p <= self._ext_p:
             self._ext_t, self._ext_p, self._ext_yaw = t, p, yaw
+        if p <= self._ext_p + tol:
+            self._bottom_last = t
             return None
         if p < self._ext_p + self.turn_deg:
             return None
         # A bottom is confirmed: the head is coming back up.
         bottom = (self._ext_t, self._ext_p, self._ext_yaw)
         top = self._top
+        held = t - self._bottom_last
         self._seeking = "top"
         self._ext_t, self._ext_p, self._ext_yaw = t, p, yaw
         if top is None:
@@ -206,7 +230,6 @@ class NodDetector:
         drop = top[1] - bottom[1]
         fall = bottom[0] - top[0]
         turn = abs(bottom[2] - top[2])
-        if drop >= self.min_drop_deg and fall <= self.max_fall_s and t - bottom[0] <= self.max_hold_s \
-                and turn < drop:
+        if drop >= self.min_drop_deg and fall <= self.max_fall_s and held <= self.max_hold_s and turn < drop:
             return Nod(top[0], t, drop)
         return None

@@ -165,12 +165,13 @@ class CueResponse:
 
 def cue_response(cue_times: Iterable[float], samples: Sequence, *, window_s: float = 3.0,
                  baseline_s: float = 1.0, min_rise: float = 0.15, smile_rise: float = 0.3,
-                 min_face_ratio: float = 0.5,
+                 min_face_ratio: float = 0.5, min_hold_s: float = 0.2,
                  speech_segments: Iterable[tuple[float, float]] | None = None) -> list[CueResponse]:
     """For each cue time, whether the face responded within `window_s` seconds, and how fast.
 
     A response is a nod, a smile rising by `smile_rise` over its level in the `baseline_s` before the cue,
-    or expressivity rising by `min_rise` over that level. Samples need t, face, expressivity, smile, nod.
+    or expressivity rising by `min_rise` over that level, the rises held for `min_hold_s` (latency counts
+    from the start of the rise). Samples need t, face, expressivity, smile, nod.
     With `speech_segments` (clinician speech), `wait_s` is how long the clinician waited before speaking.
     """
     times = [float(_get(s, "t")) for s in samples]
@@ -199,6 +200,7 @@ def cue_response(cue_times: Iterable[float], samples: Sequence, *, window_s: flo
         base_e = median(pre_e) if pre_e else None
         base_s = median(pre_s) if pre_s else None
         found = None
+        since = {"smile": None, "expression": None}  # when the current rise began
         for i in window:
             s = samples[i]
             if not _truthy(_get(s, "face", False)):
@@ -211,11 +213,20 @@ def cue_response(cue_times: Iterable[float], samples: Sequence, *, window_s: flo
                 base_e = float(ex)  # no frame before the cue: compare with the first one after it
             if base_s is None and sm not in (None, ""):
                 base_s = float(sm)
-            if sm not in (None, "") and base_s is not None and float(sm) - base_s >= smile_rise:
-                found = (times[i], "smile")
-                break
-            if ex not in (None, "") and base_e is not None and float(ex) - base_e >= min_rise:
-                found = (times[i], "expression")
+            risen = {"smile": sm not in (None, "") and base_s is not None and float(sm) - base_s >= smile_rise,
+                     "expression": ex not in (None, "") and base_e is not None
+                     and float(ex) - base_e >= min_rise}
+            for kind in ("smile", "expression"):
+                if not risen[kind]:
+                    since[kind] = None
+                    continue
+                if since[kind] is None:
+                    since[kind] = times[i]
+                # A response is held for a moment; a one-frame twitch is landmark noise.
+                if times[i] - since[kind] >= min_hold_s - 1e-6:
+                    found = (since[kind], kind)
+                    break
+            if found is not None:
                 break
         if found is None:
             out.append(CueResponse(cue, False, wait_s=wait))
