@@ -125,28 +125,56 @@ class EchoCanceller:
         self._davg1 = self._davg2 = self._dvar1 = self._dvar2 = 0.0
         self.foreground_updates = 0
         self.background_resets = 0
+        self._silent = 0  # consecutive all-zero reference frames
+        self._frames = 0
+        self._pxx = np.zeros(bins)
+        self._w = np.zeros((2, partitions, bins), dtype=np.complex128)
+        self._zeros = np.zeros(frame)
 
     def process(self, mic: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Subtract the predicted echo of `ref` from `mic`; returns (residual, echo estimate)."""
         n = self.n
         d = np.asarray(mic, dtype=np.float64)
         x = np.asarray(ref, dtype=np.float64)
+        if not x.any():
+            self._silent += 1
+            if self._silent > self.p + 1:  # the filter's whole history is zeros by now
+                # No playback anywhere in the filter's span: the echo estimate is exactly zero and the
+                # filters cannot learn from a zero reference. Skip the transforms (most of a visit's
+                # frames), letting the arbitration statistics decay as they would.
+                self._davg1 *= 0.6
+                self._davg2 *= 0.85
+                self._dvar1 *= 0.36
+                self._dvar2 *= 0.7225
+                return d, np.zeros(n)
+        else:
+            self._silent = 0
         # Overlap-save: each partition multiplies the spectrum of the last 2N reference samples.
         X = np.fft.rfft(np.concatenate((self._x_prev, x)))
         self._x_prev = x
+        old = self._x_hist[-1].copy()
         self._x_hist[1:] = self._x_hist[:-1]
         self._x_hist[0] = X
-        yb = np.fft.irfft(np.einsum("pk,pk->k", self._wb, self._x_hist))[n:]
-        yf = np.fft.irfft(np.einsum("pk,pk->k", self._wf, self._x_hist))[n:]
+        # Reference power per bin held in the filter, kept as a running sum (recomputed now and then so
+        # rounding cannot drift).
+        self._frames += 1
+        if self._frames % 256 == 0:
+            self._pxx = np.sum(self._x_hist.real ** 2 + self._x_hist.imag ** 2, axis=0)
+        else:
+            self._pxx += (X.real ** 2 + X.imag ** 2) - (old.real ** 2 + old.imag ** 2)
+            np.maximum(self._pxx, 0.0, out=self._pxx)
+        # Both filters' echo predictions in one product and one inverse transform.
+        self._w[0] = self._wb
+        self._w[1] = self._wf
+        y2 = np.fft.irfft(np.einsum("fpk,pk->fk", self._w, self._x_hist), axis=1)[:, n:]
+        yb, yf = y2[0], y2[1]
         eb = d - yb
         ef = d - yf
 
         # Background: normalised LMS per frequency bin, normalised by the reference power the filter
         # holds, so the step is the same for loud and quiet playback and for every part of the spectrum.
-        pxx = np.einsum("pk,pk->k", self._x_hist.real, self._x_hist.real) + \
-            np.einsum("pk,pk->k", self._x_hist.imag, self._x_hist.imag)
-        pxx += 1e-6 * float(pxx.mean()) + 1e-10
-        Eb = np.fft.rfft(np.concatenate((np.zeros(n), eb)))
+        pxx = self._pxx + (1e-6 * float(self._pxx.mean()) + 1e-10)
+        Eb = np.fft.rfft(np.concatenate((self._zeros, eb)))
         g = np.fft.irfft(np.conj(self._x_hist) * (Eb / pxx)[None, :], axis=1)
         g[:, n:] = 0.0  # gradient constraint: keeps each partition a linear (not circular) convolution
         self._wb += self.mu * np.fft.rfft(g, axis=1)
@@ -211,44 +239,67 @@ class ResidualEchoSuppressor:
         self._e_prev = np.zeros(self.hop)
         self._y_prev = np.zeros(self.hop)
         self._tail = np.zeros(self.hop)
+        self._bands = np.zeros((frame // 2 + 1, _NBANDS))  # bin -> band summing matrix
+        self._bands[np.arange(frame // 2 + 1), _BAND_OF_BIN] = 1.0
         self._ratios = np.zeros((history, _NBANDS))
         self._n_ratios = 0
         self._active = 0
-
-    def _window(self, e: np.ndarray, y: np.ndarray, playing: bool) -> np.ndarray:
-        Ef = np.fft.rfft(e * self._win)
-        if playing:
-            Yf = np.fft.rfft(y * self._win)
-            Eb = np.bincount(_BAND_OF_BIN, Ef.real ** 2 + Ef.imag ** 2, _NBANDS) + 1e-12
-            Yb = np.bincount(_BAND_OF_BIN, Yf.real ** 2 + Yf.imag ** 2, _NBANDS) + 1e-12
-            self._active += 1
-            has_estimate = Yb.sum() > 1e-4 * Eb.sum()
-            if has_estimate:
-                self._ratios[self._n_ratios % self.history] = Eb / Yb
-                self._n_ratios += 1
-            if self._active <= self.warmup and (not has_estimate or self._n_ratios < 4):
-                gain = np.full(_NBANDS, self.floor)
-            else:
-                k = min(self._n_ratios, self.history)
-                leak = np.median(self._ratios[:k], axis=0) if k else np.zeros(_NBANDS)
-                gain = np.clip(1.0 - self.beta * leak * Yb / Eb, self.floor, 1.0)
-            Ef = Ef * gain[_BAND_OF_BIN]
-        return np.fft.irfft(Ef, self.n) * self._win
 
     def process(self, residual: np.ndarray, echo: np.ndarray, playing: bool) -> np.ndarray:
         """One frame of the linear canceller's output (and its echo estimate) -> suppressed frame,
         `delay` samples late. `playing`: the reference had sound within the echo filter's span."""
         n, hop = self.n, self.hop
         e = np.concatenate((self._e_prev, residual))
-        y = np.concatenate((self._y_prev, echo))
-        out = np.zeros(n + hop)
-        out[:hop] = self._tail
-        for j in range(0, n, hop):
-            out[j:j + n] += self._window(e[j:j + n], y[j:j + n], playing)
         self._e_prev = residual[-hop:]
+        # The two half-overlapping windows that complete this frame, transformed together.
+        E = np.fft.rfft(np.stack((e[:n], e[hop:hop + n])) * self._win, axis=1)
+        if playing:
+            y = np.concatenate((self._y_prev, echo))
+            Y = np.fft.rfft(np.stack((y[:n], y[hop:hop + n])) * self._win, axis=1)
+            Eb = (E.real ** 2 + E.imag ** 2) @ self._bands + 1e-12
+            Yb = (Y.real ** 2 + Y.imag ** 2) @ self._bands + 1e-12
+            gains = np.empty_like(Eb)
+            leak = None
+            for w in range(2):
+                self._active += 1
+                has_estimate = Yb[w].sum() > 1e-4 * Eb[w].sum()
+                if has_estimate:
+                    self._ratios[self._n_ratios % self.history] = Eb[w] / Yb[w]
+                    self._n_ratios += 1
+                if self._active <= self.warmup and (not has_estimate or self._n_ratios < 4):
+                    gains[w] = self.floor
+                else:
+                    if leak is None or has_estimate:
+                        k = min(self._n_ratios, self.history)
+                        leak = np.median(self._ratios[:k], axis=0) if k else np.zeros(_NBANDS)
+                    gains[w] = np.clip(1.0 - self.beta * leak * Yb[w] / Eb[w], self.floor, 1.0)
+            E = E * gains[:, _BAND_OF_BIN]
         self._y_prev = echo[-hop:]
-        self._tail = out[n:].copy()
-        return out[:n]
+        frames = np.fft.irfft(E, n, axis=1) * self._win
+        out = np.empty(n)
+        out[:hop] = self._tail + frames[0, :hop]
+        out[hop:] = frames[0, hop:] + frames[1, :hop]
+        self._tail = frames[1, hop:].copy()
+        return out
+
+
+class PlaybackActivity:
+    """Is the patient's voice in this playback frame? The playback is a clean signal (synthesised or
+    recorded speech, digital silence between lines), so its level says it: speech when the frame is
+    within `range_db` of the loudest recent playback and above `floor_db`. Cheaper than a second neural
+    detector by an order of magnitude, and exact on a clean signal."""
+
+    def __init__(self, floor_db: float = -55.0, range_db: float = 30.0):
+        self.floor = 10 ** (floor_db / 10)
+        self.range = 10 ** (-range_db / 10)
+        self.peak = 0.0
+
+    def __call__(self, frame: np.ndarray) -> bool:
+        x = np.asarray(frame, dtype=np.float64)
+        p = float(x @ x) / max(1, len(x))
+        # The peak follows loud frames at once and forgets over ~10 s (a quieter persona or volume).
+        self.peak = max(p, self.peak * 0.997)
+        return p > self.floor and p > self.peak * self.range
 
 
 class EchoGuard:

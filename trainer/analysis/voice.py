@@ -44,7 +44,11 @@ class SegmenterConfig:
     onset_s: float = 0.064  # speech must last this long to open a segment (drops clicks and coughs)
     hangover_s: float = 0.2  # a pause at least this long closes a segment (two words 0.25 s apart stay two)
     min_segment_s: float = 0.1  # shorter segments are dropped
-    end_of_turn_s: float = 0.7  # silence after speech before the turn counts as ended (TurnEnded)
+    end_of_turn_s: float = 0.7  # from the end of speech to TurnEnded (the configurable hang-over)
+    # Silero marks the end of speech about two frames after the voice stops (measured on the fixtures'
+    # labels, benchmarks/bench_voice.py); TurnEnded waits that much less detected silence so that it
+    # comes end_of_turn_s after the voice really stopped.
+    release_lag_s: float = 0.064
 
 
 class Segmenter:
@@ -62,6 +66,8 @@ class Segmenter:
         self._seg_start: float | None = None  # open segment
         self._last_speech_end: float | None = None
         self._turn_open = False
+        # Detected silence that ends a turn; never shorter than the pause that closes a segment.
+        self._turn_wait = max(self.cfg.end_of_turn_s - self.cfg.release_lag_s, self.cfg.hangover_s)
 
     @property
     def speaking(self) -> bool:
@@ -96,7 +102,7 @@ class Segmenter:
             if self._seg_start is not None and end - self._last_speech_end >= self.cfg.hangover_s - 1e-9:
                 out += self._close()
             if (self._turn_open and self._seg_start is None and self._last_speech_end is not None
-                    and end - self._last_speech_end >= self.cfg.end_of_turn_s - 1e-9):
+                    and end - self._last_speech_end >= self._turn_wait - 1e-9):
                 self._turn_open = False
                 if self.turn_events:
                     out.append(TurnEnded(round(end, 3), round(self._last_speech_end, 3)))
@@ -117,7 +123,7 @@ class Segmenter:
         if self._turn_open and self._last_speech_end is not None:
             self._turn_open = False
             if self.turn_events:
-                out.append(TurnEnded(round(self._last_speech_end + self.cfg.end_of_turn_s, 3),
+                out.append(TurnEnded(round(self._last_speech_end + self._turn_wait, 3),
                                      round(self._last_speech_end, 3)))
         return out
 
@@ -164,6 +170,10 @@ class VoiceConfig:
     balance_every_s: float = 0.25  # TalkBalance rate (4 per second)
     gap_tolerance_s: float = 0.05  # a jump in block times larger than this is a gap in the signal
     ref_wait_s: float = 0.15  # how long a frame may wait for late playback reference during a line
+    # Frames analysed per wake-up. Run after 32 ms of idling, the neural detector costs ~7x more CPU
+    # than back to back (caches and clocks have gone cold; measured in benchmarks/bench_voice.py), so
+    # two frames at a time halve the live CPU share for 32 ms more latency.
+    batch_frames: int = 2
     segmenter: SegmenterConfig | None = None
 
 
@@ -179,7 +189,8 @@ class VoiceAnalyzer:
         self.cfg = config or VoiceConfig()
         seg_cfg = self.cfg.segmenter or SegmenterConfig()
         if end_of_turn_s is not None:
-            seg_cfg = SegmenterConfig(seg_cfg.onset_s, seg_cfg.hangover_s, seg_cfg.min_segment_s, end_of_turn_s)
+            seg_cfg = SegmenterConfig(seg_cfg.onset_s, seg_cfg.hangover_s, seg_cfg.min_segment_s, end_of_turn_s,
+                                      seg_cfg.release_lag_s)
         self.vad = vad or SileroVad()
         self.decide = FrameDecision(self.cfg.on, self.cfg.off)
         self.segmenter = Segmenter(seg_cfg, "clinician")
@@ -195,8 +206,7 @@ class VoiceAnalyzer:
         # Patient playback (created on the first patient_audio call).
         self._reference = None
         self._guard = None
-        self._ref_vad = None
-        self._ref_decide = None
+        self._ref_active = None
         self._ref_segmenter = None
 
     # -- patient side -------------------------------------------------------------------------------
@@ -209,12 +219,11 @@ class VoiceAnalyzer:
         """The patient's playback signal, first sample heard at session time t. Feed it as it is handed
         to the audio device (before the microphone can hear it); any chunk size, mono or stereo."""
         if self._reference is None:
-            from trainer.analysis.echo import EchoGuard, ReferenceTrack
+            from trainer.analysis.echo import EchoGuard, PlaybackActivity, ReferenceTrack
 
             self._reference = ReferenceTrack()
             self._guard = EchoGuard(FRAME)
-            self._ref_vad = SileroVad()
-            self._ref_decide = FrameDecision(self.cfg.on, self.cfg.off)
+            self._ref_active = PlaybackActivity()
             self._ref_segmenter = Segmenter(SegmenterConfig(), "patient", turn_events=False)
         self._reference.add(t, samples, rate)
 
@@ -239,17 +248,23 @@ class VoiceAnalyzer:
         if self._pending_t is None:
             self._pending_t = block.t
         self._pending = np.concatenate((self._pending, samples)) if len(self._pending) else samples
-        while len(self._pending) >= FRAME and not self._await_reference():
-            frame, self._pending = self._pending[:FRAME], self._pending[FRAME:]
-            t = self._pending_t
-            self._pending_t = t + FRAME_S
-            out += self._frame(t, frame)
+        if len(self._pending) >= self.cfg.batch_frames * FRAME:
+            out += self._drain()
         speaking = self.segmenter.speaking
         out.insert(0, AudioLevel(round(block.t, 3), round(level, 1), speaking))
         end = block.t + block.duration
         if end >= self._next_balance:
             out.append(self._balance(end))
             self._next_balance = end + self.cfg.balance_every_s
+        return out
+
+    def _drain(self) -> list:
+        out: list = []
+        while len(self._pending) >= FRAME and not self._await_reference():
+            frame, self._pending = self._pending[:FRAME], self._pending[FRAME:]
+            t = self._pending_t
+            self._pending_t = t + FRAME_S
+            out += self._frame(t, frame)
         return out
 
     def _await_reference(self) -> bool:
@@ -319,8 +334,7 @@ class VoiceAnalyzer:
             i0 = int(round(t * RATE))
             ref = self._reference.get(i0, FRAME)
             # The playback heard now is speech of the patient: detect it for the live balance.
-            pr = self._ref_vad.prob(ref)
-            self._record(self._ref_segmenter.push(t, FRAME_S, self._ref_decide(pr)))
+            self._record(self._ref_segmenter.push(t, FRAME_S, self._ref_active(ref)))
             frame = self._guard.process(frame, ref)
             t -= self._guard.delay / RATE  # the suppressor's output lags by its window hop
         p = self.vad.prob(frame)

@@ -1,0 +1,142 @@
+"""Speed of the voice analysis: CPU share of one core in real time, and end-of-turn detection delay.
+
+    .venv/bin/python benchmarks/bench_voice.py [--repeat 5] [--realtime-s 10]
+
+1. Real time: microphone blocks of 32 ms are handed to the live voice processor at the pace a device
+   delivers them (the patient's playback fed alongside, so the echo guard and the playback detector
+   run too); the CPU time of that thread over the wall time is the share of one core. Median of
+   --repeat runs of --realtime-s seconds of a simulated call (real voices, leak at -12 dB).
+2. Throughput: CPU seconds per audio second when analysing as fast as possible (offline analysis), with
+   and without the echo guard; median of --repeat runs over 30 s.
+3. End of turn: "front center" (speech_short.wav, hand-labelled end 1.35 s) repeated with 2 s of room
+   noise between; delay = TurnEnded time - labelled end, for the default 0.7 s hang-over and for 0.5 s,
+   plus the wall-clock time process() takes for the block that emits it (what a live session adds).
+
+The machine's 2 cores are shared with other work: medians are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from trainer.analysis.echo_sim import build_scene  # noqa: E402
+from trainer.analysis.voice import create_voice_processor  # noqa: E402
+from trainer.capture.audio import decode_audio  # noqa: E402
+from trainer.capture.base import AudioBlock  # noqa: E402
+from trainer.core.events import TurnEnded  # noqa: E402
+
+FIX = Path(os.environ.get("TRAINER_FIXTURES", Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"))
+BLOCK = 512  # what MicrophoneSource delivers: 32 ms at 16 kHz
+
+
+def scene():
+    clin = decode_audio(FIX / "video/talking_a.mp4")
+    pat = decode_audio(FIX / "video/talking_nods.mp4")
+    noise = decode_audio(FIX / "audio/noise.wav")
+    return build_scene(clin, pat, noise, gain_db=-12, delay_s=0.06, noise_db=-35)
+
+
+def run_realtime(mic: np.ndarray, ref: np.ndarray | None, seconds: float) -> float:
+    """Process `seconds` of audio paced like a device; returns thread CPU / wall time."""
+    voice = create_voice_processor()
+    n = int(seconds * 16000)
+    fed = 0
+    cpu0 = time.thread_time()
+    wall0 = time.perf_counter()
+    for i in range(0, n, BLOCK):
+        due = wall0 + (i + BLOCK) / 16000
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        t = i / 16000
+        if ref is not None:
+            up = min(len(ref), int((t + 0.1) * 16000))
+            while fed < up:  # the player hands over 20 ms chunks ahead of hearing them
+                voice.patient_audio(fed / 16000, ref[fed:fed + 320], 16000)
+                fed += 320
+        voice.process(AudioBlock(t, mic[i:i + BLOCK], 16000))
+    return (time.thread_time() - cpu0) / (time.perf_counter() - wall0)
+
+
+def run_fast(mic: np.ndarray, ref: np.ndarray | None) -> float:
+    """CPU seconds per audio second, as fast as possible."""
+    voice = create_voice_processor()
+    t0 = time.process_time()
+    if ref is not None:
+        voice.patient_audio(0.0, ref, 16000)
+    for i in range(0, len(mic), BLOCK):
+        voice.process(AudioBlock(i / 16000, mic[i:i + BLOCK], 16000))
+    voice.flush()
+    return (time.process_time() - t0) / (len(mic) / 16000)
+
+
+def end_of_turn(hangover: float, reps: int = 5) -> tuple[list[float], list[float]]:
+    """(delays after the labelled end, process() wall times of the emitting blocks)."""
+    words = decode_audio(FIX / "audio/speech_short.wav")
+    label_end = json.loads((FIX / "labels.json").read_text())["audio/speech_short.wav"]["speech"][-1][1]
+    noise = decode_audio(FIX / "audio/noise.wav")
+    gap = np.tile(noise, 2)[:32000] * 0.02  # about -64 dBFS room noise
+    parts, ends = [], []
+    t = 0.0
+    for _ in range(reps):
+        parts += [words, gap]
+        ends.append(t + label_end)
+        t += (len(words) + len(gap)) / 16000
+    x = np.concatenate(parts).astype(np.float32)
+    voice = create_voice_processor(end_of_turn_s=hangover)
+    delays, proc = [], []
+    for i in range(0, len(x), BLOCK):
+        t0 = time.perf_counter()
+        evs = voice.process(AudioBlock(i / 16000, x[i:i + BLOCK], 16000))
+        dt = time.perf_counter() - t0
+        for ev in evs:
+            if isinstance(ev, TurnEnded):
+                true_end = min(ends, key=lambda e: abs(ev.speech_end - e))
+                delays.append(ev.t - true_end)
+                proc.append(dt)
+    return delays, proc
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--realtime-s", type=float, default=10.0)
+    args = ap.parse_args()
+    sc = scene()
+    # Real-time window: 12 s .. 12+N s holds the clinician, the patient and both at once.
+    a = int(12 * 16000)
+    mic_rt = sc.mic[a:]
+    ref_rt = sc.reference[a:]
+    rt = [run_realtime(mic_rt, ref_rt, args.realtime_s) for _ in range(args.repeat)]
+    rt_plain = [run_realtime(mic_rt, None, args.realtime_s) for _ in range(args.repeat)]
+    fast_echo = [run_fast(sc.mic, sc.reference) for _ in range(args.repeat)]
+    fast_plain = [run_fast(sc.mic, None) for _ in range(args.repeat)]
+    print("Voice analysis CPU, share of one core (median of %d):" % args.repeat)
+    print(f"  real time, echo guard + playback detector : {100 * statistics.median(rt):5.2f} %  "
+          f"(runs: {', '.join(f'{100 * r:.2f}' for r in rt)})")
+    print(f"  real time, microphone only (headphones)   : {100 * statistics.median(rt_plain):5.2f} %")
+    print(f"  as fast as possible, echo guard           : {100 * statistics.median(fast_echo):5.2f} % "
+          f"-> {1 / statistics.median(fast_echo):.0f}x real time")
+    print(f"  as fast as possible, microphone only      : {100 * statistics.median(fast_plain):5.2f} % "
+          f"-> {1 / statistics.median(fast_plain):.0f}x real time")
+    print("End-of-turn detection (TurnEnded time - hand-labelled end of speech):")
+    for h in (0.7, 0.5):
+        d, p = end_of_turn(h)
+        print(f"  hang-over {h:.1f} s: median {1000 * statistics.median(d):.0f} ms, max {1000 * max(d):.0f} ms "
+              f"over {len(d)} turns; + process() of the emitting block median {1000 * statistics.median(p):.2f} ms "
+              f"(the event leaves when its 32 ms block has been captured)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
