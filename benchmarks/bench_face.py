@@ -8,10 +8,11 @@
 2. Offline: `analyze_video` on 30 fps fixture clips; `processing_fps` / 30 is the real-time factor.
    Target: >= 2x.
 3. Live: the 640x480 clip fed through `VisitPipeline` (drop_frames=True, the live mode) by a file source
-   paced at 2x real time (60 frames/s offered) and at 8x (240/s, more than one core can analyse). Frames are re-stamped with the
-   session clock when the source releases them, as a camera stamps its frames, so
-   `FrameSample.latency_s` is capture-to-metric time. Target: p90 < 100 ms, with frames dropped rather
-   than queued when analysis cannot keep up.
+   paced at 2x real time (60 frames/s offered) and at 8x (240/s, more than one core can analyse).
+   Frames are re-stamped with the session clock when the source releases them, as a camera stamps its
+   frames (a paced VideoFileSource keeps the file's own times, which run ahead of the clock at speed > 1),
+   so `FrameSample.latency_s` is capture-to-metric time. Target: p90 < 100 ms, with frames dropped
+   rather than queued when analysis cannot keep up.
 
 The machine is shared (2 cores): every figure is the median over --runs runs, with the spread.
 """
