@@ -31,7 +31,7 @@ import zlib
 from dataclasses import dataclass, fields
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, QUrl
 from PySide6.QtGui import (QColor, QFont, QFontMetrics, QImage, QLinearGradient, QPainter, QPainterPath, QPen,
                            QPixmap, QRadialGradient)
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -49,13 +49,15 @@ TOPS = {"blue": "#3f6ea8", "navy": "#26344f", "green": "#4c7a55", "teal": "#2f7f
 
 
 @dataclass
-class _NoneRefGuard:
-    """Works around a shiboken6 6.12 defect on Python < 3.12: every Qt call that returns nothing hands
-    back None without taking a reference, so None's reference count falls by one per call. CPython 3.12+
-    makes None immortal and is unaffected; on 3.11 the count reaches zero after tens of thousands of
-    calls and the interpreter aborts ("deallocating None"). A painter makes hundreds of such calls per
-    frame, so this view would crash a visit within seconds. The guard measures the leak once and, while
-    it exists, tops the count up after each frame (None is never freed, so a high count is harmless)."""
+class _SingletonRefGuard:
+    """Works around a shiboken6 6.12 defect on Python < 3.12: a Qt call that returns nothing hands back
+    None without taking a reference, and a signal's emit() does the same with True/False, so their
+    reference counts fall by one per call. CPython 3.12+ makes these objects immortal and is unaffected;
+    on 3.11 a count reaches zero after some thousands of calls and the interpreter aborts ("deallocating
+    None", "deallocating True or False"). A painter makes hundreds of such calls per frame. The guard
+    detects the defect once and then, after every frame, tops the counts up (these objects are never
+    freed, so a high count is harmless). Other code that makes many Qt calls can call
+    `keep_singletons_alive()` too."""
 
     FLOOR = 1 << 20
     TOP_UP = 1 << 24
@@ -71,20 +73,23 @@ class _NoneRefGuard:
             self.check()
 
     def check(self) -> None:
-        if self.active and sys.getrefcount(None) < self.FLOOR:
-            # ob_refcnt is the first field of every CPython object.
-            ctypes.c_ssize_t.from_address(id(None)).value += self.TOP_UP
+        if not self.active:
+            return
+        for obj in (None, True, False):
+            if sys.getrefcount(obj) < self.FLOOR:
+                # ob_refcnt is the first field of every CPython object.
+                ctypes.c_ssize_t.from_address(id(obj)).value += self.TOP_UP
 
 
-_none_guard: _NoneRefGuard | None = None
+_guard: _SingletonRefGuard | None = None
 
 
-def keep_none_alive() -> None:
-    """Call regularly (e.g. from a timer) in code that makes many Qt calls; see _NoneRefGuard."""
-    global _none_guard
-    if _none_guard is None:
-        _none_guard = _NoneRefGuard()
-    _none_guard.check()
+def keep_singletons_alive() -> None:
+    """Call regularly (e.g. from a timer) in code that makes many Qt calls; see _SingletonRefGuard."""
+    global _guard
+    if _guard is None:
+        _guard = _SingletonRefGuard()
+    _guard.check()
 
 
 @dataclass
@@ -158,8 +163,6 @@ class Look:
 class PatientView(QWidget):
     """The patient's video tile. See the module docstring for the API."""
 
-    frame_painted = Signal()
-
     def __init__(self, persona, parent=None, *, background: str = "living_room", animate: bool = True):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -184,7 +187,7 @@ class PatientView(QWidget):
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.PreciseTimer)
         self._timer.timeout.connect(self._advance)
-        keep_none_alive()
+        keep_singletons_alive()
         if animate:
             self._timer.start(FRAME_MS)
 
@@ -330,9 +333,8 @@ class PatientView(QWidget):
                 self._paint_badge(p, "Audio interrupted: you cannot hear the patient", muted=True)
         self._paint_caption(p)
         p.end()
-        keep_none_alive()
+        keep_singletons_alive()
         self.frames += 1
-        self.frame_painted.emit()
 
     def _paint_live(self, p: QPainter) -> None:
         w, h = self.width(), self.height()
