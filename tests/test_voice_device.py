@@ -123,7 +123,7 @@ def test_rate_negotiation_and_resampling(monkeypatch, call48):
 
 
 def test_device_vanishes_and_returns_the_session_goes_on(monkeypatch, call48):
-    dev = FakeDevice(call48, 48000, [("run", 50, None), ("fail",), ("run", 60, None)], realtime=True)
+    dev = FakeDevice(call48, 48000, [("run", 50, None), ("fail",), ("run", 400, None)], realtime=True)
     install(monkeypatch, dev)
     clock = SessionClock()
     clock.start()
