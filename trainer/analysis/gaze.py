@@ -6,17 +6,18 @@ Pipeline per frame (all numpy, no cv2/mediapipe here):
 1. `eye_features(landmarks, size, blendshapes)`: where each iris sits between its eye corners (in the
    head-aligned image frame, in units of the eye's width), how open the eyes are, how wide they are in
    pixels, and the blink blendshapes.
-2. `gaze_angles(eyes, yaw, pitch, matrix)`: the gaze direction as (yaw, pitch) in degrees *relative to
-   the direction from the face to the camera*, so (0, 0) means "looking into the lens" wherever the face
-   sits in the picture (see HEAD_LEAK / GAZE_LEAK). Model: an eyeball of radius R behind eye corners that sit C in front of its
-   centre (both in eye widths). With head yaw a and gaze yaw g (from the optical axis), the iris appears
+2. `gaze_angles(eyes, yaw, pitch, matrix)`: the gaze direction as (yaw, pitch) in degrees relative to the
+   line from the face to the camera, so (0, 0) means "looking into the lens" wherever the face sits in
+   the picture (see HEAD_LEAK / GAZE_LEAK). Model: an eyeball of radius R behind eye corners that sit C
+   in front of its centre (both in eye widths). With head yaw a and gaze yaw g, the iris appears
    h = (R sin g - C sin a) / cos a eye widths from the corner midpoint, so sin g = (h cos a + C sin a) / R;
    likewise vertically (eye width is not foreshortened by pitch). The `eyeLook*` blendshapes are not used
    for direction: they carry a large per-person bias on the fixture clips (e.g. 0.3-0.7 "look in" while
-   looking into the lens), whereas the iris geometry is consistent across people; they are used to
-   recognise blinks.
-3. `GazeClassifier`: per-frame class from a target geometry (the default one, camera above the screen,
-   or a fitted `trainer.analysis.calibration.Calibration`), then `GazeSmoother` (dwell time, blinks held).
+   looking into the lens), whereas the iris geometry is consistent across people.
+3. `classify_gaze(measurement, geometry)`: camera / screen / away from a target geometry (the default
+   one, camera above the screen, or a fitted `trainer.analysis.calibration.Calibration`), then
+   `GazeSmoother` (dwell time; blinks neither confirm nor contradict). Blinks, low quality and the
+   closed-eye rule are decided in `trainer.analysis.face.FaceProcessor`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ CORNER_DEPTH = 0.14
 #: Where the iris centre sits relative to the corner line (in eye widths, + = lower in the picture) when
 #: the eye looks straight ahead in the head: the corner line runs below the iris centre. The value is
 #: the one that puts the median gaze of the six people in the fixture clips, all looking into the lens,
-#: at pitch 0 (their medians then lie within +-3 degrees); calibration replaces it per person.
+#: at pitch 0 (their medians then lie within 3.5 degrees of it, and within 5 of yaw 0); a calibration
+#: absorbs it per person.
 IRIS_REST_V = -0.06
 
 
