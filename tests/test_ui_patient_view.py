@@ -214,29 +214,3 @@ def test_runs_on_its_own_timer(qtbot):
     view.resize(640, 360)
     view.show()
     qtbot.waitUntil(lambda: view.frames >= 10, timeout=3000)
-
-
-def test_long_sessions_survive_the_qt_binding_refcount_defect():
-    """shiboken6 6.12 on Python 3.11 drops a reference to None per void Qt call and to True/False per
-    signal emit; without the guard this loop aborts the interpreter long before it ends."""
-    import sys
-
-    from PySide6.QtCore import QObject, Signal
-    from PySide6.QtGui import QPainterPath
-
-    from trainer.ui.patient_view import keep_singletons_alive
-
-    class Emitter(QObject):
-        ping = Signal()
-
-    e = Emitter()
-    e.ping.connect(lambda: None)
-    path = QPainterPath()
-    keep_singletons_alive()
-    for _ in range(300):
-        for _ in range(1000):
-            path.moveTo(0.0, 0.0)
-        for _ in range(200):
-            e.ping.emit()
-        keep_singletons_alive()
-    assert sys.getrefcount(None) > 1000 and sys.getrefcount(True) > 1000

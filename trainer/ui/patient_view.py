@@ -22,10 +22,8 @@ Painting is cached in layers (background, body, head) so a frame costs a few mil
 
 from __future__ import annotations
 
-import ctypes
 import math
 import random
-import sys
 import time
 import zlib
 from dataclasses import dataclass, fields
@@ -46,50 +44,6 @@ HAIR = {"black": "#1d1a18", "dark_brown": "#38271d", "brown": "#65452f", "auburn
         "grey_brown": "#7a6c61", "grey": "#a39f99", "white": "#dcd8d1"}
 TOPS = {"blue": "#3f6ea8", "navy": "#26344f", "green": "#4c7a55", "teal": "#2f7f7d", "red": "#a83a36",
         "burgundy": "#6d2434", "mustard": "#c29a3a", "grey": "#6d7075", "purple": "#6a4f8a", "white": "#e6e4df"}
-
-
-@dataclass
-class _SingletonRefGuard:
-    """Works around a shiboken6 6.12 defect on Python < 3.12: a Qt call that returns nothing hands back
-    None without taking a reference, and a signal's emit() does the same with True/False, so their
-    reference counts fall by one per call. CPython 3.12+ makes these objects immortal and is unaffected;
-    on 3.11 a count reaches zero after some thousands of calls and the interpreter aborts ("deallocating
-    None", "deallocating True or False"). A painter makes hundreds of such calls per frame. The guard
-    detects the defect once and then, after every frame, tops the counts up (these objects are never
-    freed, so a high count is harmless). Other code that makes many Qt calls can call
-    `keep_singletons_alive()` too."""
-
-    FLOOR = 1 << 20
-    TOP_UP = 1 << 24
-
-    def __init__(self):
-        self.active = False
-        if sys.version_info < (3, 12) and sys.implementation.name == "cpython":
-            path = QPainterPath()
-            before = sys.getrefcount(None)
-            for _ in range(64):
-                path.moveTo(0.0, 0.0)
-            self.active = sys.getrefcount(None) < before - 32
-            self.check()
-
-    def check(self) -> None:
-        if not self.active:
-            return
-        for obj in (None, True, False):
-            if sys.getrefcount(obj) < self.FLOOR:
-                # ob_refcnt is the first field of every CPython object.
-                ctypes.c_ssize_t.from_address(id(obj)).value += self.TOP_UP
-
-
-_guard: _SingletonRefGuard | None = None
-
-
-def keep_singletons_alive() -> None:
-    """Call regularly (e.g. from a timer) in code that makes many Qt calls; see _SingletonRefGuard."""
-    global _guard
-    if _guard is None:
-        _guard = _SingletonRefGuard()
-    _guard.check()
 
 
 @dataclass
@@ -187,7 +141,6 @@ class PatientView(QWidget):
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.PreciseTimer)
         self._timer.timeout.connect(self._advance)
-        keep_singletons_alive()
         if animate:
             self._timer.start(FRAME_MS)
 
@@ -333,7 +286,6 @@ class PatientView(QWidget):
                 self._paint_badge(p, "Audio interrupted: you cannot hear the patient", muted=True)
         self._paint_caption(p)
         p.end()
-        keep_singletons_alive()
         self.frames += 1
 
     def _paint_live(self, p: QPainter) -> None:
