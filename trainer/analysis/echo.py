@@ -2,7 +2,7 @@
 
 The microphone then hears the clinician plus the patient's playback after the room's echo path (a delay
 of tens of milliseconds, a gain, some reverberation). The playback signal itself is known exactly: the
-app produced it. Two stages use it as a reference, both fed 32 ms frames on the session clock:
+app produced it. `EchoGuard` uses it as a reference in two stages, on 32 ms frames on the session clock:
 
 1. `EchoCanceller`: a partitioned-block frequency-domain adaptive filter (MDF) learns the echo path and
    subtracts the predicted echo from the microphone. Two copies of the filter run: a *background* one
@@ -10,15 +10,15 @@ app produced it. Two stages use it as a reference, both fed 32 ms frames on the 
    the background when that demonstrably predicts the echo better. Double talk (clinician and patient
    at once) makes the background filter wander; the foreground then keeps the last good echo path and
    the background is reset to it. No double-talk detector has to be tuned.
-2. The residual-echo decision (`EchoCanceller.near_end_ratio`): right after a change of echo path,
-   before the filter has converged, some echo is left. Each frame reports how far the residual exceeds
-   the echo that is still expected in it (the echo estimate scaled by the measured leakage, and early
-   on the reference power itself scaled by the worst plausible coupling); the voice analyser counts a
-   frame as the clinician's only when the detector says speech *and* this ratio shows sound that the
-   playback cannot explain. When the clinician talks over the patient, their voice is that sound.
+2. `ResidualEchoSuppressor`: the linear filter leaves some echo (right after a change of echo path,
+   before it has converged, most of it). Band by band, the residual is compared with the echo that is
+   still expected in it, and bands the echo explains are attenuated, so the speech detector that follows
+   hears the clinician (whose voice the echo cannot explain, also when talking over the patient) and not
+   the patient.
 
 `ReferenceTrack` stores the playback on the session clock so the microphone thread can fetch the
-reference for any frame, whichever thread fed it and in whatever chunk sizes.
+reference for any frame, whichever thread fed it and in whatever chunk sizes and sample rates.
+`PlaybackActivity` tells when the patient's voice is in the playback (for the live talk balance).
 """
 
 from __future__ import annotations
@@ -243,6 +243,7 @@ class ResidualEchoSuppressor:
         self._bands[np.arange(frame // 2 + 1), _BAND_OF_BIN] = 1.0
         self._ratios = np.zeros((history, _NBANDS))
         self._n_ratios = 0
+        self._leak: np.ndarray | None = None
         self._active = 0
 
     def process(self, residual: np.ndarray, echo: np.ndarray, playing: bool) -> np.ndarray:
@@ -259,7 +260,6 @@ class ResidualEchoSuppressor:
             Eb = (E.real ** 2 + E.imag ** 2) @ self._bands + 1e-12
             Yb = (Y.real ** 2 + Y.imag ** 2) @ self._bands + 1e-12
             gains = np.empty_like(Eb)
-            leak = None
             for w in range(2):
                 self._active += 1
                 has_estimate = Yb[w].sum() > 1e-4 * Eb[w].sum()
@@ -269,10 +269,12 @@ class ResidualEchoSuppressor:
                 if self._active <= self.warmup and (not has_estimate or self._n_ratios < 4):
                     gains[w] = self.floor
                 else:
-                    if leak is None or has_estimate:
+                    # The median is the costliest step; every fourth window (64 ms) follows the leak
+                    # closely enough, since it changes over seconds.
+                    if self._leak is None or (has_estimate and self._n_ratios % 4 == 0):
                         k = min(self._n_ratios, self.history)
-                        leak = np.median(self._ratios[:k], axis=0) if k else np.zeros(_NBANDS)
-                    gains[w] = np.clip(1.0 - self.beta * leak * Yb[w] / Eb[w], self.floor, 1.0)
+                        self._leak = np.median(self._ratios[:k], axis=0) if k else np.zeros(_NBANDS)
+                    gains[w] = np.clip(1.0 - self.beta * self._leak * Yb[w] / Eb[w], self.floor, 1.0)
             E = E * gains[:, _BAND_OF_BIN]
         self._y_prev = echo[-hop:]
         frames = np.fft.irfft(E, n, axis=1) * self._win

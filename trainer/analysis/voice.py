@@ -174,6 +174,9 @@ class VoiceConfig:
     # than back to back (caches and clocks have gone cold; measured in benchmarks/bench_voice.py), so
     # two frames at a time halve the live CPU share for 32 ms more latency.
     batch_frames: int = 2
+    # Frames within this many dB of the tracked noise floor, with no speech under way, skip the detector.
+    quiet_margin_db: float = 3.0
+    skip_quiet: bool = True
     segmenter: SegmenterConfig | None = None
 
 
@@ -198,6 +201,10 @@ class VoiceAnalyzer:
         self.segments: list[SpeechSegment] = []
         self.gaps: list[tuple[float, float]] = []
         self.frames = 0
+        self.skipped = 0  # frames at the noise floor the detector was not run on
+        self._floor: float | None = None
+        self._gate_ratio = 10 ** (self.cfg.quiet_margin_db / 10)
+        self._floor_rise = 10 ** (1.0 * FRAME_S / 10)
         self._resampler: StreamResampler | None = None
         self._pending = np.zeros(0, dtype=np.float32)
         self._pending_t: float | None = None  # session time of _pending[0]
@@ -337,6 +344,15 @@ class VoiceAnalyzer:
             self._record(self._ref_segmenter.push(t, FRAME_S, self._ref_active(ref)))
             frame = self._guard.process(frame, ref)
             t -= self._guard.delay / RATE  # the suppressor's output lags by its window hop
+        level = float(np.dot(frame, frame)) / FRAME + 1e-12
+        quiet = self._floor is not None and level < self._floor * self._gate_ratio
+        # Track the floor: down at once, up by 1 dB per second (the quietest recent frames).
+        self._floor = level if self._floor is None else min(level, self._floor * self._floor_rise)
+        if quiet and self.cfg.skip_quiet and not self.decide.active and not self.segmenter.speaking:
+            # Background noise at its usual level while nobody speaks: no speech can start in this
+            # frame, so the detector is not run (it is most of the CPU, and it is idle here).
+            self.skipped += 1
+            return self._record(self.segmenter.push(t, FRAME_S, False))
         p = self.vad.prob(frame)
         return self._record(self.segmenter.push(t, FRAME_S, self.decide(p)))
 
