@@ -4,6 +4,7 @@ fixture video as the camera and its audio track as the microphone, checked from 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from trainer.store.db import SessionStore
 from trainer.ui.main_window import MainWindow
@@ -52,6 +53,8 @@ def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
     assert "s in" in window.summary_page.values["clinician"].text()
 
     # History lists the session (Ctrl+H), Enter opens its summary again.
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
     qtbot.keyClick(window, Qt.Key_H, Qt.ControlModifier)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.history_page, timeout=2000)
     table = window.history_page.table

@@ -78,6 +78,7 @@ class VisitPipeline:
         self._prepared = False
         self._analyzer = None
         self._voice = None
+        self._voice_lock = threading.Lock()
         self.camera_ok = False
         self.mic_ok = False
 
@@ -186,7 +187,9 @@ class VisitPipeline:
                 if self._stop.is_set():
                     break
                 last_t = block.t + block.duration
-                for ev in voice.process(block):
+                with self._voice_lock:
+                    events = voice.process(block)
+                for ev in events:
                     self.sink(ev)
         finally:
             for ev in voice.flush():
@@ -200,7 +203,16 @@ class VisitPipeline:
         """Tell the voice side when the patient was speaking (known exactly from playback)."""
         voice = self._voice
         if voice is not None and hasattr(voice, "patient_segment"):
-            voice.patient_segment(start, end)
+            with self._voice_lock:
+                voice.patient_segment(start, end)
+
+    def patient_audio(self, t: float, samples, rate: int) -> None:
+        """The patient's playback signal as handed to the sound device (the echo reference), called from
+        the playback thread; serialised with the microphone analysis."""
+        voice = self._voice
+        if voice is not None and hasattr(voice, "patient_audio"):
+            with self._voice_lock:
+                voice.patient_audio(t, samples, rate)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop sources and wait for the workers (flushing open speech segments)."""

@@ -99,8 +99,10 @@ class MainWindow(QMainWindow):
         for s in self.scenario_page.scenarios:
             if s.id == meta["scenario_id"]:
                 behaviours = s.behaviours
-        self.summary_page.show_summary(summary, behaviours,
-                                       feedback=self.settings.default_feedback_mode != "off")
+        ends = self.store.events(session_id, "visit_end")
+        rubric = ends[-1]["data"].get("rubric", []) if ends else []
+        self.summary_page.show_summary(summary, behaviours, feedback=self.settings.default_feedback_mode != "off",
+                                       rubric=rubric)
         self.stack.setCurrentWidget(self.summary_page)
 
     # -- the visit ----------------------------------------------------------------------------------
@@ -123,11 +125,19 @@ class MainWindow(QMainWindow):
         if self.runner is not None:
             return
         self.bridge = EventBridge(self)
-        page = VisitPage(scenario, feedback_mode=self.settings.default_feedback_mode)
+        b = self.bridge
+        self._ending = False
+        try:
+            self.runner = VisitRunner(scenario, self.store, camera=self.camera, mic=self.mic, listener=b.post)
+        except TrainerError as exc:
+            self._abort_visit(exc)
+            return
+        runner = self.runner
+        page = VisitPage(scenario, feedback_mode=self.settings.default_feedback_mode,
+                         line_audio=runner.patient_line_audio, overrides=runner.available_overrides())
         self.visit_page = page
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
-        b = self.bridge
         b.preview.connect(page.on_preview)
         b.frame_sample.connect(page.on_sample)
         b.audio_level.connect(page.on_level)
@@ -138,12 +148,9 @@ class MainWindow(QMainWindow):
         b.notice.connect(page.on_notice)
         b.source_finished.connect(page.on_source_finished)
         page.end_requested.connect(self.end_visit)
-        self._ending = False
-        try:
-            self.runner = VisitRunner(scenario, self.store, camera=self.camera, mic=self.mic, listener=b.post)
-        except TrainerError as exc:
-            self._abort_visit(exc)
-            return
+        page.action_requested.connect(runner.ui_action)
+        page.card_chosen.connect(runner.choose_card)
+        page.override_requested.connect(runner.override)
         runner = self.runner
         self._starting, self._end_after_start = True, False
         # Opening devices and loading the face model takes a moment: off the main thread.
@@ -181,6 +188,7 @@ class MainWindow(QMainWindow):
         self.last_session_id = session_id
         self._teardown_visit()
         self.show_summary(session_id)
+        self.activateWindow()  # keyboard users continue from the summary without clicking
 
     def _save_failed(self, exc: BaseException) -> None:
         QMessageBox.critical(self, getattr(exc, "title", "Saving the session failed"), str(exc))

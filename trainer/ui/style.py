@@ -19,6 +19,11 @@ QPushButton#endCall { background: #d93b3b; color: white; border: 1px solid #a92a
 QPushButton#endCall:focus { border: 2px solid #ffffff; }
 QLabel#qualityBox { background: #5a4300; color: #fff4d6; border-radius: 6px; padding: 6px; }
 QProgressBar#shareBar { color: #ffffff; min-height: 18px; }
+QLabel#shareBanner { background: #2d6cdf; color: white; padding: 6px 10px; border-radius: 6px; font-weight: 600; }
+QPushButton#callAction, QToolButton#callAction { background: #39414b; color: #f0f3f6; border: 1px solid #4a5563; padding: 8px 14px; border-radius: 6px; }
+QPushButton#callAction:checked { background: #2d6cdf; border-color: #2457b5; }
+QPushButton#intentCard { background: #f4f6f9; color: #1e2329; padding: 8px 12px; }
+QPushButton#intentCard:checked { background: #4cc38a; color: #0c2a1b; font-weight: 600; }
 QProgressBar { background: #39414b; border: none; border-radius: 4px; }
 QProgressBar::chunk { background: #4cc38a; border-radius: 4px; }
 """

@@ -9,6 +9,13 @@ from trainer.core.scenario import BEHAVIOURS
 from trainer.store.db import SessionSummary
 
 
+RUBRIC_STATUS = {"met": "✓ shown", "not_met": "✗ not shown", "unknown": "could not be measured",
+                 "needs_rating": "for your facilitator to rate", "met_pending_rating": "✓ shown (facilitator to confirm)"}
+
+
+_RESULT = {True: "yes", False: "no", None: "not measured"}
+
+
 def _fmt_ratio(r: float | None) -> str:
     return "—" if r is None else f"{r * 100:.0f} %"
 
@@ -59,7 +66,8 @@ class SummaryPage(QWidget):
         lay.addLayout(buttons)
         self.back_button = back
 
-    def show_summary(self, s: SessionSummary, behaviours: tuple[str, ...] = (), feedback: bool = True) -> None:
+    def show_summary(self, s: SessionSummary, behaviours: tuple[str, ...] = (), feedback: bool = True,
+                     rubric: list[dict] | None = None) -> None:
         self.title.setText(f"Visit summary — {s.scenario_title}")
         status = {"completed": "Visit completed.", "ended_early": "You ended the call before the scenario finished.",
                   "interrupted": "This session was interrupted (the app closed before the visit ended)."}
@@ -74,7 +82,16 @@ class SummaryPage(QWidget):
         if not feedback:  # site policy: feedback mode "off" (the session is still stored for a facilitator)
             for key in ("face", "clinician", "patient", "share"):
                 self.values[key].setText("feedback off (site policy)")
-        if behaviours:
+        if rubric and feedback:
+            rows = []
+            for item in rubric:
+                name = item.get("name") or BEHAVIOURS.get(item.get("behaviour"), item.get("behaviour", ""))
+                status = RUBRIC_STATUS.get(item.get("status"), item.get("status", ""))
+                evidence = "; ".join(f"{e.get('check')}: {_RESULT.get(e.get('result'), '?')}" for e in item.get("evidence", []))
+                rows.append(f"<tr><td><b>{name}</b></td><td>{status}</td><td>{evidence}</td></tr>")
+            self.behaviours.setText("<b>The behaviours this visit practised:</b><table cellpadding='3'>" +
+                                    "".join(rows) + "</table>")
+        elif behaviours:
             self.behaviours.setText("<b>This visit practised:</b> " +
                                     ", ".join(BEHAVIOURS.get(b, b) for b in behaviours) + ".")
         else:

@@ -3,7 +3,7 @@
     +------------------------------------------------------------+
     | notices (what feedback is unavailable and why)             |
     | +--------------------------------------------+ +--------+ |
-    | | patient area                               | |self-view| |
+    | | patient (animated, trainer.ui.patient_view)                               | |self-view| |
     | |                                            | +--------+ |
     | | caption: the patient's current line         |            |
     | +--------------------------------------------+            |
@@ -20,11 +20,13 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QLinearGradient, QPainter, QPen, QPixmap, QShortcut
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen, QPixmap, QShortcut
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSizePolicy, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from trainer.core.events import AudioLevel, FrameSample, Notice, ScenarioEvent
 from trainer.core.scenario import Scenario
+from trainer.ui.patient_view import PatientView
 
 SELF_VIEW_W, SELF_VIEW_H = 256, 192
 
@@ -105,60 +107,14 @@ class SelfView(QLabel):
         self.setPixmap(pix.copy(x, y, self.width(), self.height()))
 
 
-class PatientArea(QFrame):
-    """The patient's video tile: a home background, the patient, the caption strip."""
-
-    def __init__(self, scenario: Scenario, parent=None):
-        super().__init__(parent)
-        self.setObjectName("patientArea")
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.persona = scenario.patient
-        self.caption = ""
-        self.emotion = "neutral"
-        self.speaking = False
-
-    def set_line(self, text: str, emotion: str) -> None:
-        self.caption, self.emotion, self.speaking = text, emotion, True
-        self.update()
-
-    def end_line(self) -> None:
-        self.speaking = False
-        self.update()
-
-    def paintEvent(self, _event):
-        p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
-        r = self.rect()
-        g = QLinearGradient(0, 0, 0, r.height())
-        g.setColorAt(0, QColor(214, 200, 178))
-        g.setColorAt(1, QColor(150, 132, 112))
-        p.fillRect(r, g)
-        # Head-and-shoulders silhouette, centred.
-        cx, cy = r.width() / 2, r.height() * 0.45
-        s = min(r.width(), r.height()) / 480
-        p.setPen(Qt.NoPen)
-        p.setBrush(QColor(70, 90, 120))
-        p.drawRoundedRect(QRectF(cx - 150 * s, cy + 90 * s, 300 * s, 260 * s), 90 * s, 90 * s)
-        p.setBrush(QColor(196, 150, 120))
-        p.drawEllipse(QPointF(cx, cy), 80 * s, 100 * s)
-        p.setPen(QColor(255, 255, 255))
-        p.setFont(QFont(self.font().family(), 13, QFont.Bold))
-        p.drawText(QRectF(16, 12, r.width() - 32, 28), Qt.AlignLeft, self.persona.name)
-        if self.caption:
-            box = QRectF(24, r.height() - 96, r.width() - 48, 80)
-            p.setPen(Qt.NoPen)
-            p.setBrush(QColor(0, 0, 0, 170))
-            p.drawRoundedRect(box, 10, 10)
-            p.setPen(QColor(255, 255, 255) if self.speaking else QColor(200, 200, 200))
-            p.setFont(QFont(self.font().family(), 14))
-            p.drawText(box.adjusted(16, 8, -16, -8), Qt.AlignCenter | Qt.TextWordWrap, self.caption)
-        p.end()
-
-
 class VisitPage(QWidget):
     end_requested = Signal()
+    action_requested = Signal(str)  # call-window action id (core.scenario.ACTIONS)
+    card_chosen = Signal(str)  # intent card id of the current turn
+    override_requested = Signal(str)  # facilitator override id
 
-    def __init__(self, scenario: Scenario, feedback_mode: str = "live", parent=None):
+    def __init__(self, scenario: Scenario, feedback_mode: str = "live", parent=None, *, line_audio=None,
+                 overrides: list[tuple[str, str]] | None = None):
         super().__init__(parent)
         self.scenario = scenario
         # "live": coaching cues during the visit; "after_action"/"off": none during the visit (the self-view
@@ -172,12 +128,20 @@ class VisitPage(QWidget):
         self.notices_label.hide()
         self._notices: list[str] = []
 
-        self.patient = PatientArea(scenario)
+        self.patient = PatientView(scenario.patient, background=scenario.setting.background)
+        self.patient.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self._line_audio = line_audio or (lambda step_id: None)
+        self.share_banner = QLabel("You are sharing your screen (the patient sees your results page).")
+        self.share_banner.setObjectName("shareBanner")
+        self.share_banner.hide()
         self.self_view = SelfView()
         tile = QWidget()
         tile_lay = QHBoxLayout(tile)
         tile_lay.setContentsMargins(0, 0, 0, 0)
-        tile_lay.addWidget(self.patient, 1)
+        patient_col = QVBoxLayout()
+        patient_col.addWidget(self.share_banner)
+        patient_col.addWidget(self.patient, 1)
+        tile_lay.addLayout(patient_col, 1)
         side = QVBoxLayout()
         side.addWidget(self.self_view)
         self.face_label = QLabel("Face: waiting for camera")
@@ -227,14 +191,49 @@ class VisitPage(QWidget):
         self.end_button.setToolTip("End the call (Ctrl+E)")
         self.end_button.clicked.connect(self.end_requested)
         QShortcut(QKeySequence("Ctrl+E"), self, activated=self.end_button.click)
+        # Intent cards of the current turn: pick one (or a number key) before answering aloud.
+        self.cards_row = QHBoxLayout()
+        self.cards_box = QWidget()
+        self.cards_box.setLayout(self.cards_row)
+        self.cards_box.hide()
+        hint = QLabel("Choose what you will do (or press its number), then say it:")
+        hint.setObjectName("status")
+        self.cards_row.addWidget(hint)
+        self._card_buttons: list[QPushButton] = []
+        # Call-window actions.
+        self.share_button = QPushButton("Share screen")
+        self.share_button.setObjectName("callAction")
+        self.share_button.setCheckable(True)
+        self.share_button.setToolTip("Share your screen with the patient (Ctrl+S)")
+        self.share_button.toggled.connect(self._share_toggled)
+        QShortcut(QKeySequence("Ctrl+S"), self, activated=self.share_button.toggle)
+        self.invite_button = QPushButton("Invite caregiver")
+        self.invite_button.setObjectName("callAction")
+        self.invite_button.setToolTip("Invite the patient's caregiver into the call (Ctrl+I)")
+        self.invite_button.clicked.connect(lambda: self.action_requested.emit("invite_caregiver"))
+        QShortcut(QKeySequence("Ctrl+I"), self, activated=self.invite_button.click)
+        self.invite_button.setVisible(scenario.caregiver is not None and scenario.caregiver.joins == "on_invite")
+        self.facilitator_button = QToolButton()
+        self.facilitator_button.setText("Facilitator")
+        self.facilitator_button.setObjectName("callAction")
+        self.facilitator_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(self.facilitator_button)
+        for oid, label in overrides or []:
+            menu.addAction(label, lambda oid=oid: self.override_requested.emit(oid))
+        self.facilitator_button.setMenu(menu)
+        self.facilitator_button.setVisible(bool(overrides))
         bottom = QHBoxLayout()
         bottom.addWidget(self.prompt_label, 1)
+        bottom.addWidget(self.share_button)
+        bottom.addWidget(self.invite_button)
+        bottom.addWidget(self.facilitator_button)
         bottom.addWidget(self.clock_label)
         bottom.addWidget(self.end_button)
 
         lay = QVBoxLayout(self)
         lay.addWidget(self.notices_label)
         lay.addWidget(tile, 1)
+        lay.addWidget(self.cards_box)
         lay.addLayout(bottom)
 
         self._elapsed = 0
@@ -285,16 +284,65 @@ class VisitPage(QWidget):
         self.talk_label.setText(f"You: {self._clinician_s:.0f} s · Patient: {self._patient_s:.0f} s")
 
     def on_scenario_event(self, ev: ScenarioEvent) -> None:
+        d = ev.data
         if ev.kind == "patient_line":
-            self.patient.set_line(ev.data["text"], ev.data.get("emotion", "neutral"))
-            self.prompt_label.setText(f"{self.scenario.patient.name} is speaking…")
+            speaker = d.get("speaker", "patient")
+            self.patient.set_emotion(d.get("emotion", "neutral"), speaker=speaker)
+            if d.get("video") and self.patient.play_clip(d["video"]):
+                self.patient.set_caption(d["text"], d.get("name", "") if speaker == "caregiver" else "")
+            else:
+                rendered = self._line_audio(d["step"])
+                self.patient.speak(d["text"], d.get("duration", 3.0),
+                                   rendered.envelope if rendered is not None else None, speaker=speaker)
+            self.prompt_label.setText(f"{d.get('name') or self.scenario.patient.name} is speaking…")
         elif ev.kind == "patient_line_end":
-            self.patient.end_line()
+            self.patient.stop_speaking()
         elif ev.kind == "clinician_turn":
-            self.prompt_label.setText(f"Your turn: {ev.data['prompt']}")
+            self.prompt_label.setText(f"Your turn: {d['prompt']}")
+            self._show_cards(d.get("cards") or [])
+        elif ev.kind == "card_chosen":
+            for b in self._card_buttons:
+                b.setChecked(b.property("card_id") == d.get("card"))
+                b.setEnabled(False)
+        elif ev.kind == "clinician_turn_end":
+            self._show_cards([])
+        elif ev.kind == "caregiver_join" and self.scenario.caregiver is not None:
+            self.patient.set_caregiver(self.scenario.caregiver.persona)
+            self.invite_button.setEnabled(False)
+            self.invite_button.setText(f"{d.get('name', 'Caregiver')} joined")
+        elif ev.kind == "caregiver_leave":
+            self.patient.set_caregiver(None)
+        elif ev.kind == "connection":
+            self.patient.set_connection_state(d.get("state", "ok"))
         elif ev.kind == "visit_end":
             self._timer.stop()
+            self._show_cards([])
             self.prompt_label.setText("The visit has ended.")
+
+    def _show_cards(self, cards: list[dict]) -> None:
+        for b in self._card_buttons:
+            self.cards_row.removeWidget(b)
+            b.deleteLater()
+        self._card_buttons = []
+        if not cards:
+            self.cards_box.hide()
+            return
+        for i, card in enumerate(cards, start=1):
+            b = QPushButton(f"{i}. {card['label']}")
+            b.setObjectName("intentCard")
+            b.setCheckable(True)
+            b.setToolTip(card.get("detail") or card["label"])
+            b.setProperty("card_id", card["id"])
+            b.setShortcut(QKeySequence(str(i)))
+            b.clicked.connect(lambda _=False, cid=card["id"]: self.card_chosen.emit(cid))
+            self.cards_row.addWidget(b)
+            self._card_buttons.append(b)
+        self.cards_box.show()
+
+    def _share_toggled(self, on: bool) -> None:
+        self.share_button.setText("Stop sharing" if on else "Share screen")
+        self.share_banner.setVisible(on)
+        self.action_requested.emit("share_screen" if on else "stop_share")
 
     def on_notice(self, n: Notice) -> None:
         self._notices.append(n.message)
