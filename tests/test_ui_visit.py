@@ -99,3 +99,30 @@ def test_broken_scenario_file_is_named_with_its_line(qtbot, store, tmp_path, mon
     assert "zz_broken.yaml:" in text and any(f"zz_broken.yaml:{n}" in text for n in range(3, 7))
     assert window.scenario_page.list.count() >= 1  # the good scenarios are still offered
     window.close()
+
+
+def test_intent_cards_and_call_actions_reach_the_engine_and_the_store(qtbot, store, fixtures):
+    video = str(fixtures("video/steady_a.mp4"))
+    window = MainWindow(camera=video, mic=str(fixtures("audio/noise.wav")), store=store)
+    qtbot.addWidget(window)
+    window.show()
+    window.start_visit_by_ref("abnormal-results")
+    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=5000)
+    page = window.visit_page
+    # The first clinician turn offers intent cards once the patient's opening line has been spoken.
+    qtbot.waitUntil(lambda: page.cards_box.isVisible() and bool(page._card_buttons), timeout=30000)
+    labels = [b.text() for b in page._card_buttons]
+    assert labels[0].startswith("1. ") and len(labels) == 3
+    page._card_buttons[0].click()
+    qtbot.waitUntil(lambda: bool(page._card_buttons) and page._card_buttons[0].isChecked(), timeout=3000)
+    page.share_button.click()  # share the results on screen
+    assert page.share_banner.isVisible() and page.share_button.text() == "Stop sharing"
+    page.end_button.click()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.summary_page, timeout=15000)
+    sid = window.last_session_id
+    cards = store.events(sid, "card_chosen")
+    assert cards and cards[0]["data"]["card"] == "acknowledge_worry"
+    assert [e["data"]["action"] for e in store.events(sid, "ui_action")] == ["share_screen"]
+    # The summary lists the scenario's behaviours with their rubric status.
+    assert "Sharing the screen" in window.summary_page.behaviours.text()
+    window.close()
