@@ -107,3 +107,53 @@ def test_reference_track_keeps_a_steady_grid():
     b = parts.get(int(3.1 * 16000), 16000)
     assert np.abs(a - b).max() < 1e-4
     assert np.all(whole.get(0, 100) == 0)  # before the playback: silence
+
+
+def test_live_threads_with_a_late_reporting_player(voices, tmp_path):
+    """Real time, as in a visit: the pipeline's audio thread reads a paced 'microphone' while another
+    thread reports the playback 20 ms at a time only after it has played (as the virtual player does).
+    The patient's line is still not taken for the clinician, and the clinician's answer is found."""
+    import threading
+    import wave
+
+    from trainer.analysis.pipeline import VisitPipeline
+    from trainer.capture.audio import AudioFileSource
+    from trainer.core.clock import SessionClock
+    from trainer.core.events import SpeechSegment
+
+    clin, pat, noise = voices
+    scene = build_scene(clin, pat, noise, gain_db=-6, delay_s=0.04, noise_db=-35,
+                        layout={"patient": [(0.3, 0.0, 4.0)], "clinician": [(5.0, 0.0, 2.4)], "duration": 7.6})
+    mic = tmp_path / "mic.wav"
+    with wave.open(str(mic), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((scene.mic * 32767).astype("<i2").tobytes())
+    clock = SessionClock()
+    events = []
+    pipe = VisitPipeline(None, AudioFileSource(mic, clock=clock, realtime=True), clock, events.append,
+                         voice_factory=create_voice_processor)
+    pipe.prepare()
+    voice = pipe._voice
+    stop = threading.Event()
+
+    def player():
+        ref, chunk, i = scene.reference, 320, 0
+        while not stop.is_set() and i < len(ref):
+            if clock.now() >= (i + chunk) / 16000:  # report a block once it has been heard
+                voice.patient_audio(i / 16000, ref[i:i + chunk], 16000)
+                i += chunk
+            else:
+                stop.wait(0.01)
+
+    clock.start()
+    th = threading.Thread(target=player, daemon=True)
+    th.start()
+    pipe.start()
+    pipe.join(15)
+    stop.set()
+    th.join(2)
+    segs = [(e.start, e.end) for e in events if isinstance(e, SpeechSegment)]
+    assert tt.seconds_within(segs, [(0.3, 4.3)]) <= 0.3, segs
+    assert tt.seconds_within(segs, [(5.0, 7.4)]) > 1.5  # the clinician's answer

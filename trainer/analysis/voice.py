@@ -225,14 +225,21 @@ class VoiceAnalyzer:
     def patient_audio(self, t: float, samples: np.ndarray, rate: int) -> None:
         """The patient's playback signal, first sample heard at session time t. Feed it as it is handed
         to the audio device (before the microphone can hear it); any chunk size, mono or stereo."""
-        if self._reference is None:
+        reference = self._reference
+        if reference is None:
             from trainer.analysis.echo import EchoGuard, PlaybackActivity, ReferenceTrack
 
-            self._reference = ReferenceTrack()
+            # Called from the player's thread while the microphone thread runs: build every part first
+            # and publish the reference last, since the microphone thread starts using them when it
+            # sees it.
+            reference = ReferenceTrack()
             self._guard = EchoGuard(FRAME)
             self._ref_active = PlaybackActivity()
             self._ref_segmenter = Segmenter(SegmenterConfig(), "patient", turn_events=False)
-        self._reference.add(t, samples, rate)
+            reference.add(t, samples, rate)
+            self._reference = reference
+            return
+        reference.add(t, samples, rate)
 
     @property
     def echo_guard_active(self) -> bool:
