@@ -74,3 +74,55 @@ def test_unreadable_video_is_reported_and_the_rest_is_kept(scenario, tmp_path, f
     assert any("Cannot read video file" in n and "broken.mp4" in n for n in s.notices)
     assert s.frames == 0
     assert s.clinician_talk_s > 0.5  # the microphone side still worked
+
+
+def _save_calibration_for(video_path):
+    """A real calibration from the steady_b clip's gaze (camera) and the same track shifted 12 degrees down
+    (standing in for looking at the patient below the lens), saved for this user and camera."""
+    from dataclasses import replace
+
+    from trainer.analysis.calibration import CalibrationRecorder, save_calibration
+    from trainer.analysis.face import create_face_processor
+    from trainer.capture.video import VideoFileSource
+    from trainer.visit import camera_key, current_user
+
+    rec = CalibrationRecorder()
+    proc = create_face_processor()
+    src = VideoFileSource(video_path, realtime=False)
+    try:
+        for frame in src.frames():
+            rec.add("camera", proc.process(frame)[1])
+    finally:
+        proc.close()
+        src.close()
+    rec.samples["screen"] = [replace(m, pitch=m.pitch - 12.0) for m in rec.samples["camera"]]
+    return save_calibration(rec.fit(current_user(), camera_key(str(video_path))))
+
+
+def test_saved_calibration_is_used_and_recorded(scenario, tmp_path, fixtures):
+    video = fixtures("video/steady_b.mp4")
+    _save_calibration_for(video)
+    store = SessionStore(tmp_path / "s.db")
+    runner = VisitRunner(scenario, store, camera=str(video), mic=None, realtime=False)
+    assert runner.calibration is not None
+    sid = runner.start()
+    time.sleep(0.5)
+    runner.end()
+    assert store.session(sid)["calibrated"] == 1
+
+
+def test_damaged_calibration_falls_back_to_default_with_a_notice(scenario, tmp_path, fixtures):
+    from trainer.analysis.calibration import calibration_path
+    from trainer.visit import camera_key, current_user
+
+    video = str(fixtures("video/steady_a.mp4"))
+    p = calibration_path(current_user(), camera_key(video))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text("{ not json", encoding="utf-8")
+    store = SessionStore(tmp_path / "s.db")
+    runner = VisitRunner(scenario, store, camera=video, mic=None, realtime=False)
+    sid = runner.start()
+    runner.end()
+    assert store.session(sid)["calibrated"] == 0
+    notes = [e["data"]["message"] for e in store.events(sid, "notice")]
+    assert any("damaged" in n and "default camera position" in n for n in notes)

@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
+from trainer.analysis.calibration import load_calibration
+from trainer.analysis.face import create_face_processor
 from trainer.analysis.pipeline import VisitPipeline
 from trainer.capture.audio import open_audio_source
 from trainer.capture.patient_voice import PatientPlayer, PatientVoice, RenderedLine
@@ -41,7 +43,8 @@ class VisitRunner:
 
     def __init__(self, scenario: Scenario, store: SessionStore, *, camera: str | int | None = 0,
                  mic: str | int | None = "default", listener: Callable[[object], None] | None = None,
-                 realtime: bool = True, voice: PatientVoice | None = None, sound_output: bool = True):
+                 realtime: bool = True, voice: PatientVoice | None = None, sound_output: bool = True,
+                 calibration="auto"):
         self.scenario = scenario
         self.store = store
         self.listener = listener or (lambda ev: None)
@@ -61,8 +64,18 @@ class VisitRunner:
         self.camera_spec, self.mic_spec = camera, mic
         frame_source = open_frame_source(camera, clock=self.clock, realtime=realtime)
         audio_source = open_audio_source(mic, clock=self.clock, realtime=realtime) if mic is not None else None
+        # Eye-contact calibration: the one saved for this user and camera ("auto"), a given one, or None
+        # for the default geometry (camera above the screen). The session records which.
+        self._calibration_problem: str | None = None
+        if calibration == "auto":
+            try:
+                calibration = load_calibration(current_user(), camera_key(camera))
+            except TrainerError as exc:
+                calibration, self._calibration_problem = None, f"{exc.message} Using the default camera position."
+        self.calibration = calibration
         self.pipeline = VisitPipeline(frame_source, audio_source, self.clock, self._on_pipeline_event,
-                                      on_frame=self._on_frame, drop_frames=realtime)
+                                      on_frame=self._on_frame, drop_frames=realtime,
+                                      analyzer_factory=lambda: create_face_processor(calibration=calibration))
         self.finished = threading.Event()  # set when the scenario reached its end
         self._engine_t = 0.0
 
@@ -71,8 +84,11 @@ class VisitRunner:
         """Create the stored session, start the clock, the engine and the pipeline; returns session id."""
         self.session_id = self.store.create_session(
             self.scenario.id, self.scenario.title,
-            camera=_describe(self.camera_spec), mic=_describe(self.mic_spec))
+            camera=_describe(self.camera_spec), mic=_describe(self.mic_spec),
+            calibrated=self.calibration is not None)
         self.writer = self.store.writer(self.session_id)
+        if self._calibration_problem:
+            self.notice("calibration_unusable", self._calibration_problem)
         self._prepare_voice()
         self.pipeline.prepare()  # opens devices and loads the model before t = 0
         self.clock.start()
@@ -96,7 +112,8 @@ class VisitRunner:
         self.player.close()
         self.pipeline.stop()
         completed = any(e.kind == "visit_end" and e.data.get("reason") == "completed" for e in self.engine.history)
-        self.writer.close("completed" if completed else "ended_early", duration_s=round(t, 3), calibrated=False)
+        self.writer.close("completed" if completed else "ended_early", duration_s=round(t, 3),
+                          calibrated=self.calibration is not None)
         return self.session_id
 
     def ui_action(self, action: str) -> None:
@@ -207,6 +224,27 @@ class VisitRunner:
         if self.writer is not None:
             self.writer.put(ev)
         self.listener(ev)
+
+
+def current_user() -> str:
+    """The OS account name: calibrations are kept per user and camera."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user database entry (some containers)
+        return "default"
+
+
+def camera_key(spec) -> str:
+    """A stable name for a camera spec: 'camera 0' for a webcam index, the file name for a video file."""
+    if spec is None:
+        return "none"
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
+        return f"camera {int(spec)}"
+    from pathlib import Path
+
+    return f"file {Path(str(spec)).name}"
 
 
 def _describe(spec) -> str:

@@ -55,12 +55,14 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page)
         self.scenario_page.start_requested.connect(self.start_visit)
         self.scenario_page.history_requested.connect(self.show_history)
+        self.scenario_page.calibrate_requested.connect(self.calibrate)
         self.summary_page.back_requested.connect(self.show_scenarios)
         self.summary_page.history_requested.connect(self.show_history)
         self.history_page.back_requested.connect(self.show_scenarios)
         self.history_page.open_requested.connect(self.show_summary)
         self._build_menu()
         self.reload_scenarios()
+        self.update_calibration_status()
         self.scenario_page.set_devices_text(
             f"Camera: {_describe_input(self.camera, 'webcam')}   ·   Microphone: {_describe_input(self.mic, 'mic')}")
 
@@ -74,6 +76,35 @@ class MainWindow(QMainWindow):
         m.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         self.help_menu = self.menuBar().addMenu("&Help")
         add_about_action(self, self.help_menu)  # version, data folder, site policy and locked settings
+
+    # -- calibration ----------------------------------------------------------------------------------
+    def update_calibration_status(self) -> None:
+        from trainer.analysis.calibration import load_calibration
+        from trainer.visit import camera_key, current_user
+
+        key = camera_key(self.camera)
+        try:
+            cal = load_calibration(current_user(), key)
+        except TrainerError as exc:
+            text = f"Eye contact: the saved calibration cannot be used ({exc.message}); calibrate again."
+        else:
+            text = (f"Eye contact: calibrated for {key} ({cal.created[:10]})." if cal is not None else
+                    "Eye contact: not calibrated; a default camera position (above the screen) is assumed.")
+        self.scenario_page.calibration_status.setText(text)
+
+    def calibrate(self) -> None:
+        from trainer.ui.calibration_dialog import CalibrationDialog
+
+        dialog = CalibrationDialog(self.camera, self)
+        self.calibration_dialog = dialog
+        dialog.finished_with.connect(lambda _text: self.update_calibration_status())
+        screen = self.screen() or self.windowHandle().screen()
+        if screen is not None:
+            dialog.setGeometry(screen.geometry())  # without a window manager showFullScreen alone keeps the size
+        dialog.showFullScreen()
+        # Open the camera and load the model off the main thread, then run the targets.
+        run_task(lambda progress, cancelled: dialog.pipeline.prepare(), on_done=lambda _r: dialog.start(),
+                 on_error=lambda exc: dialog._finish(str(exc)))
 
     # -- navigation ---------------------------------------------------------------------------------
     def reload_scenarios(self) -> None:

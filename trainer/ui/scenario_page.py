@@ -12,6 +12,7 @@ from trainer.core.scenario import BEHAVIOURS, Scenario
 class ScenarioPage(QWidget):
     start_requested = Signal(object)  # Scenario
     history_requested = Signal()
+    calibrate_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -19,7 +20,11 @@ class ScenarioPage(QWidget):
         title = QLabel("Choose a visit to rehearse")
         title.setObjectName("pageTitle")
         self.list = QListWidget()
-        self.list.setMinimumWidth(320)
+        self.list.setMinimumWidth(400)
+        self.list.setMaximumWidth(460)
+        self.list.setWordWrap(True)
+        self.list.setSpacing(4)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.list.currentRowChanged.connect(self._show_details)
         self.list.itemActivated.connect(lambda _item: self._start())
         self.details = QTextBrowser()
@@ -37,12 +42,19 @@ class ScenarioPage(QWidget):
         self.start_button.clicked.connect(self._start)
         self.history_button = QPushButton("Past sessions")
         self.history_button.clicked.connect(self.history_requested)
+        self.calibrate_button = QPushButton("Calibrate eye contact…")
+        self.calibrate_button.setToolTip("Look at a dot by your camera, then at the patient (about 10 s)")
+        self.calibrate_button.clicked.connect(self.calibrate_requested)
+        self.calibration_status = QLabel()
+        self.calibration_status.setObjectName("hint")
 
         right = QVBoxLayout()
         right.addWidget(self.details, 1)
         right.addWidget(self.devices)
+        right.addWidget(self.calibration_status)
         buttons = QHBoxLayout()
         buttons.addWidget(self.history_button)
+        buttons.addWidget(self.calibrate_button)
         buttons.addStretch(1)
         buttons.addWidget(self.start_button)
         right.addLayout(buttons)
