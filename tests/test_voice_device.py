@@ -106,24 +106,25 @@ def _collect(src, until_blocks, stop_after_s=5.0):
 
 
 def test_rate_negotiation_and_resampling(monkeypatch, call48):
-    dev = FakeDevice(call48, 48000, [("run", 60, None)])
+    dev = FakeDevice(call48, 48000, [("run", 30, None)])
     install(monkeypatch, dev)
     clock = SessionClock()
     clock.start()
     src = MicrophoneSource(clock=clock)
     src.open()
     assert src.device_rate == 48000 and src.name == "Fake USB mic"
-    blocks = _collect(src, 50)
+    blocks = _collect(src, 25)
     src.close()
     assert all(b.rate == 16000 for b in blocks)
-    # 32 ms device blocks at 48 kHz become ~512-sample blocks at 16 kHz on an even time grid.
-    assert abs(np.median([len(b.samples) for b in blocks]) - 512) <= 8
+    # Device blocks at 48 kHz become blocks of the same duration at 16 kHz on an even time grid.
+    n = round(src.block_s * 16000)
+    assert abs(np.median([len(b.samples) for b in blocks]) - n) <= 8
     steps = np.diff([b.t for b in blocks])
-    assert np.allclose(steps, 0.032, atol=1e-6)
+    assert np.allclose(steps, src.block_s, atol=1e-6)
 
 
 def test_device_vanishes_and_returns_the_session_goes_on(monkeypatch, call48):
-    dev = FakeDevice(call48, 48000, [("run", 50, None), ("fail",), ("run", 400, None)], realtime=True)
+    dev = FakeDevice(call48, 48000, [("run", 25, None), ("fail",), ("run", 200, None)], realtime=True)
     install(monkeypatch, dev)
     clock = SessionClock()
     clock.start()
@@ -132,7 +133,7 @@ def test_device_vanishes_and_returns_the_session_goes_on(monkeypatch, call48):
     pipe = VisitPipeline(None, src, clock, events.append, voice_factory=create_voice_processor)
     pipe.start()
     deadline = time.monotonic() + 20
-    while dev.pos < int(6.5 * 48000) + 108 * 1536 and time.monotonic() < deadline:
+    while dev.pos < int(6.5 * 48000) + 54 * 3072 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
     pipe.stop()
@@ -152,7 +153,7 @@ def test_device_vanishes_and_returns_the_session_goes_on(monkeypatch, call48):
 
 
 def test_device_gone_for_good_is_reported_and_recorded(monkeypatch, call48):
-    dev = FakeDevice(call48, 48000, [("run", 40, None)])  # every later open fails
+    dev = FakeDevice(call48, 48000, [("run", 20, None)])  # every later open fails
     install(monkeypatch, dev)
     clock = SessionClock()
     clock.start()
@@ -172,20 +173,20 @@ def test_device_gone_for_good_is_reported_and_recorded(monkeypatch, call48):
 
 
 def test_input_overflow_is_counted_and_the_gap_recorded(monkeypatch, call48):
-    dev = FakeDevice(call48, 48000, [("run", 120, 60)])
+    dev = FakeDevice(call48, 48000, [("run", 60, 30)])
     install(monkeypatch, dev)
     clock = SessionClock()
     clock.start()
     src = MicrophoneSource(clock=clock)
     src.open()
-    blocks = _collect(src, 118)
+    blocks = _collect(src, 58)
     src.close()
     assert src.overflows == 1
     voice = create_voice_processor()
     events = [ev for b in blocks for ev in voice.process(b)]
     notices = [e for e in events if isinstance(e, Notice)]
     assert [n.code for n in notices] == ["mic_gap"]
-    assert voice.gaps[0][1] - voice.gaps[0][0] == pytest.approx(20 * 0.032, abs=0.02)
+    assert voice.gaps[0][1] - voice.gaps[0][0] == pytest.approx(20 * src.block_s, abs=0.02)
 
 
 def test_no_usable_rate_is_device_unavailable(monkeypatch, call48):

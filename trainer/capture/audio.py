@@ -17,7 +17,9 @@ from trainer.capture.base import AudioBlock, Pacer
 from trainer.core.errors import DeviceUnavailable, SourceError
 
 DEFAULT_RATE = 16000
-BLOCK_S = 0.032  # 512 samples at 16 kHz: the block size Silero VAD takes
+# 64 ms blocks (two of the 32 ms frames Silero VAD takes): a live analysis thread woken half as often
+# uses clearly less CPU (benchmarks/bench_voice.py), and ~16 level readings a second are plenty for a meter.
+BLOCK_S = 0.064
 
 
 def decode_audio(path: str | os.PathLike, rate: int = DEFAULT_RATE) -> np.ndarray:
