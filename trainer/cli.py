@@ -117,19 +117,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _ProgressBar:
-    """A one-line terminal progress bar on stderr (redrawn at most every 1 %)."""
+    """Progress on stderr: a redrawn one-line bar on a terminal, a line per quarter when redirected."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        self.tty = sys.stderr.isatty()
         self._last: tuple[str, int] | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
             return
         pct = int(100 * done / total) if total else 0
-        if self._last == (stage, pct):
+        step = pct if self.tty else pct // 25 * 25
+        if self._last == (stage, step):
             return
-        self._last = (stage, pct)
+        self._last = (stage, step)
+        if not self.tty:
+            sys.stderr.write(f"{stage}: {step}% ({done}/{total})\n")
+            return
         filled = pct * 30 // 100
         sys.stderr.write(f"\r{stage:>5} [{'#' * filled}{'.' * (30 - filled)}] {pct:3d}% ({done}/{total})")
         if pct >= 100:
