@@ -107,7 +107,8 @@ def main() -> int:
         we = "missed" if r["word_boundary_err_s"] is None else f"{r['word_boundary_err_s']:.3f}"
         print(f"{kind:10} {r['agreement_clean']:11.4f} {r['agreement_snr10']:9.4f} {r['agreement_snr0']:9.4f} "
               f"{r['noise_speech_s']:11.2f} {we:>10} {100 * r['cpu_share_one_core']:10.2f}")
-    print(f"(CPU: median of {args.repeat} runs over the 30 s call, detector + segmenter; 2-core shared machine)")
+    print(f"(CPU: CPU seconds per audio second, median of {args.repeat} back-to-back runs over the 30 s call, "
+          "detector + segmenter; live, woken every 64 ms, costs more: see bench_voice.py)")
     return 0
 
 
