@@ -72,3 +72,25 @@ def test_reopening_keeps_data_and_schema(tmp_path):
     assert again.session(sid)["status"] == "completed"
     with pytest.raises(StoreError):
         again.session(sid + 100)
+
+
+def test_summary_measures_eye_contact_talk_time_and_cue_responses(tmp_path):
+    store = SessionStore(tmp_path / "s.db")
+    sid = store.create_session("sc", "Scenario")
+    w = store.writer(sid)
+    w.put(ScenarioEvent(0.0, "patient_line", {"step": "l1", "cue": True, "text": "I'm scared."}))
+    w.put(ScenarioEvent(2.0, "patient_line_end", {"step": "l1"}))
+    w.put(SpeechSegment(0.0, 2.0, "patient"))
+    w.put(SpeechSegment(1.5, 1.9, "clinician"))  # talks over the patient: an interruption
+    w.put(SpeechSegment(3.0, 4.0, "clinician"))
+    for i in range(50):  # 5 s at 10 fps: camera for 4 s, away for 1 s, a nod at 2.5 s
+        t = i / 10
+        w.put(FrameSample(t, True, "away" if t >= 4.0 else "camera", 0.0, 0.0, 0.0, 0.1, 0.0, nod=(i == 25)))
+    w.close("completed", duration_s=5.0)
+    s = store.summary(sid)
+    assert s.face["eye_contact_ratio"] == pytest.approx(0.8, abs=0.03)
+    assert s.face["nods"] == 1
+    assert s.talk["interruptions"] == [pytest.approx(1.5)]
+    assert s.talk["silence_after_cues_s"] == [pytest.approx(1.0)]
+    assert len(s.cues) == 1 and s.cues[0]["responded"] is True and s.cues[0]["kind"] == "nod"
+    assert s.cues[0]["wait_s"] == pytest.approx(1.0)

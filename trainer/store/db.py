@@ -19,13 +19,15 @@ import queue
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from trainer.core.errors import StoreError
 from trainer.core.events import FrameSample, Notice, ScenarioEvent, SourceFinished, SpeechSegment
+from trainer.core.face_metrics import cue_response, summarise_face
 from trainer.core.metrics import face_present_ratio, total_duration
+from trainer.core.talktime import summarize
 
 COMMIT_INTERVAL_S = 0.5
 
@@ -97,6 +99,9 @@ class SessionSummary:
     patient_talk_s: float
     speech_segments: int
     notices: list[str]
+    face: dict = field(default_factory=dict)  # core.face_metrics.summarise_face keys (eye contact, nods...)
+    talk: dict = field(default_factory=dict)  # core.talktime.TalkSummary.as_dict (interruptions, latencies...)
+    cues: list[dict] = field(default_factory=list)  # core.face_metrics.CueResponse per patient cue line
 
 
 class SessionStore:
@@ -236,9 +241,19 @@ class SessionStore:
         clinician = self.speech(session_id, "clinician")
         patient = self.speech(session_id, "patient")
         notices = [e["data"].get("message", "") for e in self.events(session_id, "notice")]
+        frames = self.frames(session_id) if faces else []
+        # A cue is the moment the patient finishes an emotionally loaded line: from then on the clinician's
+        # face response and the silence they leave are measured.
+        lines = self.events(session_id, "patient_line")
+        cue_steps = {e["data"].get("step") for e in lines if e["data"].get("cue")}
+        cue_times = [e["t"] for e in self.events(session_id, "patient_line_end") if e["data"].get("step") in cue_steps]
+        face = summarise_face(frames, speech_segments=clinician, patient_segments=patient) if frames else {}
+        talk = summarize(clinician, patient, cues=cue_times, session_end=meta["duration_s"]).as_dict() \
+            if (clinician or patient) else {}
+        cues = [c.to_dict() for c in cue_response(cue_times, frames, speech_segments=clinician)] if frames else []
         return SessionSummary(session_id, meta["scenario_title"], meta["status"], meta["duration_s"] or 0.0,
                               len(faces), face_present_ratio(faces), round(total_duration(clinician), 2),
-                              round(total_duration(patient), 2), len(clinician), notices)
+                              round(total_duration(patient), 2), len(clinician), notices, face, talk, cues)
 
 
 class SessionWriter:

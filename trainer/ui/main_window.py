@@ -172,7 +172,6 @@ class MainWindow(QMainWindow):
         b.preview.connect(page.on_preview)
         b.frame_sample.connect(page.on_sample)
         b.audio_level.connect(page.on_level)
-        b.speech_segment.connect(page.on_speech)
         b.talk_balance.connect(page.on_talk_balance)
         b.scenario_event.connect(page.on_scenario_event)
         b.scenario_event.connect(self._on_scenario_event)

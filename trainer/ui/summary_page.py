@@ -33,7 +33,12 @@ class SummaryPage(QWidget):
         self.grid = QGridLayout()
         self.values: dict[str, QLabel] = {}
         rows = [("duration", "Visit length"), ("face", "Face visible to the camera"),
+                ("eye", "Eye contact (into the lens)"), ("engaged", "Looking at the lens or the patient"),
+                ("nods", "Nods while the patient spoke"),
                 ("clinician", "You talked"), ("patient", "Patient talked"), ("share", "Your share of the talk"),
+                ("interruptions", "Times you started while the patient was talking"),
+                ("monologue", "Your longest stretch of talk"), ("latency", "Typical pause before you answered"),
+                ("cues", "Emotional moments your face responded to"),
                 ("frames", "Camera frames analysed")]
         for i, (key, label) in enumerate(rows):
             name = QLabel(label)
@@ -79,8 +84,28 @@ class SummaryPage(QWidget):
         total = s.clinician_talk_s + s.patient_talk_s
         self.values["share"].setText(_fmt_ratio(s.clinician_talk_s / total) if total > 0 else "—")
         self.values["frames"].setText(str(s.frames))
+        face, talk = s.face or {}, s.talk or {}
+        eye, speak, listen = (face.get("eye_contact_ratio"), face.get("eye_contact_ratio_speaking"),
+                              face.get("eye_contact_ratio_listening"))
+        self.values["eye"].setText("—" if eye is None else f"{_fmt_ratio(eye)} (speaking {_fmt_ratio(speak)}, "
+                                                          f"listening {_fmt_ratio(listen)})")
+        self.values["engaged"].setText(_fmt_ratio(face.get("engaged_ratio")))
+        npm = face.get("nods_per_min_patient_speaking")
+        self.values["nods"].setText("—" if npm is None else f"{npm:.1f} per minute")
+        ints = talk.get("interruptions")
+        self.values["interruptions"].setText("—" if ints is None else
+                                             (", ".join(f"{t:.0f} s" for t in ints[:6]) + (" …" if len(ints) > 6 else "")
+                                              if ints else "none") + (f" ({len(ints)})" if ints else ""))
+        mono = talk.get("longest_monologue_s")
+        self.values["monologue"].setText("—" if mono is None else f"{mono:.0f} s")
+        lats = sorted(talk.get("response_latencies_s") or [])
+        self.values["latency"].setText(f"{lats[len(lats) // 2]:.1f} s" if lats else "—")
+        judged = [c for c in s.cues if c.get("responded") is not None]
+        self.values["cues"].setText(f"{sum(1 for c in judged if c['responded'])} of {len(judged)}"
+                                    if judged else "—")
         if not feedback:  # site policy: feedback mode "off" (the session is still stored for a facilitator)
-            for key in ("face", "clinician", "patient", "share"):
+            for key in ("face", "eye", "engaged", "nods", "clinician", "patient", "share", "interruptions",
+                        "monologue", "latency", "cues"):
                 self.values[key].setText("feedback off (site policy)")
         if rubric and feedback:
             rows = []
@@ -97,7 +122,7 @@ class SummaryPage(QWidget):
         else:
             self.behaviours.clear()
         if s.notices:
-            self.notices.setText("<b>Feedback that was unavailable:</b><br>" + "<br>".join(s.notices))
+            self.notices.setText("<b>Notices during the visit:</b><br>" + "<br>".join(s.notices))
             self.notices.show()
         else:
             self.notices.hide()

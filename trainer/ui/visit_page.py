@@ -237,8 +237,6 @@ class VisitPage(QWidget):
         lay.addLayout(bottom)
 
         self._elapsed = 0
-        self._clinician_s = 0.0
-        self._patient_s = 0.0
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
 
@@ -267,7 +265,8 @@ class VisitPage(QWidget):
     def on_talk_balance(self, tb) -> None:
         if self.feedback_mode != "live":
             return
-        self.talk_label.setText(f"You: {tb.clinician_s:.0f} s · Patient: {tb.patient_s:.0f} s")
+        self.talk_label.setText(f"You: {tb.clinician_s:.0f} s · Patient: {tb.patient_s:.0f} s" +
+                                (f" · talked over: {tb.interruptions}" if tb.interruptions else ""))
         if tb.share is not None:
             self.share_bar.setValue(int(round(tb.share * 100)))
 
@@ -275,13 +274,6 @@ class VisitPage(QWidget):
         self.mic_meter.setValue(int(max(0.0, min(60.0, lv.rms_db + 60.0))))
         self.mic_label.setText("Speaking" if lv.speaking else "Mic")
         self.mic_label.setProperty("active", lv.speaking)
-
-    def on_speech(self, seg) -> None:
-        if seg.speaker == "clinician":
-            self._clinician_s += seg.duration
-        else:
-            self._patient_s += seg.duration
-        self.talk_label.setText(f"You: {self._clinician_s:.0f} s · Patient: {self._patient_s:.0f} s")
 
     def on_scenario_event(self, ev: ScenarioEvent) -> None:
         d = ev.data
