@@ -74,3 +74,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.fspath.basename.startswith("test_ui_") or "qtbot" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.gui)
+
+
+def remux_to_transport_stream(src_path, dst_path) -> None:
+    """Copy a file's H.264 video into MPEG-TS, a container without a global index (like a recording cut
+    off by a crash), so that cutting the copy leaves a decodable head."""
+    import av
+
+    src = av.open(str(src_path))
+    out = av.open(str(dst_path), "w", format="mpegts")
+    vs = src.streams.video[0]
+    o = out.add_stream_from_template(vs)
+    for packet in src.demux(vs):
+        if packet.dts is None:
+            continue
+        packet.stream = o
+        out.mux(packet)
+    out.close()
+    src.close()

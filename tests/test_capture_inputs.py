@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import remux_to_transport_stream
 
 from trainer.capture.audio import AudioFileSource, MicrophoneSource, decode_audio
 from trainer.capture.video import VideoFileSource, open_frame_source
@@ -35,27 +36,9 @@ def test_unreadable_video_is_a_clear_error(tmp_path):
         VideoFileSource(tmp_path / "missing.mp4").open()
 
 
-def _remux_to_transport_stream(src_path, dst_path):
-    """Copy the H.264 video into MPEG-TS, a container without a global index (like a recording cut off
-    by a crash), so that cutting the file leaves a decodable head."""
-    import av
-
-    src = av.open(str(src_path))
-    out = av.open(str(dst_path), "w", format="mpegts")
-    vs = src.streams.video[0]
-    o = out.add_stream_from_template(vs)
-    for packet in src.demux(vs):
-        if packet.dts is None:
-            continue
-        packet.stream = o
-        out.mux(packet)
-    out.close()
-    src.close()
-
-
 def test_truncated_video_keeps_the_frames_before_the_damage(fixtures, tmp_path):
     whole = tmp_path / "whole.ts"
-    _remux_to_transport_stream(fixtures("video/steady_a.mp4"), whole)
+    remux_to_transport_stream(fixtures("video/steady_a.mp4"), whole)
     n_whole = sum(1 for _ in VideoFileSource(whole, realtime=False).frames())
     data = whole.read_bytes()
     cut = tmp_path / "cut.ts"

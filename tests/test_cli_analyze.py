@@ -72,19 +72,10 @@ def test_unreadable_input_exits_non_zero_with_a_message(tmp_path):
 
 
 def test_truncated_video_keeps_partial_results_and_says_so(tmp_path, fixtures):
-    import av
+    from conftest import remux_to_transport_stream
 
     whole = tmp_path / "whole.ts"
-    src = av.open(str(fixtures("video/steady_a.mp4")))
-    out = av.open(str(whole), "w", format="mpegts")
-    vs = src.streams.video[0]
-    o = out.add_stream_from_template(vs)
-    for packet in src.demux(vs):
-        if packet.dts is not None:
-            packet.stream = o
-            out.mux(packet)
-    out.close()
-    src.close()
+    remux_to_transport_stream(fixtures("video/steady_a.mp4"), whole)
     cut = tmp_path / "cut.ts"
     data = whole.read_bytes()
     cut.write_bytes(data[: len(data) // 2])

@@ -23,7 +23,22 @@ def _cv2():
     return cv2
 
 
-class VideoFileSource:
+class _OpenCvSource:
+    """What both OpenCV sources share: stopping from another thread and releasing the capture."""
+
+    _cap = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self.stop()
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class VideoFileSource(_OpenCvSource):
     """Frames from a video file. realtime=True paces them to the session clock (live stand-in)."""
 
     kind = "file"
@@ -95,17 +110,8 @@ class VideoFileSource:
             yield Frame(t, image, index)
             index += 1
 
-    def stop(self) -> None:
-        self._stop.set()
 
-    def close(self) -> None:
-        self.stop()
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-
-class CameraSource:
+class CameraSource(_OpenCvSource):
     """Frames from a webcam (OpenCV index). Stamped with the session clock at capture."""
 
     kind = "camera"
@@ -151,15 +157,6 @@ class CameraSource:
             self.frames_read += 1
             yield Frame(t, image, index)
             index += 1
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def close(self) -> None:
-        self.stop()
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
 
 
 def open_frame_source(spec: str | int | None, clock=None, realtime: bool = True):
