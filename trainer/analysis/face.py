@@ -18,6 +18,7 @@ Head-pose convention (as the clinician sees themself in a mirrored self-view):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -81,6 +82,26 @@ def euler_from_matrix(m: np.ndarray) -> tuple[float, float, float]:
     return yaw, -b, -c
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Hide what MediaPipe's native code prints while it builds its graph (a dozen INFO/WARNING lines per
+    landmarker that GLOG_minloglevel does not stop and users cannot act on). Python errors still raise."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr (e.g. a windowed app on Windows)
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
 class FaceAnalyzer:
     """One MediaPipe Face Landmarker in VIDEO mode. Not thread-safe: use it from one worker thread."""
 
@@ -104,7 +125,8 @@ class FaceAnalyzer:
             output_facial_transformation_matrixes=True,
         )
         try:
-            self._landmarker = vision.FaceLandmarker.create_from_options(options)
+            with _native_stderr_silenced():
+                self._landmarker = vision.FaceLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"The face model could not be loaded: {exc}") from None
 
