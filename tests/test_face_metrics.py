@@ -100,7 +100,7 @@ def test_nod_detector_finds_nods_and_dates_their_onsets():
 def test_looking_down_and_staying_is_not_a_nod():
     det = NodDetector()
     track = [(i / FPS, 0.0 if i < 30 else -15.0) for i in range(150)] + [(5.0 + i / FPS, 0.0) for i in range(30)]
-    assert not [n for t, p in track if det.update(t, p)]
+    assert not [t for t, p in track if det.update(t, p)]
 
 
 @settings(max_examples=60, deadline=None)

@@ -292,7 +292,7 @@ def test_code_only_dependencies_really_ship_no_data(dist):
         pytest.skip(f"{dist} is not a dependency yet")
     data = [str(f) for f in files
             if ".dist-info" not in str(f) and ".libs" not in str(f)
-            and not any(str(f).endswith(s) or f".so." in str(f) for s in CODE_SUFFIXES)]
+            and not any(str(f).endswith(s) or ".so." in str(f) for s in CODE_SUFFIXES)]
     assert not data, f"{dist} ships data files {data[:5]}: declare it 'collect' in bundle_data.DEPENDENCIES"
 
 

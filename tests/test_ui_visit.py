@@ -1,7 +1,6 @@
 """End-to-end GUI tests (pytest-qt, Qt offscreen): a whole visit driven through the real window with a
 fixture video as the camera and its audio track as the microphone, checked from the store."""
 
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
