@@ -192,7 +192,9 @@ class VisitPipeline:
                 for ev in events:
                     self.sink(ev)
         finally:
-            for ev in voice.flush():
+            with self._voice_lock:
+                events = voice.flush()
+            for ev in events:  # sinks run outside the lock: they take the visit runner's lock
                 self.sink(ev)
             err = getattr(src, "error", None)
             if err:
