@@ -8,8 +8,9 @@ import sys
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView,
+                               QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from trainer import __version__
 from trainer.core.policy import EffectiveSettings, Policy, PolicyError, effective_settings, load_policy, policy_paths
@@ -39,8 +40,10 @@ def _status(setting) -> str:
 
 
 class AboutDialog(QDialog):
-    """Read-only overview. `settings` and `policy_error` can be given (tests); by default the policy files on
+    """Overview, plus the one control for settings the policy leaves to the user (feedback mode). `settings` and `policy_error` can be given (tests); by default the policy files on
     this machine are read, and an unreadable one is shown with its error instead of failing."""
+
+    settings_changed = Signal()  # the user changed one of their settings (already saved)
 
     def __init__(self, parent: QWidget | None = None, *, settings: EffectiveSettings | None = None,
                  user: dict | None = None):
@@ -61,8 +64,10 @@ class AboutDialog(QDialog):
         title = QLabel(f"<b>Video-Visit Trainer</b> {__version__}")
         title.setObjectName("aboutTitle")
         layout.addWidget(title)
-        layout.addWidget(QLabel("Rehearse telehealth video visits with a virtual patient. Camera and microphone "
-                                "are analysed on this computer; nothing leaves it."))
+        blurb = QLabel("Rehearse telehealth video visits with a virtual patient. Camera and microphone "
+                       "are analysed on this computer; nothing leaves it.")
+        blurb.setWordWrap(True)
+        layout.addWidget(blurb)
 
         form = QFormLayout()
         self.version_label = QLabel(f"{__version__} ({'packaged app' if getattr(sys, 'frozen', False) else 'source install'}, "
@@ -111,6 +116,19 @@ class AboutDialog(QDialog):
                 self.table.setItem(row, col, item)
         self.table.resizeRowsToContents()
         layout.addWidget(self.table, 1)
+
+        # The feedback mode is the user's to choose unless the policy locks it.
+        mode = settings["default_feedback_mode"]
+        self.mode_combo = QComboBox()
+        for key, label in _MODES.items():
+            self.mode_combo.addItem(label, key)
+        self.mode_combo.setCurrentIndex(list(_MODES).index(mode.value) if mode.value in _MODES else 0)
+        self.mode_combo.setEnabled(not mode.locked)
+        self.mode_combo.setToolTip(mode.explanation())
+        self.mode_combo.currentIndexChanged.connect(self._mode_changed)
+        mode_form = QFormLayout()
+        mode_form.addRow("Feedback mode:", self.mode_combo)
+        layout.addLayout(mode_form)
         if any(s.locked for s in settings):
             hint = QLabel("Locked settings are fixed by your training programme's site policy. To change one, "
                           "contact the people named in the note above (or your IT staff).")
@@ -123,6 +141,12 @@ class AboutDialog(QDialog):
         self.copy_button.clicked.connect(self.copy_details)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def _mode_changed(self, _index: int) -> None:
+        from trainer.store.user_settings import save_user_setting
+
+        save_user_setting("default_feedback_mode", self.mode_combo.currentData())
+        self.settings_changed.emit()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -174,6 +198,14 @@ def add_about_action(window: QWidget, menu) -> QAction:
     """Add "About and settings…" to `menu` (the main window's Help menu), opening the dialog."""
     action = QAction("&About and settings…", window)
     action.setMenuRole(QAction.AboutRole)  # macOS moves it to the application menu
-    action.triggered.connect(lambda: AboutDialog(window).exec())
+    def open_dialog():
+        from trainer.store.user_settings import load_user_settings
+
+        dialog = AboutDialog(window, user=load_user_settings())
+        if hasattr(window, "reload_settings"):
+            dialog.settings_changed.connect(window.reload_settings)
+        dialog.exec()
+
+    action.triggered.connect(open_dialog)
     menu.addAction(action)
     return action

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget
 
 from trainer.core.errors import ScenarioError, TrainerError
 from trainer.core.policy import effective_settings
+from trainer.store.user_settings import load_user_settings
 from trainer.core.scenario import Scenario, discover_scenarios, load_scenario
 from trainer.resources import builtin_scenarios_dir
 from trainer.store.db import SessionStore
@@ -29,7 +30,7 @@ class MainWindow(QMainWindow):
     def __init__(self, camera=None, mic=None, store: SessionStore | None = None, settings=None):
         super().__init__()
         # Site policy and defaults (docs/policy.md); an unreadable policy raises PolicyError to run_gui.
-        self.settings = settings if settings is not None else effective_settings()
+        self.settings = settings if settings is not None else effective_settings(user=load_user_settings())
         self.setWindowTitle("Video-Visit Trainer")
         self.setStyleSheet(STYLE)
         # Defaults: the first webcam and the default microphone.
@@ -76,6 +77,10 @@ class MainWindow(QMainWindow):
         m.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         self.help_menu = self.menuBar().addMenu("&Help")
         add_about_action(self, self.help_menu)  # version, data folder, site policy and locked settings
+
+    def reload_settings(self) -> None:
+        """Re-read policy and user settings (after the user changed one); applies from the next visit."""
+        self.settings = effective_settings(user=load_user_settings())
 
     # -- calibration ----------------------------------------------------------------------------------
     def update_calibration_status(self) -> None:

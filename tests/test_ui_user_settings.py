@@ -1,0 +1,32 @@
+"""A setting the policy leaves changeable can be changed in About and settings, is saved per user and
+applies to the next visit; a locked one cannot be changed."""
+
+from trainer.store.db import SessionStore
+from trainer.store.user_settings import load_user_settings
+from trainer.ui.about_dialog import AboutDialog
+from trainer.ui.main_window import MainWindow
+
+
+def test_feedback_mode_is_changed_saved_and_applied(qtbot, tmp_path):
+    window = MainWindow(camera="7", mic=None, store=SessionStore(tmp_path / "s.db"))
+    qtbot.addWidget(window)
+    assert window.settings.default_feedback_mode == "live"
+    dialog = AboutDialog(window, user=load_user_settings())
+    qtbot.addWidget(dialog)
+    dialog.settings_changed.connect(window.reload_settings)
+    assert dialog.mode_combo.isEnabled()
+    dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("after_action"))
+    assert load_user_settings() == {"default_feedback_mode": "after_action"}
+    assert window.settings.default_feedback_mode == "after_action"
+    assert window.settings["default_feedback_mode"].origin == "user"
+
+
+def test_locked_feedback_mode_cannot_be_changed(qtbot, tmp_path, monkeypatch):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\ndefault_feedback_mode: off\n", encoding="utf-8")
+    monkeypatch.setenv("TRAINER_POLICY", str(policy))
+    dialog = AboutDialog(None, user={"default_feedback_mode": "live"})
+    qtbot.addWidget(dialog)
+    assert not dialog.mode_combo.isEnabled()
+    assert dialog.mode_combo.currentData() == "off"
+    assert "Locked by site policy" in dialog.mode_combo.toolTip()
