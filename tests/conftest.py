@@ -92,3 +92,16 @@ def remux_to_transport_stream(src_path, dst_path) -> None:
         out.mux(packet)
     out.close()
     src.close()
+
+
+def write_wav(path, samples, rate: int = 16000) -> None:
+    """Write mono float samples in [-1, 1] as a 16-bit WAV (a recording built from fixture audio)."""
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())

@@ -126,3 +126,87 @@ def test_damaged_calibration_falls_back_to_default_with_a_notice(scenario, tmp_p
     assert store.session(sid)["calibrated"] == 0
     notes = [e["data"]["message"] for e in store.events(sid, "notice")]
     assert any("damaged" in n and "default camera position" in n for n in notes)
+
+
+MINI_SCENARIO = """\
+id: turn-after-line
+title: "Turn after a line"
+summary: "One line, one turn, one reply."
+behaviours: [open_questions]
+expected_minutes: 1
+difficulty: introductory
+patient: {name: Ann Lee, age: 60}
+steps:
+  - id: hello
+    patient: "Hello, can you hear me?"
+  - id: answer
+    clinician: {prompt: "Answer her.", timeout_s: 25}
+  - id: reply
+    patient: "Good."
+rubric:
+  open_questions:
+    counts: "Answers her."
+    evidence: [{face_present_at_least: 0.0}]
+"""
+
+
+def test_turn_after_a_patient_line_ends_with_the_clinicians_speech(tmp_path, fixtures):
+    """Issue 9: with the echo reference on, the microphone used to wait for a reference that only the next
+    patient line would bring, so the clinician's answer was never heard and the turn timed out. Real
+    threads, real clock: the patient's line leaks into the microphone (speakers), the clinician answers
+    after it, and the turn must end on that answer, promptly, with no burst of held-back events."""
+    from conftest import write_wav
+
+    from trainer.analysis.echo_sim import build_scene
+    from trainer.capture.audio import decode_audio
+    from trainer.capture.patient_voice import PatientVoice, resample
+    from trainer.core.engine import ScenarioEngine
+    from trainer.core.events import SpeechSegment, SpeechStarted, TurnEnded
+    from trainer.core.scenario import load_scenario
+
+    path = tmp_path / "mini.yaml"
+    path.write_text(MINI_SCENARIO, encoding="utf-8")
+    s = load_scenario(path)
+    voice = PatientVoice(cache_dir=tmp_path / "voice")
+    lines = voice.prepare(s)
+    engine = ScenarioEngine(s, line_duration=lambda line: lines[line.id].duration)  # the line's exact times
+    line = next(e for e in engine.start(0.0) if e.kind == "patient_line")
+    line_end = line.t + lines["hello"].duration
+    answer_at = line_end + 1.0
+    hello16 = resample(lines["hello"].samples, lines["hello"].rate, 16000)
+    layout = {"patient": [(line.t, 0.0, len(hello16) / 16000)], "clinician": [(answer_at, 0.0, 2.4)],
+              "duration": answer_at + 2.4 + 3.0}
+    scene = build_scene(decode_audio(fixtures("video/talking_a.mp4")), hello16,
+                        decode_audio(fixtures("audio/noise.wav")), gain_db=-12, delay_s=0.04, noise_db=-35,
+                        layout=layout)
+    mic = tmp_path / "mic.wav"
+    write_wav(mic, scene.mic)
+
+    store = SessionStore(tmp_path / "s.db")
+    arrivals = []
+    runner = VisitRunner(s, store, camera=None, mic=str(mic), realtime=True, voice=voice, sound_output=False,
+                         listener=lambda ev: arrivals.append((runner.clock.now(), ev)))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(getattr(e, "kind", None) == "clinician_turn_end"
+                                                      for _, e in list(arrivals)):
+            time.sleep(0.05)
+    finally:
+        runner.end()
+    end = next(e for _, e in arrivals if getattr(e, "kind", None) == "clinician_turn_end")
+    assert end.data["reason"] == "spoke", end
+    turn = [(now, e) for now, e in arrivals if isinstance(e, TurnEnded)][0]
+    truth_end = scene.clinician_placed[0][1]
+    assert turn[1].speech_end == pytest.approx(truth_end, abs=0.3)
+    # The turn ends within the hang-over (0.7 s) + 0.3 s of the end of speech, on the session clock...
+    assert end.t - turn[1].speech_end <= 0.7 + 0.3, (end, turn)
+    # ... and speech events arrive as they happen, not held back and released in a burst.
+    for now, ev in arrivals:
+        if isinstance(ev, (SpeechStarted, TurnEnded)) or (isinstance(ev, SpeechSegment)
+                                                          and ev.speaker == "clinician"):
+            stamp = ev.end if isinstance(ev, SpeechSegment) else ev.t
+            assert now - stamp < 1.0, (now, ev)
+    started = [e for _, e in arrivals if isinstance(e, SpeechStarted)]
+    assert len(started) >= 1 and started[0].t == pytest.approx(answer_at, abs=0.3)
+    assert any(getattr(e, "kind", None) == "patient_line" and e.data.get("step") == "reply" for _, e in arrivals)

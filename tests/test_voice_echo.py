@@ -114,7 +114,7 @@ def test_live_threads_with_a_late_reporting_player(voices, tmp_path):
     thread reports the playback 20 ms at a time only after it has played (as the virtual player does).
     The patient's line is still not taken for the clinician, and the clinician's answer is found."""
     import threading
-    import wave
+    from conftest import write_wav
 
     from trainer.analysis.pipeline import VisitPipeline
     from trainer.capture.audio import AudioFileSource
@@ -125,11 +125,7 @@ def test_live_threads_with_a_late_reporting_player(voices, tmp_path):
     scene = build_scene(clin, pat, noise, gain_db=-6, delay_s=0.04, noise_db=-35,
                         layout={"patient": [(0.3, 0.0, 4.0)], "clinician": [(5.0, 0.0, 2.4)], "duration": 7.6})
     mic = tmp_path / "mic.wav"
-    with wave.open(str(mic), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes((scene.mic * 32767).astype("<i2").tobytes())
+    write_wav(mic, scene.mic)
     clock = SessionClock()
     events = []
     pipe = VisitPipeline(None, AudioFileSource(mic, clock=clock, realtime=True), clock, events.append,

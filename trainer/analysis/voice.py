@@ -169,7 +169,9 @@ class VoiceConfig:
     off: float = 0.35  # ... and below which it ends (hysteresis)
     balance_every_s: float = 0.25  # TalkBalance rate (4 per second)
     gap_tolerance_s: float = 0.05  # a jump in block times larger than this is a gap in the signal
-    ref_wait_s: float = 0.15  # how long a frame may wait for late playback reference during a line
+    # How long a frame may wait for late playback reference, counted in microphone audio received after
+    # it (session time, never "until the reference comes": see _await_reference).
+    ref_wait_s: float = 0.15
     # Frames analysed per wake-up. Run after 32 ms of idling, the neural detector costs ~7x more CPU
     # than back to back (caches and clocks have gone cold; measured in benchmarks/bench_voice.py), so
     # two frames at a time halve the live CPU share for 32 ms more latency.
@@ -242,6 +244,12 @@ class VoiceAnalyzer:
         reference.add(t, samples, rate)
 
     @property
+    def backlog_s(self) -> float:
+        """Microphone audio received but not analysed yet (seconds); bounded by about `ref_wait_s` plus
+        one batch of frames, whatever the playback does."""
+        return len(self._pending) / RATE
+
+    @property
     def echo_guard_active(self) -> bool:
         """True once the playback signal has been fed (the echo guard is in use)."""
         return self._reference is not None
@@ -282,12 +290,26 @@ class VoiceAnalyzer:
         return out
 
     def _await_reference(self) -> bool:
-        """True when the next frame should wait for its playback reference: the patient is playing but
-        the player has not handed over the samples for this frame yet (at most `ref_wait_s`)."""
+        """True when the next frame should wait for its playback reference: the patient may be playing
+        but the player has not handed over the samples for this frame yet.
+
+        The wait is bounded on the session clock, never by an event: once the microphone has delivered
+        `ref_wait_s` of audio beyond the waiting frame, the frame is analysed with whatever reference
+        there is (zeros where none came). Waiting "until the reference arrives" would hold the
+        microphone back for as long as nothing is played, i.e. from the end of a patient line to the
+        start of the next one: the clinician's whole turn (issue 9)."""
         if self._reference is None or self._pending_t is None:
             return False
-        behind = (self._pending_t + FRAME_S) * RATE - self._reference.fed_until
-        return 0 < behind < self.cfg.ref_wait_s * RATE
+        frame_end = int(round((self._pending_t + FRAME_S) * RATE))
+        if self._reference.fed_until >= frame_end:
+            return False  # the reference for this frame is in
+        # Microphone audio already received beyond this frame: how long it has waited, in session time.
+        mic_ahead = len(self._pending) - FRAME
+        if mic_ahead >= self.cfg.ref_wait_s * RATE:
+            return False
+        # Only a reference that has been flowing up to just before this frame is worth waiting for; a
+        # stream that stopped further back is a line that ended (or no line at all).
+        return frame_end - self._reference.fed_until < self.cfg.ref_wait_s * RATE
 
     def _check_continuity(self, t: float) -> list:
         expected = None
