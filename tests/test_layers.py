@@ -41,3 +41,21 @@ def test_no_qt_import_below_ui_by_source_scan():
             if s.startswith(("import PySide6", "from PySide6", "import shiboken6", "from shiboken6")):
                 offenders.append(f"{f}: {s}")
     assert not offenders, offenders
+
+
+def test_the_acyclic_contract_catches_a_cycle(tmp_path):
+    """The cycle contract of pyproject.toml is of a kind this import-linter enforces: a two-module cycle
+    in a scratch package breaks it (so 'KEPT' above means something)."""
+    pkg = tmp_path / "cyc" / "core"
+    pkg.mkdir(parents=True)
+    (tmp_path / "cyc" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "engine.py").write_text("from cyc.core import scenario\n")
+    (pkg / "scenario.py").write_text("def f():\n    from cyc.core import engine  # lazy, still a cycle\n")
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text('[tool.importlinter]\nroot_package = "cyc"\n[[tool.importlinter.contracts]]\n'
+                   'name = "acyclic"\ntype = "acyclic_siblings"\nancestors = ["cyc.core"]\n')
+    exe = Path(sys.executable).with_name("lint-imports")
+    proc = subprocess.run([str(exe), "--config", str(cfg)], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode != 0 and "BROKEN" in proc.stdout, proc.stdout + proc.stderr

@@ -51,8 +51,9 @@ def test_a_builtin_scenario_speaks_with_no_network(no_network, shared_cache):
     s = load_scenario(builtin_scenarios_dir() / "first_checkin.yaml")
     voice = PatientVoice(cache_dir=shared_cache)
     rendered = voice.prepare(s)
-    assert set(rendered) == {ln.id for ln in s.patient_lines}
-    for ln in s.patient_lines:
+    # Every line, the silence checks included (a silent clinician hears them in the patient's voice).
+    assert set(rendered) == {ln.id for ln in s.spoken_lines} and "~silence_1" in rendered
+    for ln in s.spoken_lines:
         r = rendered[ln.id]
         assert r.rate == TTS_RATE and r.samples.dtype == np.float32
         est = estimated_line_duration(ln.text)

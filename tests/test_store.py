@@ -6,7 +6,7 @@ import time
 import pytest
 
 from trainer.core.errors import StoreError
-from trainer.core.events import FrameSample, Notice, ScenarioEvent, SpeechSegment
+from trainer.core.events import FrameSample, Notice, PatientLineEnded, PatientLineStarted, SpeechSegment
 from trainer.store.db import COMMIT_INTERVAL_S, SessionStore
 
 
@@ -19,7 +19,7 @@ def test_session_rows_round_trip_and_summary(tmp_path):
     w.put(SpeechSegment(0.5, 2.0, "clinician"))
     w.put(SpeechSegment(3.0, 3.5, "clinician"))
     w.put(SpeechSegment(2.0, 3.0, "patient"))
-    w.put(ScenarioEvent(0.0, "patient_line", {"text": "hi"}))
+    w.put(PatientLineStarted(0.0, text="hi"))
     w.put(Notice(0.1, "mic_unavailable", "No microphone."))
     w.close("completed", duration_s=4.0)
     s = store.summary(sid)
@@ -78,8 +78,8 @@ def test_summary_measures_eye_contact_talk_time_and_cue_responses(tmp_path):
     store = SessionStore(tmp_path / "s.db")
     sid = store.create_session("sc", "Scenario")
     w = store.writer(sid)
-    w.put(ScenarioEvent(0.0, "patient_line", {"step": "l1", "cue": True, "text": "I'm scared."}))
-    w.put(ScenarioEvent(2.0, "patient_line_end", {"step": "l1"}))
+    w.put(PatientLineStarted(0.0, step="l1", cue=True, text="I'm scared."))
+    w.put(PatientLineEnded(2.0, step="l1"))
     w.put(SpeechSegment(0.0, 2.0, "patient"))
     w.put(SpeechSegment(1.5, 1.9, "clinician"))  # talks over the patient: an interruption
     w.put(SpeechSegment(3.0, 4.0, "clinician"))

@@ -55,6 +55,8 @@ class VisitRunner:
         self._rendered: dict[str, RenderedLine] = {}
         self.player = PatientPlayer(self.clock, self._on_patient_audio, use_device=sound_output and realtime)
         self.engine = ScenarioEngine(scenario, line_duration=self._line_duration)
+        if mic is None:
+            self.engine.no_microphone()
         self._lock = threading.Lock()
         self._ticker: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -153,7 +155,7 @@ class VisitRunner:
                         level="info")
 
     def _line_duration(self, line: PatientLine) -> float:
-        from trainer.core.engine import estimated_line_duration
+        from trainer.core.scenario import estimated_line_duration
 
         rendered = self._rendered.get(line.id)
         return rendered.duration if rendered is not None else estimated_line_duration(line.text)
@@ -173,7 +175,7 @@ class VisitRunner:
     def _on_pipeline_event(self, ev) -> None:
         if isinstance(ev, FrameSample):
             with self._lock:
-                self.engine.observe_frame(ev.t, ev.face, ev.gaze, ev.expressivity, ev.nod)
+                self.engine.observe_frame(ev.t, ev.face, ev.gaze, ev.expressivity, ev.nod, ev.smile)
         elif isinstance(ev, SpeechStarted):
             with self._lock:
                 self._dispatch(self.engine.clinician_speech_started(self._now(ev.t)))
@@ -183,6 +185,9 @@ class VisitRunner:
         elif isinstance(ev, TurnEnded):
             with self._lock:
                 self._dispatch(self.engine.clinician_turn_ended(self._now(ev.t), ev.speech_end))
+        elif type(ev).__name__ in ("SourceFinished", "SourceStatus"):
+            with self._lock:  # the end of the microphone's coverage of the talk-time measures
+                self.engine.source_changed(ev)
         if self.writer is not None:
             self.writer.put(ev)
         self.listener(ev)

@@ -227,7 +227,7 @@ class PatientVoice:
     def prepare(self, scenario, progress: Callable[[int, int], None] | None = None,
                 cancelled: Callable[[], bool] | None = None) -> dict[str, RenderedLine]:
         """Render every line of a scenario before the visit, so line lengths are exact from the start."""
-        lines = scenario.patient_lines
+        lines = scenario.spoken_lines
         out: dict[str, RenderedLine] = {}
         for i, line in enumerate(lines):
             if cancelled is not None and cancelled():

@@ -2,20 +2,16 @@
 
 Inputs (methods, each taking session time): `start`, `tick`, `clinician_speech_started`,
 `clinician_speech_segment`, `clinician_turn_ended`, `choose_card`, `ui_action`, `override`,
-`observe_frame` and `end_call`. Each returns the ScenarioEvents it produced (also kept in `history`):
+`observe_frame`, `source_changed` and `end_call`. Each returns the typed events it produced (core.events:
+VisitStarted, ConnectionChanged, CaregiverJoined/Left, PatientLineStarted/Ended, Interruption,
+ClinicianTurnStarted, CardChosen, ClinicianSpeaking, ClinicianTurnEnded, BranchTaken, UiActionTaken,
+OverrideGiven, VisitEnded), also kept in `history`.
 
-- `visit_start` {scenario}
-- `connection` {state: frozen | audio_dropped | reconnecting | ok, duration_s, step}
-- `caregiver_join` / `caregiver_leave` {name, relation}
-- `patient_line` {step, text, emotion, cue, duration, speaker, name, audio, video}; `patient_line_end`
-  {step, interrupted?}
-- `interruption` {step}: the clinician started speaking while a line was playing
-- `clinician_turn` {step, prompt, timeout_s, cards: [{id, label, detail}]}; `card_chosen` {step, card};
-  `clinician_speaking` {step}; `clinician_turn_end` {step, reason: spoke | timeout | override, card,
-  wait_s, talk_s, eye_contact, face_responded, interrupted}
-- `branch` {step, to, branch}: a branch of a turn or a decide step was taken
-- `ui_action` {action}; `override` {name}
-- `visit_end` {reason: completed | ended_by_user | ended_by_facilitator, behaviours, rubric}
+Measures come from core.measures over the engine's `record` (the same VisitRecord the stored summary
+rebuilds), and condition keys from core.conditions, so branches, the rubric and the summary agree.
+Credit only for what was done: a card counts when the clinician then speaks at least
+measures.MIN_CREDIT_SPEECH_S in the turn; a silent timeout credits nothing and leads to the turn's
+`on_timeout` step, a `timed_out` branch, or the scenario's silence checks ("Hello? Can you hear me?").
 
 The engine never reads a clock itself: callers pass session time, so tests replay whole scenarios in
 milliseconds and a live visit and a recorded one follow the same path. It is not thread-safe: the
@@ -24,26 +20,20 @@ caller serialises calls (VisitRunner holds a lock).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from trainer.core.events import ScenarioEvent
+from trainer.core import conditions, talktime
+from trainer.core.events import (BranchTaken, CardChosen, CaregiverJoined, CaregiverLeft, ClinicianSpeaking,
+                                 ClinicianTurnEnded, ClinicianTurnStarted, ConnectionChanged, FrameSample,
+                                 Interruption, OverrideGiven, PatientLineEnded, PatientLineStarted, ScenarioEvent,
+                                 UiActionTaken, VisitEnded, VisitStarted)
+from trainer.core.measures import (Measured, VisitRecord, card_credited, cue_responded, measure, rounded,
+                                   source_live_intervals)
 from trainer.core.scenario import (BEHAVIOURS, BUILTIN_OVERRIDES, Branch, ClinicianTurn, Condition, Decision,
-                                   EventStep, PatientLine, Scenario, Step)
+                                   EventStep, PatientLine, Scenario, Step, estimated_line_duration)
 
-#: Speaking rate used when a line has no rendered audio yet (words per second, calm conversational speech).
-WORDS_PER_SECOND = 2.6
-#: After an emotional cue line, a face response (nod, expression) counts if it starts before the line's
-#: end plus this many seconds (DESIGN.md section 4, "cue response").
-CUE_WINDOW_S = 4.0
-#: Expressivity (0..1, beyond the clinician's own neutral) that counts as a visible facial response.
-CUE_EXPRESSIVITY = 0.3
-
-
-def estimated_line_duration(text: str) -> float:
-    """Seconds a patient line takes when spoken at a calm conversational rate (min 1.5 s)."""
-    words = len(text.split())
-    return max(1.5, words / WORDS_PER_SECOND + 0.4)
+__all__ = ["ScenarioEngine", "TurnStats", "describe_condition", "estimated_line_duration"]
 
 
 @dataclass
@@ -57,11 +47,13 @@ class TurnStats:
     first_speech: float | None = None
     speech_end: float | None = None
     timed_out: bool = False
-    card: str | None = None
+    card: str | None = None  # the card picked (what the clinician intends)
+    credited_card: str | None = None  # the card, once the clinician spoke long enough to count it
     actions: list[str] = field(default_factory=list)
-    interrupted: bool = False  # the clinician cut into a line since the previous turn
-    cue_line: tuple[float, float] | None = None  # the cue line just before this turn (start, end)
-    wait_s: float | None = None
+    interrupted: bool | None = None  # the clinician cut into a line since the previous turn (core.talktime)
+    since: float = 0.0  # end of the previous turn: interruptions after it belong to this turn
+    cue: float | None = None  # end of the cue line just before this turn
+    wait_s: float | None = None  # turn start to first speech; None when the clinician never spoke
     talk_s: float | None = None
     eye_contact: float | None = None
     face_responded: bool | None = None
@@ -94,13 +86,16 @@ class ScenarioEngine:
         self.overrides_given: list[str] = []
         self.caregiver_present = False
         self.sharing_screen = False
-        self.interruptions: list[float] = []
-        self._interrupted_since_turn = False
-        self._last_cue: tuple[float, float] | None = None  # cue line since the previous turn
-        self.cue_lines: list[tuple[float, float]] = []
-        self.patient_talk: list[tuple[float, float]] = []
-        self.clinician_segments: list[tuple[float, float]] = []
-        self._frames: list[tuple[float, bool, bool, float, bool]] = []  # t, face, camera, expressivity, nod
+        self.interruptions: list[float] = []  # live onsets during lines (for display; measures use talktime)
+        self._last_cue: float | None = None  # end of a cue line since the previous turn
+        self._last_turn_end = 0.0
+        # What every measure is computed from (core.measures): frames, speech, cues, microphone coverage.
+        self.record = VisitRecord()
+        self._source_events: list = []
+        self._mic_present = True
+        self._silences: dict[str, int] = {}  # turn id -> silent timeouts in a row
+        self._return_to: Step | None = None  # the turn a silence check line goes back to
+        self._silence_line = False
 
     # -- inputs -------------------------------------------------------------------------------------
     def start(self, t: float) -> list[ScenarioEvent]:
@@ -108,7 +103,7 @@ class ScenarioEngine:
         if self.started or self.finished:
             return []
         self.started = True
-        out = [self._emit(t, "visit_start", scenario=self.scenario.id)]
+        out = [self._emit(VisitStarted(t, scenario=self.scenario.id))]
         out += self._enter(self.scenario.steps[0], t)
         return out
 
@@ -123,11 +118,11 @@ class ScenarioEngine:
                 if t < until:
                     break
                 self._hold = None
-                out.append(self._emit(until, "connection", state="ok", step=held.id))
+                out.append(self._emit(ConnectionChanged(until, state="ok", step=held.id)))
                 out += self._begin(held, until)
             elif isinstance(step, PatientLine) and t >= self._line_ends_at:
                 out += self._end_line(step, self._line_ends_at)
-                out += self._go(self._line_ends_at, self.scenario.successor(step))
+                out += self._after_line(step, self._line_ends_at)
             elif (isinstance(step, ClinicianTurn) and self._turn is not None and not self._turn.spoke
                   and self._speaking_since is None and t >= self._step_started + step.timeout_s):
                 end_t = self._step_started + step.timeout_s
@@ -145,18 +140,17 @@ class ScenarioEngine:
         self._speaking_since = t
         if isinstance(self.current, PatientLine) and self._hold is None:
             self.interruptions.append(t)
-            self._interrupted_since_turn = True
-            out.append(self._emit(t, "interruption", step=self.current.id))
+            out.append(self._emit(Interruption(t, step=self.current.id)))
         elif isinstance(self.current, ClinicianTurn) and self._turn is not None and not self._turn.spoke:
             self._turn.spoke = True
             self._turn.first_speech = t
-            out.append(self._emit(t, "clinician_speaking", step=self.current.id))
+            out.append(self._emit(ClinicianSpeaking(t, step=self.current.id)))
         return out
 
     def clinician_speech_segment(self, start: float, end: float) -> list[ScenarioEvent]:
         """A closed segment of clinician speech (from the voice pipeline), for talk length and share."""
         if end > start:
-            self.clinician_segments.append((start, end))
+            self.record.clinician.append((start, end))
         return []
 
     def clinician_turn_ended(self, t: float, speech_end: float | None = None) -> list[ScenarioEvent]:
@@ -178,7 +172,7 @@ class ScenarioEngine:
         if not isinstance(step, ClinicianTurn) or self._turn is None or step.card(card_id) is None:
             return out
         self._turn.card = card_id
-        out.append(self._emit(t, "card_chosen", step=step.id, card=card_id))
+        out.append(self._emit(CardChosen(t, step=step.id, card=card_id)))
         return out
 
     def ui_action(self, t: float, action: str) -> list[ScenarioEvent]:
@@ -194,7 +188,7 @@ class ScenarioEngine:
             self.sharing_screen = True
         elif action == "stop_share":
             self.sharing_screen = False
-        out.append(self._emit(t, "ui_action", action=action))
+        out.append(self._emit(UiActionTaken(t, action=action)))
         if action == "invite_caregiver" and self.scenario.caregiver is not None and not self.caregiver_present:
             out += self._caregiver(t, True)
         return out
@@ -209,7 +203,7 @@ class ScenarioEngine:
         if self.finished or not self.started:
             return out
         self.overrides_given.append(name)
-        out.append(self._emit(t, "override", name=name))
+        out.append(self._emit(OverrideGiven(t, name=name)))
         if name == "end_visit":
             out += self._cut_current(t)
             out.append(self._finish(t, "ended_by_facilitator"))
@@ -220,19 +214,30 @@ class ScenarioEngine:
             elif isinstance(self.current, PatientLine):
                 step = self.current
                 out += self._end_line(step, t, interrupted=True)
-                out += self._go(t, self.scenario.successor(step))
+                out += self._after_line(step, t)
             elif isinstance(self.current, ClinicianTurn):
                 out += self._end_turn(self.current, t, "override")
         elif declared is not None and declared.goto:
             out += self._cut_current(t)
             self._hold = None
+            self._return_to = None
             out += self._enter(self.scenario.step(declared.goto), t)
         return out
 
     def observe_frame(self, t: float, face: bool, gaze: str = "unknown", expressivity: float | None = None,
-                      nod: bool = False) -> None:
+                      nod: bool = False, smile: float | None = None) -> None:
         """One analysed camera frame (gaze state per DESIGN.md section 4), for measured branches."""
-        self._frames.append((t, bool(face), gaze == "camera", float(expressivity or 0.0), bool(nod)))
+        self.record.frames.append(FrameSample(t, bool(face), gaze, expressivity=expressivity, smile=smile,
+                                              nod=bool(nod)))
+
+    def source_changed(self, ev) -> None:
+        """A source event from the pipeline (SourceFinished, SourceStatus): the microphone's coverage of
+        the talk-time measures ends (or resumes) there."""
+        self._source_events.append(ev)
+
+    def no_microphone(self) -> None:
+        """The visit runs without a microphone: talk-time measures are not measured at all."""
+        self._mic_present = False
 
     def end_call(self, t: float) -> list[ScenarioEvent]:
         """The clinician ended the call."""
@@ -250,27 +255,35 @@ class ScenarioEngine:
         """(id, label) of every override a facilitator may give in this scenario."""
         return list(BUILTIN_OVERRIDES.items()) + [(o.id, o.label) for o in self.scenario.overrides]
 
+    def visit_measure(self, mid: str, t: float | None = None) -> Measured:
+        """A core.measures measure over the visit so far (up to t, default the latest input)."""
+        return measure(self._sync(t), mid)
+
+    def turn_measure(self, turn: TurnStats, name: str) -> Measured | None:
+        """A turn-level figure for a condition key name (wait_s, talk_s, eye_contact) as a Measured."""
+        window = (turn.started, turn.ended if turn.ended is not None else self.record.end_s)
+        if name == "wait_s":
+            # Silence is not a wait: only a turn the clinician answered has one.
+            return Measured("wait_s", turn.wait_s, 0.0, 0.0, turn.wait_s is not None)
+        if name == "talk_s":
+            return measure(self.record, "clinician_talk_s", window)
+        return measure(self.record, "eye_contact_speaking", window)
+
     def talk_share(self) -> float | None:
-        """Clinician share of talk so far: clinician / (clinician + patient) seconds; None before any talk."""
-        clin = self._clinician_talk()
-        pat = sum(e - s for s, e in self.patient_talk)
-        return None if clin + pat <= 0 else clin / (clin + pat)
+        """Clinician share of talk so far (core.measures 'talk_share'); None when not enough to judge."""
+        return self.visit_measure("talk_share").value
 
     def eye_contact(self) -> float | None:
-        """Camera share of face-present frames while the clinician answered in turns; None if unseen."""
-        windows = [(tr.first_speech, tr.ended) for tr in self.turns if tr.first_speech is not None and tr.ended]
-        return self._eye_contact(windows)
+        """Eye contact while speaking so far (core.measures 'eye_contact_speaking')."""
+        return self.visit_measure("eye_contact_speaking").value
 
-    def face_present(self) -> float | None:
-        """Share of analysed frames with the clinician's face in view; None if no frame was analysed."""
-        if not self._frames:
-            return None
-        return sum(1 for f in self._frames if f[1]) / len(self._frames)
-
-    def cue_response(self) -> float | None:
-        """Share of cue lines the clinician's face visibly responded to; None if no cue had face data."""
-        results = [r for r in (self._face_response(c) for c in self.cue_lines) if r is not None]
-        return None if not results else sum(results) / len(results)
+    def _sync(self, t: float | None = None) -> VisitRecord:
+        rec = self.record
+        if t is not None:
+            rec.end_s = max(rec.end_s, t)
+        if not self._mic_present or self._source_events:
+            rec.mic = source_live_intervals(self._source_events, "mic", rec.end_s, self._mic_present)
+        return rec
 
     def evaluate(self, cond: Condition, scope: str = "visit", turn: TurnStats | None = None) -> bool | None:
         """Evaluate a condition: True, False, or None when it cannot be measured (no face data, say).
@@ -286,7 +299,7 @@ class ScenarioEngine:
         if cond.op == "not":
             v = self.evaluate(cond.args[0], scope, turn)
             return None if v is None else not v
-        return self._leaf(cond.op, cond.value, scope, turn if turn is not None else self.last_turn)
+        return conditions.evaluate_leaf(self, cond.op, cond.value, scope, turn if turn is not None else self.last_turn)
 
     def rubric_report(self) -> list[dict]:
         """Per targeted behaviour: what counts, each evidence item's result and an overall status
@@ -296,7 +309,9 @@ class ScenarioEngine:
             item = self.scenario.rubric_for(b)
             evidence = []
             for c in (item.evidence if item else ()):
-                evidence.append({"check": describe_condition(c), "result": self.evaluate(c, "visit")})
+                quotes = {mid: self.visit_measure(mid).as_dict() for mid in conditions.quoted_measures(c)}
+                evidence.append({"check": describe_condition(c), "result": self.evaluate(c, "visit"),
+                                 "measures": quotes})
             results = [e["result"] for e in evidence]
             if False in results:
                 status = "not_met"
@@ -312,8 +327,9 @@ class ScenarioEngine:
         return out
 
     # -- internals ----------------------------------------------------------------------------------
-    def _emit(self, t: float, kind: str, **data) -> ScenarioEvent:
-        ev = ScenarioEvent(round(t, 4), kind, data)
+    def _emit(self, ev: ScenarioEvent) -> ScenarioEvent:
+        ev = replace(ev, t=round(ev.t, 4))
+        self._sync(ev.t)
         self.history.append(ev)
         return ev
 
@@ -321,8 +337,9 @@ class ScenarioEngine:
         self.finished = True
         self.current = None
         self._hold = None
-        return self._emit(t, "visit_end", reason=reason, behaviours=list(self.scenario.behaviours),
-                          rubric=self.rubric_report())
+        self._sync(t)
+        return self._emit(VisitEnded(t, reason=reason, behaviours=tuple(self.scenario.behaviours),
+                                     rubric=tuple(self.rubric_report())))
 
     def _cut_current(self, t: float) -> list[ScenarioEvent]:
         """Stop whatever is in progress (a line mid-way, an open turn) without choosing a successor."""
@@ -330,63 +347,98 @@ class ScenarioEngine:
         if isinstance(self.current, PatientLine):
             out += self._end_line(self.current, t, interrupted=True)
         elif isinstance(self.current, ClinicianTurn) and self._turn is not None:
-            out.append(self._emit(t, "clinician_turn_end", step=self.current.id, reason="cut", card=self._turn.card))
             self._close_turn(self._turn, t, "cut")
+            out.append(self._turn_end_event(self.current, self.last_turn, t, "cut"))
         self.current = None
         return out
 
     def _end_line(self, step: PatientLine, t: float, interrupted: bool = False) -> list[ScenarioEvent]:
-        self.patient_talk.append((self._line_started, t))
+        t = round(t, 4)  # the events' precision: the stored session must rebuild the very same record
+        self.record.patient.append((round(self._line_started, 4), t))
         if step.cue:
-            self.cue_lines.append((self._line_started, t))
-            self._last_cue = (self._line_started, t)
-        data = {"step": step.id}
-        if interrupted:
-            data["interrupted"] = True
-        return [self._emit(t, "patient_line_end", **data)]
+            self.record.cues.append(t)
+            self._last_cue = t
+        return [self._emit(PatientLineEnded(t, step=step.id, interrupted=interrupted))]
+
+    def _after_line(self, step: PatientLine, t: float) -> list[ScenarioEvent]:
+        """Where the visit goes when a line ends: back to the turn a silence check came from, the end of
+        the visit after the silence give-up line, or the line's successor."""
+        if self._silence_line:
+            self._silence_line = False
+            back, self._return_to = self._return_to, None
+            if step.end or back is None:
+                return [self._finish(t, "no_response")]
+            return self._enter(back, t)
+        return self._go(t, self.scenario.successor(step))
 
     def _close_turn(self, turn: TurnStats, t: float, reason: str) -> None:
         turn.ended = t
         turn.timed_out = reason == "timeout"
+        self._sync(t)
+        window = (turn.started, t)
         if turn.spoke and turn.first_speech is not None:
             turn.wait_s = max(0.0, turn.first_speech - turn.started)
-            window = (turn.started, t)
-            segs = [(max(s, window[0]), min(e, window[1])) for s, e in self.clinician_segments
-                    if e > window[0] and s < window[1]]
-            if segs:
-                turn.talk_s = sum(e - s for s, e in segs)
-            else:  # no segments from the voice side: from the first word to the end of speech
-                turn.talk_s = max(0.0, (turn.speech_end or t) - turn.first_speech)
-            turn.eye_contact = self._eye_contact([(turn.first_speech, t)])
-        elif turn.timed_out:
-            turn.wait_s = t - turn.started
-            turn.talk_s = 0.0
-        if turn.cue_line is not None:
-            turn.face_responded = self._face_response(turn.cue_line)
+        turn.talk_s = measure(self.record, "clinician_talk_s", window).value
+        if not turn.spoke:
+            turn.talk_s = 0.0 if turn.talk_s is not None else None
+        turn.eye_contact = measure(self.record, "eye_contact_speaking", window).value
+        if turn.card is not None and turn.spoke and card_credited(turn.talk_s):
+            turn.credited_card = turn.card
+        if self.record.mic is None or self.record.mic:
+            onsets = talktime.interruptions(self.record.clinician, self.record.patient)
+            turn.interrupted = any(turn.since < o <= turn.started for o in onsets)
+        if turn.cue is not None:
+            turn.face_responded = cue_responded(self.record, turn.cue)
         self.turns.append(turn)
         self.last_turn = turn
+        self._last_turn_end = t
         self._turn = None
+
+    def _turn_end_event(self, step: ClinicianTurn, turn: TurnStats, t: float, reason: str) -> ScenarioEvent:
+        return self._emit(ClinicianTurnEnded(
+            t, step=step.id, reason=reason, card=turn.card, credited=turn.credited_card is not None,
+            wait_s=rounded(turn.wait_s), talk_s=rounded(turn.talk_s), eye_contact=rounded(turn.eye_contact),
+            face_responded=turn.face_responded, interrupted=bool(turn.interrupted)))
 
     def _end_turn(self, step: ClinicianTurn, t: float, reason: str) -> list[ScenarioEvent]:
         turn = self._turn
         assert turn is not None
         self._close_turn(turn, t, reason)
-        card = step.card(turn.card) if turn.card else None
+        card = step.card(turn.credited_card) if turn.credited_card else None
         if card is not None:
             self.cards_chosen[card.id] = step.id
             self.flags.update(card.set_flags)
-        out = [self._emit(t, "clinician_turn_end", step=step.id, reason=reason, card=turn.card,
-                          wait_s=_r(turn.wait_s), talk_s=_r(turn.talk_s), eye_contact=_r(turn.eye_contact),
-                          face_responded=turn.face_responded, interrupted=turn.interrupted)]
+        out = [self._turn_end_event(step, turn, t, reason)]
+        if reason == "timeout":
+            return out + self._silent(step, t, turn)
+        self._silences.pop(step.id, None)
         out += self._follow(step, step.branches, t, "turn", turn)
         return out
+
+    def _silent(self, step: ClinicianTurn, t: float, turn: TurnStats) -> list[ScenarioEvent]:
+        """A turn timed out in silence: the turn's on_timeout step, an explicit timed_out branch, or the
+        scenario's silence checks - never carrying on as if the clinician had answered."""
+        if step.on_timeout:
+            self._silences.pop(step.id, None)
+            return [self._emit(BranchTaken(t, step=step.id, to=step.on_timeout, branch=0))] + \
+                self._go(t, self.scenario.step(step.on_timeout))
+        if any(leaf.op == "timed_out" for br in step.branches for leaf in br.when.leaves()) \
+                or self.scenario.silence is None:
+            return self._follow(step, step.branches, t, "turn", turn)
+        n = self._silences.get(step.id, 0)
+        self._silences[step.id] = n + 1
+        checks = self.scenario.silence.checks
+        line = checks[n] if n < len(checks) else self.scenario.silence.give_up
+        self._silence_line = True
+        self._return_to = step
+        return self._begin(line, t)
 
     def _follow(self, step: Step, branches: tuple[Branch, ...], t: float, scope: str,
                 turn: TurnStats | None) -> list[ScenarioEvent]:
         out: list[ScenarioEvent] = []
         for i, br in enumerate(branches):
             if self.evaluate(br.when, scope, turn) is True:
-                out.append(self._emit(t, "branch", step=step.id, to=br.next, branch=i + 1))
+                out.append(self._emit(BranchTaken(t, step=step.id, to=br.next, branch=i + 1)))
                 return out + self._go(t, self.scenario.step(br.next))
         return out + self._go(t, self.scenario.successor(step))
 
@@ -402,13 +454,14 @@ class ScenarioEngine:
             self._fired_connections.add(step.id)
             self.current = None
             self._hold = (step, t + ev.duration_s)
-            return [self._emit(t, "connection", state=ev.state, duration_s=ev.duration_s, step=step.id)]
+            return [self._emit(ConnectionChanged(t, state=ev.state, duration_s=ev.duration_s, step=step.id))]
         return self._begin(step, t)
 
     def _begin(self, step: Step, t: float) -> list[ScenarioEvent]:
         self.current = step
         self._step_started = t
-        self.reached.add(step.id)
+        if not step.id.startswith("~"):  # silence checks are not steps of the scenario
+            self.reached.add(step.id)
         if isinstance(step, PatientLine):
             out: list[ScenarioEvent] = []
             if step.speaker == "caregiver" and not self.caregiver_present:
@@ -418,20 +471,20 @@ class ScenarioEngine:
             self._line_started = t
             self._line_ends_at = t + duration
             who = self.scenario.caregiver.persona if step.speaker == "caregiver" else self.scenario.patient
-            out.append(self._emit(t, "patient_line", step=step.id, text=step.text, emotion=step.emotion,
-                                  cue=step.cue, duration=round(duration, 3), speaker=step.speaker, name=who.name,
-                                  audio=step.audio, video=step.video))
+            out.append(self._emit(PatientLineStarted(t, step=step.id, text=step.text, emotion=step.emotion,
+                                                     cue=step.cue, duration=round(duration, 3), speaker=step.speaker,
+                                                     name=who.name, audio=step.audio, video=step.video)))
             return out
         if isinstance(step, ClinicianTurn):
-            self._turn = TurnStats(step.id, t, interrupted=self._interrupted_since_turn, cue_line=self._last_cue)
-            self._interrupted_since_turn = False
+            self._turn = TurnStats(step.id, t, since=self._last_turn_end, cue=self._last_cue)
             self._last_cue = None
-            out = [self._emit(t, "clinician_turn", step=step.id, prompt=step.prompt, timeout_s=step.timeout_s,
-                              cards=[{"id": c.id, "label": c.label, "detail": c.detail} for c in step.cards])]
+            out = [self._emit(ClinicianTurnStarted(t, step=step.id, prompt=step.prompt, timeout_s=step.timeout_s,
+                                                   cards=tuple({"id": c.id, "label": c.label, "detail": c.detail}
+                                                               for c in step.cards)))]
             if self._speaking_since is not None:  # already talking as the turn opens
                 self._turn.spoke = True
                 self._turn.first_speech = t
-                out.append(self._emit(t, "clinician_speaking", step=step.id))
+                out.append(self._emit(ClinicianSpeaking(t, step=step.id)))
             return out
         if isinstance(step, EventStep):
             out = self._caregiver(t, step.event == "caregiver_joins")
@@ -444,117 +497,10 @@ class ScenarioEngine:
         if cg is None or self.caregiver_present == joins:
             return []
         self.caregiver_present = joins
-        return [self._emit(t, "caregiver_join" if joins else "caregiver_leave", name=cg.persona.name,
-                           relation=cg.persona.relation)]
-
-    def _clinician_talk(self) -> float:
-        if self.clinician_segments:
-            return sum(e - s for s, e in self.clinician_segments)
-        return sum(tr.talk_s or 0.0 for tr in self.turns)
-
-    def _eye_contact(self, windows: list[tuple[float, float]]) -> float | None:
-        face = camera = 0
-        for ft, f, cam, _, _ in self._frames:
-            if f and any(a <= ft <= b for a, b in windows):
-                face += 1
-                camera += cam
-        return None if face == 0 else camera / face
-
-    def _face_response(self, cue: tuple[float, float]) -> bool | None:
-        lo, hi = cue[0], cue[1] + CUE_WINDOW_S
-        seen = False
-        for ft, f, _, expr, nod in self._frames:
-            if lo <= ft <= hi and f:
-                seen = True
-                if nod or expr >= CUE_EXPRESSIVITY:
-                    return True
-        return False if seen else None
-
-    def _leaf(self, key: str, value, scope: str, turn: TurnStats | None) -> bool | None:
-        if key == "card":
-            if scope == "turn":
-                return turn is not None and turn.card in value
-            return any(c in self.cards_chosen for c in value)
-        if key == "action":
-            done = {a for _, a in self.actions}
-            return any(a in done for a in value)
-        if key == "action_in_turn":
-            return turn is not None and any(a in turn.actions for a in value)
-        if key == "flag":
-            return any(f in self.flags for f in value)
-        if key == "reached":
-            return any(s in self.reached for s in value)
-        if key == "override":
-            return any(o in self.overrides_given for o in value)
-        if key == "caregiver_present":
-            return self.caregiver_present == value
-        if key == "timed_out":
-            return None if turn is None else turn.timed_out == value
-        if key == "interrupted":
-            if scope == "visit":
-                return bool(self.interruptions) == value
-            return None if turn is None else turn.interrupted == value
-        if key == "interruptions_at_most":
-            return len(self.interruptions) <= value
-        measured = {
-            "wait_s": turn.wait_s if turn else None,
-            "talk_s": turn.talk_s if turn else None,
-            "talk_share": self.talk_share(),
-            "eye_contact": (turn.eye_contact if turn else None) if scope != "visit" else self.eye_contact(),
-            "cue_response": self.cue_response(),
-            "face_present": self.face_present(),
-            "cue_wait_s": self._cue_wait(),
-        }
-        if key == "face_responded":
-            return None if turn is None or turn.face_responded is None else turn.face_responded == value
-        for name, v in measured.items():
-            if key == f"{name}_at_least":
-                return None if v is None else v >= value
-            if key == f"{name}_below":
-                return None if v is None else v < value
-        raise ValueError(f"unknown condition key '{key}'")  # the loader rejects these; a bug if reached
-
-    def _cue_wait(self) -> float | None:
-        waits = [tr.wait_s for tr in self.turns if tr.cue_line is not None and tr.wait_s is not None]
-        return min(waits) if waits else None
-
-
-def _r(v: float | None) -> float | None:
-    return None if v is None else round(v, 3)
+        cls = CaregiverJoined if joins else CaregiverLeft
+        return [self._emit(cls(t, name=cg.persona.name, relation=cg.persona.relation))]
 
 
 def describe_condition(c: Condition) -> str:
-    """Plain words for a condition, for the debrief ("card 'ask_preference' chosen", ...)."""
-    if c.op in ("all", "any"):
-        joiner = " and " if c.op == "all" else " or "
-        return "(" + joiner.join(describe_condition(a) for a in c.args) + ")"
-    if c.op == "not":
-        return "not " + describe_condition(c.args[0])
-    v = c.value
-    names = " or ".join(f"'{x}'" for x in v) if isinstance(v, tuple) else v
-    text = {
-        "card": f"card {names} chosen",
-        "action": f"call action {names} used",
-        "action_in_turn": f"call action {names} used in the turn",
-        "flag": f"{names} happened",
-        "reached": f"the visit reached {names}",
-        "override": f"facilitator override {names}",
-        "caregiver_present": "caregiver in the call" if v else "caregiver not in the call",
-        "timed_out": "the turn timed out" if v else "the clinician answered",
-        "interrupted": "the clinician interrupted" if v else "no interruptions",
-        "interruptions_at_most": f"at most {v} interruption(s)",
-        "face_responded": "face responded to the cue" if v else "no visible face response to the cue",
-    }.get(c.op)
-    if text is not None:
-        return text
-    pretty = {"wait_s": "wait before speaking", "talk_s": "talk in the turn", "talk_share": "clinician share of talk",
-              "eye_contact": "eye contact while speaking", "cue_response": "face responses to cues",
-              "face_present": "face in view",
-              "cue_wait_s": "shortest wait after a cue"}
-    for name, label in pretty.items():
-        for suffix, sym in (("_at_least", "≥"), ("_below", "<")):
-            if c.op == name + suffix:
-                unit = " s" if name.endswith("_s") else ""
-                shown = f"{v:g}{unit}" if unit else f"{v * 100:.0f} %"
-                return f"{label} {sym} {shown}"
-    return c.op
+    """Plain words for a condition, for the debrief (core.conditions.describe)."""
+    return conditions.describe(c)

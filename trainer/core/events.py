@@ -6,8 +6,8 @@ capture time, audio block time) and never from "now" at processing time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +51,190 @@ class SpeechSegment:
 
 @dataclass(frozen=True, slots=True)
 class ScenarioEvent:
-    """Something the scenario engine or the user did: patient line start/end, turn, action, end."""
+    """Base of the scenario engine's typed events (one subclass per kind, below).
+
+    Each subclass has a `kind` (the string stored in the session store's `events` table) and its own
+    fields; `data` is the JSON-able dict stored beside the kind, and `event_from_row(t, kind, data)`
+    rebuilds the typed event from a stored row, so a replay reads back exactly what the live visit saw.
+    """
 
     t: float
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = ""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The stored form of the fields (all but `t`): JSON-able (tuples become lists)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self) if f.name != "t"}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    return v
+
+
+@dataclass(frozen=True, slots=True)
+class VisitStarted(ScenarioEvent):
+    """The visit began (t = 0 on a live visit)."""
+
+    scenario: str = ""
+    kind: ClassVar[str] = "visit_start"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged(ScenarioEvent):
+    """A scripted connection problem began (`state` frozen | audio_dropped | reconnecting, lasting
+    `duration_s`, before `step`) or ended (`state` ok)."""
+
+    state: str = "ok"
+    step: str = ""
+    duration_s: float | None = None
+    kind: ClassVar[str] = "connection"
+
+
+@dataclass(frozen=True, slots=True)
+class CaregiverJoined(ScenarioEvent):
+    """The scenario's caregiver came into the call."""
+
+    name: str = ""
+    relation: str = ""
+    kind: ClassVar[str] = "caregiver_join"
+
+
+@dataclass(frozen=True, slots=True)
+class CaregiverLeft(ScenarioEvent):
+    """The caregiver left the call."""
+
+    name: str = ""
+    relation: str = ""
+    kind: ClassVar[str] = "caregiver_leave"
+
+
+@dataclass(frozen=True, slots=True)
+class PatientLineStarted(ScenarioEvent):
+    """The patient (or caregiver: `speaker`) began a line lasting `duration` seconds; `cue` marks an
+    emotional cue the clinician should acknowledge; `audio`/`video` are recorded clips, if any."""
+
+    step: str = ""
+    text: str = ""
+    emotion: str = "neutral"
+    cue: bool = False
+    duration: float = 0.0
+    speaker: str = "patient"
+    name: str = ""
+    audio: str | None = None
+    video: str | None = None
+    kind: ClassVar[str] = "patient_line"
+
+
+@dataclass(frozen=True, slots=True)
+class PatientLineEnded(ScenarioEvent):
+    """A line finished, or was cut short (`interrupted`: call ended, facilitator skipped)."""
+
+    step: str = ""
+    interrupted: bool = False
+    kind: ClassVar[str] = "patient_line_end"
+
+
+@dataclass(frozen=True, slots=True)
+class Interruption(ScenarioEvent):
+    """The clinician started speaking while a patient line was playing."""
+
+    step: str = ""
+    kind: ClassVar[str] = "interruption"
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicianTurnStarted(ScenarioEvent):
+    """The clinician's turn opened: the prompt, the timeout and the intent cards ({id, label, detail})."""
+
+    step: str = ""
+    prompt: str = ""
+    timeout_s: float = 0.0
+    cards: tuple[dict, ...] = ()
+    kind: ClassVar[str] = "clinician_turn"
+
+
+@dataclass(frozen=True, slots=True)
+class CardChosen(ScenarioEvent):
+    """The clinician picked an intent card (what they intend; credited only if they then speak)."""
+
+    step: str = ""
+    card: str = ""
+    kind: ClassVar[str] = "card_chosen"
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicianSpeaking(ScenarioEvent):
+    """The clinician's first speech in the turn (stops the turn's timeout)."""
+
+    step: str = ""
+    kind: ClassVar[str] = "clinician_speaking"
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicianTurnEnded(ScenarioEvent):
+    """The turn closed. reason: spoke | timeout | override | cut. `card` is the card picked, `credited`
+    whether it counts (the clinician spoke long enough in the turn, see core.measures); the rest are the
+    turn's measures (None when not measurable)."""
+
+    step: str = ""
+    reason: str = ""
+    card: str | None = None
+    credited: bool = False
+    wait_s: float | None = None
+    talk_s: float | None = None
+    eye_contact: float | None = None
+    face_responded: bool | None = None
+    interrupted: bool = False
+    kind: ClassVar[str] = "clinician_turn_end"
+
+
+@dataclass(frozen=True, slots=True)
+class BranchTaken(ScenarioEvent):
+    """Branch number `branch` (1-based; 0 for the turn's `on_timeout`) of `step` was taken, to `to`."""
+
+    step: str = ""
+    to: str = ""
+    branch: int = 0
+    kind: ClassVar[str] = "branch"
+
+
+@dataclass(frozen=True, slots=True)
+class UiActionTaken(ScenarioEvent):
+    """A call-window action: share_screen, stop_share, invite_caregiver (core.scenario.ACTIONS)."""
+
+    action: str = ""
+    kind: ClassVar[str] = "ui_action"
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideGiven(ScenarioEvent):
+    """A facilitator override (built-in or declared by the scenario)."""
+
+    name: str = ""
+    kind: ClassVar[str] = "override"
+
+
+@dataclass(frozen=True, slots=True)
+class VisitEnded(ScenarioEvent):
+    """The visit ended. reason: completed | ended_by_user | ended_by_facilitator | no_response; the
+    rubric report (engine.rubric_report) travels with it."""
+
+    reason: str = ""
+    behaviours: tuple[str, ...] = ()
+    rubric: tuple[dict, ...] = ()
+    kind: ClassVar[str] = "visit_end"
+
+
+#: Every typed scenario event class by its stored kind.
+SCENARIO_EVENTS: dict[str, type[ScenarioEvent]] = {
+    c.kind: c for c in (VisitStarted, ConnectionChanged, CaregiverJoined, CaregiverLeft, PatientLineStarted,
+                        PatientLineEnded, Interruption, ClinicianTurnStarted, CardChosen, ClinicianSpeaking,
+                        ClinicianTurnEnded, BranchTaken, UiActionTaken, OverrideGiven, VisitEnded)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +281,26 @@ class TalkBalance:
     patient_s: float
     share: float | None  # clinician / (clinician + patient); None before anyone spoke
     interruptions: int = 0
+
+
+def _build(cls, t: float, data: dict) -> Any:
+    names = {f.name: f for f in fields(cls) if f.name != "t"}
+    kw = {}
+    for k, v in data.items():
+        if k in names:  # keys a later version added are ignored, missing ones take their defaults
+            kw[k] = tuple(v) if isinstance(v, list) else v
+    return cls(float(t), **kw)
+
+
+def event_from_row(t: float, kind: str, data: dict | None) -> Any:
+    """Rebuild the typed event of a stored `events` row (kind, data as stored): scenario events, notices
+    and source events. Returns None for a kind this version does not know."""
+    data = data or {}
+    cls = SCENARIO_EVENTS.get(kind)
+    if cls is not None:
+        return _build(cls, t, data)
+    if kind == "notice":
+        return Notice(float(t), data.get("code", ""), data.get("message", ""), data.get("level", "warning"))
+    if kind == "source_finished":
+        return SourceFinished(float(t), data.get("source", ""), data.get("reason", ""))
+    return None

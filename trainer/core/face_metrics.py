@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from statistics import median
 
 from trainer.core.metrics import merge_intervals, total_duration
+from trainer.core.talktime import wait_after_cue
 
 GAZE_STATES = ("camera", "screen", "away", "absent", "unknown")
 #: Longest time one frame may stand for (a gap longer than this is a hole in the recording).
@@ -166,16 +167,19 @@ class CueResponse:
 def cue_response(cue_times: Iterable[float], samples: Sequence, *, window_s: float = 3.0,
                  baseline_s: float = 1.0, min_rise: float = 0.15, smile_rise: float = 0.3,
                  min_face_ratio: float = 0.5, min_hold_s: float = 0.2,
-                 speech_segments: Iterable[tuple[float, float]] | None = None) -> list[CueResponse]:
+                 speech_segments: Iterable[tuple[float, float]] | None = None,
+                 patient_segments: Iterable[tuple[float, float]] = ()) -> list[CueResponse]:
     """For each cue time, whether the face responded within `window_s` seconds, and how fast.
 
     A response is a nod, a smile rising by `smile_rise` over its level in the `baseline_s` before the cue,
     or expressivity rising by `min_rise` over that level, the rises held for `min_hold_s` (latency counts
     from the start of the rise). Samples need t, face, expressivity, smile, nod.
-    With `speech_segments` (clinician speech), `wait_s` is how long the clinician waited before speaking.
+    With `speech_segments` (clinician speech), `wait_s` is how long the clinician waited before answering
+    (core.talktime.wait_after_cue; `patient_segments` tell when the patient had to speak again first).
     """
     times = [float(_get(s, "t")) for s in samples]
     speech = merge_intervals(speech_segments) if speech_segments is not None else None
+    patient = merge_intervals(patient_segments)
     out = []
     for cue in sorted(float(c) for c in cue_times):
         i0 = bisect.bisect_left(times, cue - baseline_s)
@@ -192,8 +196,8 @@ def cue_response(cue_times: Iterable[float], samples: Sequence, *, window_s: flo
         seen = sum(1 for i in window if _truthy(_get(samples[i], "face", False)))
         wait = None
         if speech is not None:
-            onsets = [a for a, b in speech if a >= cue]
-            wait = round(onsets[0] - cue, 3) if onsets and onsets[0] - cue <= 60.0 else None
+            w = wait_after_cue(cue, speech, patient)
+            wait = None if w is None else round(w, 3)
         if not window or seen < min_face_ratio * len(window):
             out.append(CueResponse(cue, None, wait_s=wait))
             continue

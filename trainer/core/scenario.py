@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from trainer.core.conditions import KEYS
 from trainer.core.errors import ScenarioError
 from trainer.core.yamlpos import LDict, LList, load_located
 
@@ -184,6 +185,7 @@ class ClinicianTurn:
     cards: tuple[Card, ...] = ()
     branches: tuple[Branch, ...] = ()
     expect_s: float = DEFAULT_EXPECT_S
+    on_timeout: str | None = None  # step taken when the clinician stays silent until the timeout
 
     kind = "clinician"
 
@@ -214,6 +216,21 @@ class EventStep:
 
 
 Step = PatientLine | ClinicianTurn | Decision | EventStep
+
+#: What the patient says when a clinician turn times out in silence and the scenario says nothing else.
+DEFAULT_SILENCE_CHECKS = ("Hello? Can you hear me?",
+                          "I'm not sure you can hear me... Is your sound working? Are you still there?")
+DEFAULT_SILENCE_GIVE_UP = "I can't hear you at all, I'm afraid. I'll hang up and call the clinic back."
+
+
+@dataclass(frozen=True)
+class Silence:
+    """How the patient handles a clinician who says nothing until a turn's timeout (turns without their
+    own `on_timeout` and without a `timed_out` branch): each check line in turn, the turn opening again
+    after each; after the last, the give-up line, and the visit ends ("no_response")."""
+
+    checks: tuple[PatientLine, ...]
+    give_up: PatientLine
 
 
 @dataclass(frozen=True)
@@ -253,6 +270,7 @@ class Scenario:
     caregiver: Caregiver | None = None
     overrides: tuple[Override, ...] = ()
     rubric: tuple[RubricItem, ...] = ()
+    silence: Silence | None = None
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:
@@ -283,6 +301,12 @@ class Scenario:
         return [s for s in self.steps if isinstance(s, PatientLine)]
 
     @property
+    def spoken_lines(self) -> list[PatientLine]:
+        """Every line the patient side may say: the steps' lines and the silence checks."""
+        extra = [*self.silence.checks, self.silence.give_up] if self.silence is not None else []
+        return self.patient_lines + extra
+
+    @property
     def cards(self) -> list[Card]:
         return [c for s in self.steps if isinstance(s, ClinicianTurn) for c in s.cards]
 
@@ -295,33 +319,19 @@ class Scenario:
 
 # -- conditions -------------------------------------------------------------------------------------
 
-#: Leaf condition keys: (value kind, where allowed). Kinds: id (a name or a list of names), bool, ratio
-#: (0..1), seconds (>= 0), count (whole number >= 0). Where: "turn" = branches of clinician turns and
-#: decide steps; "visit" = rubric evidence. See docs/scenarios.md for what each measures.
-CONDITION_KEYS: dict[str, tuple[str, frozenset[str]]] = {
-    "card": ("card", frozenset({"turn", "visit"})),
-    "action": ("action", frozenset({"turn", "visit"})),
-    "action_in_turn": ("action", frozenset({"turn"})),
-    "flag": ("flag", frozenset({"turn", "visit"})),
-    "reached": ("step", frozenset({"turn", "visit"})),
-    "override": ("override", frozenset({"turn", "visit"})),
-    "caregiver_present": ("bool", frozenset({"turn", "visit"})),
-    "timed_out": ("bool", frozenset({"turn"})),
-    "interrupted": ("bool", frozenset({"turn", "visit"})),
-    "interruptions_at_most": ("count", frozenset({"visit"})),
-    "wait_s_at_least": ("seconds", frozenset({"turn"})),
-    "wait_s_below": ("seconds", frozenset({"turn"})),
-    "talk_s_at_least": ("seconds", frozenset({"turn"})),
-    "talk_s_below": ("seconds", frozenset({"turn"})),
-    "talk_share_at_least": ("ratio", frozenset({"turn", "visit"})),
-    "talk_share_below": ("ratio", frozenset({"turn", "visit"})),
-    "eye_contact_at_least": ("ratio", frozenset({"turn", "visit"})),
-    "eye_contact_below": ("ratio", frozenset({"turn", "visit"})),
-    "face_present_at_least": ("ratio", frozenset({"turn", "visit"})),
-    "face_responded": ("bool", frozenset({"turn"})),
-    "cue_response_at_least": ("ratio", frozenset({"visit"})),
-    "cue_wait_s_at_least": ("seconds", frozenset({"visit"})),
-}
+#: Leaf condition keys: (value kind, where allowed), from their one declaration in core.conditions (what
+#: each measures: docs/scenarios.md). Where: "turn" = branches of clinician turns and decide steps;
+#: "visit" = rubric evidence.
+CONDITION_KEYS: dict[str, tuple[str, frozenset[str]]] = {k: (c.kind, c.scopes) for k, c in KEYS.items()}
+
+#: Speaking rate used when a line has no rendered audio yet (words per second, calm conversational speech).
+WORDS_PER_SECOND = 2.6
+
+
+def estimated_line_duration(text: str) -> float:
+    """Seconds a patient line takes when spoken at a calm conversational rate (min 1.5 s)."""
+    words = len(text.split())
+    return max(1.5, words / WORDS_PER_SECOND + 0.4)
 
 
 # -- reading located YAML ---------------------------------------------------------------------------
@@ -431,14 +441,15 @@ def _typename(typ: Any) -> str:
 
 
 _TOP_KEYS = {"id", "title", "summary", "behaviours", "expected_minutes", "difficulty", "patient", "setting",
-             "caregiver", "overrides", "rubric", "steps"}
+             "caregiver", "overrides", "rubric", "steps", "silence"}
+_SILENCE_KEYS = {"checks", "give_up", "emotion"}
 _PERSONA_KEYS = {"name", "age", "pronouns", "appearance", "voice"}
 _CAREGIVER_KEYS = _PERSONA_KEYS | {"relation", "joins"}
 _SETTING_KEYS = {"background", "connection_events"}
 _CONNECTION_KEYS = {"at_step", "state", "duration_s"}
 _COMMON_STEP_KEYS = {"id", "next", "end"}
 _LINE_KEYS = _COMMON_STEP_KEYS | {"emotion", "cue", "audio", "video", "set"}
-_CLINICIAN_KEYS = {"prompt", "timeout_s", "expect_s", "cards", "branches"}
+_CLINICIAN_KEYS = {"prompt", "timeout_s", "expect_s", "cards", "branches", "on_timeout"}
 _CARD_KEYS = {"id", "label", "detail", "behaviours", "set"}
 _BRANCH_KEYS = {"when", "next"}
 _OVERRIDE_KEYS = {"id", "label", "goto"}
@@ -650,8 +661,11 @@ class _Parser:
             turn = {"cards": [c.id for c in cards]}
             branches = self.branches(cm["branches"], cm.where("branches"), cwhat, turn) \
                 if cm.get("branches") is not None else ()
+            on_timeout = r.ident(cm, "on_timeout", cwhat, required=False)
+            if on_timeout is not None:
+                self.refs.append(("step", on_timeout, cm.where("on_timeout"), None))
             return ClinicianTurn(step_id, r.text(cm, "prompt", cwhat), timeout, nxt, end, pos[0], cards, branches,
-                                 expect)
+                                 expect, on_timeout)
         if kind == "decide":
             r.no_unknown(sm, _COMMON_STEP_KEYS | {"decide"}, what)
             return Decision(step_id, self.branches(sm["decide"], sm.where("decide"), what, None), nxt, end, pos[0])
@@ -729,10 +743,30 @@ class _Parser:
 
         rubric = self.rubric(top, tuple(b for b, _ in behaviours))
         scenario = Scenario(sid, title, summary, tuple(b for b, _ in behaviours), minutes, difficulty, persona,
-                            tuple(steps), self.path, setting, caregiver, overrides, rubric)
+                            tuple(steps), self.path, setting, caregiver, overrides, rubric, self.silence(top))
         self.check_references(scenario, top)
         self.check_graph(scenario, raw_steps)
         return scenario
+
+    def silence(self, top: LDict) -> Silence:
+        """The `silence:` block (or the default lines): what the patient says to a silent clinician."""
+        r = self.r
+        checks: tuple[str, ...] = DEFAULT_SILENCE_CHECKS
+        give_up, emotion, line = DEFAULT_SILENCE_GIVE_UP, "confused", 0
+        if top.get("silence") is not None:
+            m = r.mapping(top["silence"], top.where("silence"), "silence")
+            r.no_unknown(m, _SILENCE_KEYS, "silence")
+            line = m.pos[0]
+            raw = r.get(m, "checks", LList, "silence", required=False, default=None)
+            if raw is not None:
+                if not raw or not all(isinstance(x, str) and x.strip() for x in raw):
+                    raise r.fail(m.where("checks"), "silence: 'checks' must be a non-empty list of lines the "
+                                                    "patient says")
+                checks = tuple(x.strip() for x in raw)
+            give_up = r.text(m, "give_up", "silence", required=False, default=give_up)
+            emotion = r.choice(m, "emotion", "silence", EMOTIONS, default=emotion)
+        lines = tuple(PatientLine(f"~silence_{i + 1}", text, emotion, line=line) for i, text in enumerate(checks))
+        return Silence(lines, PatientLine("~silence_give_up", give_up, emotion, end=True, line=line))
 
     def overrides(self, top: LDict) -> tuple[Override, ...]:
         r = self.r
@@ -929,8 +963,6 @@ def estimate_minutes(scenario: Scenario, line_seconds=None) -> tuple[float, floa
     Patient lines take `line_seconds(line)` (default: estimated from the word count); clinician turns
     take their `expect_s`; connection events add their duration. Used to check that a scenario's stated
     length is plausible: a clinician who misses every opening may finish sooner than the stated length."""
-    from trainer.core.engine import estimated_line_duration
-
     line_seconds = line_seconds or (lambda ln: estimated_line_duration(ln.text))
     index = {st.id: st for st in scenario.steps}
     delay = {e.at_step: e.duration_s for e in scenario.setting.connection_events}

@@ -255,3 +255,24 @@ def frame_agreement(hyp: Iterable[Interval], ref: Iterable[Interval], duration: 
     if not scored.any():
         return float("nan")
     return float(np.mean(h[scored] == r[scored]))
+
+
+#: A clinician onset later than this after a cue is not an answer to it.
+MAX_CUE_WAIT_S = 60.0
+
+
+def wait_after_cue(cue: float, clinician: Iterable[Interval], patient: Iterable[Interval] = (),
+                   max_wait_s: float = MAX_CUE_WAIT_S) -> float | None:
+    """How long the clinician waited after a cue (a time, normally the end of a cue line) before
+    answering: 0 when already speaking at the cue; None when no answer followed - the clinician stayed
+    silent, spoke only after `max_wait_s`, or the patient spoke again first (a silence the patient had
+    to fill is not a considerate pause)."""
+    clin = merge_intervals(clinician)
+    if any(s <= cue < e for s, e in clin):
+        return 0.0
+    onset = next((s for s, _e in clin if s >= cue), None)
+    if onset is None or onset - cue > max_wait_s:
+        return None
+    if any(cue < ps < onset for ps, _pe in merge_intervals(patient)):
+        return None
+    return onset - cue

@@ -26,6 +26,7 @@ from pathlib import Path
 from trainer.core.errors import StoreError
 from trainer.core.events import FrameSample, Notice, ScenarioEvent, SourceFinished, SpeechSegment
 from trainer.core.face_metrics import cue_response, summarise_face
+from trainer.core.measures import VisitRecord, measure_all, source_live_intervals
 from trainer.core.metrics import face_present_ratio, total_duration
 from trainer.core.talktime import summarize
 
@@ -102,6 +103,9 @@ class SessionSummary:
     face: dict = field(default_factory=dict)  # core.face_metrics.summarise_face keys (eye contact, nods...)
     talk: dict = field(default_factory=dict)  # core.talktime.TalkSummary.as_dict (interruptions, latencies...)
     cues: list[dict] = field(default_factory=list)  # core.face_metrics.CueResponse per patient cue line
+    #: core.measures.measure_all as dicts: value (None = not enough to judge), measured_s, base_s, coverage.
+    #: The one set of numbers the debrief shows; the rubric quotes the same ones.
+    measures: dict = field(default_factory=dict)
 
 
 class SessionStore:
@@ -250,10 +254,30 @@ class SessionStore:
         face = summarise_face(frames, speech_segments=clinician, patient_segments=patient) if frames else {}
         talk = summarize(clinician, patient, cues=cue_times, session_end=meta["duration_s"]).as_dict() \
             if (clinician or patient) else {}
-        cues = [c.to_dict() for c in cue_response(cue_times, frames, speech_segments=clinician)] if frames else []
+        cues = [c.to_dict() for c in cue_response(cue_times, frames, speech_segments=clinician,
+                                                  patient_segments=patient)] if frames else []
+        measures = {k: m.as_dict() for k, m in measure_all(self.visit_record(session_id)).items()}
         return SessionSummary(session_id, meta["scenario_title"], meta["status"], meta["duration_s"] or 0.0,
                               len(faces), face_present_ratio(faces), round(total_duration(clinician), 2),
-                              round(total_duration(patient), 2), len(clinician), notices, face, talk, cues)
+                              round(total_duration(patient), 2), len(clinician), notices, face, talk, cues,
+                              measures)
+
+    def visit_record(self, session_id: int) -> VisitRecord:
+        """The inputs of core.measures for a stored session, as the live engine had them: frames, speech,
+        cue times, the visit's length (its visit_end, else the stored duration) and the microphone's
+        coverage (none when the session had no microphone; cut where the source ended or failed)."""
+        meta = self.session(session_id)
+        ends = self.events(session_id, "visit_end")
+        end_s = float(ends[-1]["t"]) if ends else float(meta["duration_s"] or 0.0)
+        lines = self.events(session_id, "patient_line")
+        cue_steps = {e["data"].get("step") for e in lines if e["data"].get("cue")}
+        cues = [e["t"] for e in self.events(session_id, "patient_line_end") if e["data"].get("step") in cue_steps]
+        sources = self.events(session_id, "source_finished") + self.events(session_id, "source_status")
+        has_mic = (meta.get("mic") or "none") != "none"
+        mic = source_live_intervals(sources, "mic", end_s, has_mic) if (sources or not has_mic) else None
+        frames = [f for f in self.frames(session_id) if f["t"] <= end_s]
+        return VisitRecord(frames, self.speech(session_id, "clinician"), self.speech(session_id, "patient"), cues,
+                           end_s, mic)
 
 
 class SessionWriter:

@@ -1,0 +1,173 @@
+"""The condition keys of the scenario format, each declared once: what its value is, where it may be
+used, how it is evaluated and how it is described to the learner (docs/scenarios.md lists them).
+
+The scenario loader (core.scenario) validates against `KEYS`; the engine (core.engine) evaluates with
+`evaluate_leaf`, passing itself as the `VisitContext`; the debrief describes with `describe`. Measured
+keys take their number from core.measures, so a rubric verdict quotes the summary's number.
+
+Value kinds: card / action / flag / step / override (a name or list of names), bool, ratio (0..1),
+seconds (>= 0), count (whole number >= 0). Scopes: "turn" (branches of clinician turns and decide
+steps) and "visit" (rubric evidence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from trainer.core.measures import MEASURES, Measured
+
+
+class VisitContext(Protocol):
+    """What a condition can look at (implemented by core.engine.ScenarioEngine)."""
+
+    cards_chosen: dict[str, str]
+    actions: list[tuple[float, str]]
+    flags: set[str]
+    reached: set[str]
+    overrides_given: list[str]
+    caregiver_present: bool
+
+    def visit_measure(self, mid: str) -> Measured: ...
+
+    def turn_measure(self, turn: Any, name: str) -> Measured | None: ...
+
+
+@dataclass(frozen=True)
+class ConditionKey:
+    """One leaf key. `evaluate(ctx, value, scope, turn)` -> True / False / None (cannot be measured).
+    `measure` names the core.measures id (or turn figure) a verdict quotes; `describe(value)` words it."""
+
+    key: str
+    kind: str
+    scopes: frozenset[str]
+    describe: Callable[[Any], str]
+    evaluate: Callable[[VisitContext, Any, str, Any], bool | None]
+    measure: str | None = None
+
+
+def _names(v) -> str:
+    return " or ".join(f"'{x}'" for x in v) if isinstance(v, tuple) else str(v)
+
+
+_BOTH = frozenset({"turn", "visit"})
+_TURN = frozenset({"turn"})
+_VISIT = frozenset({"visit"})
+
+
+def _card(ctx, v, scope, turn):
+    # A card counts only when it was credited: the clinician spoke long enough after picking it.
+    if scope == "turn":
+        return turn is not None and turn.credited_card in v
+    return any(c in ctx.cards_chosen for c in v)
+
+
+def _interrupted(ctx, v, scope, turn):
+    if scope == "visit":
+        m = ctx.visit_measure("interruptions")
+        return None if m.value is None else (m.value > 0) == v
+    return None if turn is None or turn.interrupted is None else turn.interrupted == v
+
+
+_PLAIN: tuple[ConditionKey, ...] = (
+    ConditionKey("card", "card", _BOTH, lambda v: f"card {_names(v)} chosen and answered aloud", _card),
+    ConditionKey("action", "action", _BOTH, lambda v: f"call action {_names(v)} used",
+                 lambda ctx, v, s, t: any(a in {x for _, x in ctx.actions} for a in v)),
+    ConditionKey("action_in_turn", "action", _TURN, lambda v: f"call action {_names(v)} used in the turn",
+                 lambda ctx, v, s, t: t is not None and any(a in t.actions for a in v)),
+    ConditionKey("flag", "flag", _BOTH, lambda v: f"{_names(v)} happened",
+                 lambda ctx, v, s, t: any(f in ctx.flags for f in v)),
+    ConditionKey("reached", "step", _BOTH, lambda v: f"the visit reached {_names(v)}",
+                 lambda ctx, v, s, t: any(x in ctx.reached for x in v)),
+    ConditionKey("override", "override", _BOTH, lambda v: f"facilitator override {_names(v)}",
+                 lambda ctx, v, s, t: any(o in ctx.overrides_given for o in v)),
+    ConditionKey("caregiver_present", "bool", _BOTH,
+                 lambda v: "caregiver in the call" if v else "caregiver not in the call",
+                 lambda ctx, v, s, t: ctx.caregiver_present == v),
+    ConditionKey("timed_out", "bool", _TURN, lambda v: "the turn timed out" if v else "the clinician answered",
+                 lambda ctx, v, s, t: None if t is None else t.timed_out == v),
+    ConditionKey("interrupted", "bool", _BOTH, lambda v: "the clinician interrupted" if v else "no interruptions",
+                 _interrupted, "interruptions"),
+    ConditionKey("interruptions_at_most", "count", _VISIT, lambda v: f"at most {v} interruption(s)",
+                 lambda ctx, v, s, t: (lambda m: None if m.value is None else m.value <= v)(
+                     ctx.visit_measure("interruptions")), "interruptions"),
+    ConditionKey("face_responded", "bool", _TURN,
+                 lambda v: "face responded to the cue" if v else "no visible face response to the cue",
+                 lambda ctx, v, s, t: None if t is None or t.face_responded is None else t.face_responded == v),
+)
+
+#: Measured keys: name -> (scopes, label, the measure quoted at visit scope, turn-level in a turn).
+#: `<name>_at_least` / `<name>_below` compare the number; unknown (not enough to judge) never holds.
+_MEASURED: dict[str, tuple[frozenset[str], str, str, bool]] = {
+    "wait_s": (_TURN, "wait before speaking", "", True),
+    "talk_s": (_TURN, "talk in the turn", "clinician_talk_s", True),
+    "talk_share": (_BOTH, "clinician share of talk", "talk_share", False),
+    "eye_contact": (_BOTH, "eye contact while speaking", "eye_contact_speaking", True),
+    "face_present": (_BOTH, "face in view", "face_present", False),
+    "cue_response": (_VISIT, "face responses to cues", "cue_response", False),
+    "cue_wait_s": (_VISIT, "shortest wait after a cue", "cue_wait_s", False),
+}
+#: Which suffixes each measured name has (the format's long-standing set).
+_SUFFIXES = {"wait_s": ("_at_least", "_below"), "talk_s": ("_at_least", "_below"),
+             "talk_share": ("_at_least", "_below"), "eye_contact": ("_at_least", "_below"),
+             "face_present": ("_at_least",), "cue_response": ("_at_least",), "cue_wait_s": ("_at_least",)}
+
+
+def measured_for(ctx: VisitContext, name: str, scope: str, turn) -> Measured | None:
+    """The Measured a measured key compares: turn-level names use the turn in turn/decide scope."""
+    scopes, _label, mid, turn_level = _MEASURED[name]
+    if turn_level and scope != "visit":
+        return None if turn is None else ctx.turn_measure(turn, name)
+    return ctx.visit_measure(mid)
+
+
+def _measured_key(name: str, suffix: str) -> ConditionKey:
+    scopes, label, mid, _ = _MEASURED[name]
+    sym = "≥" if suffix == "_at_least" else "<"
+
+    def describe(v, _label=label, _name=name):
+        shown = f"{v:g} s" if _name.endswith("_s") else f"{v * 100:.0f} %"
+        return f"{_label} {sym} {shown}"
+
+    def evaluate(ctx, v, scope, turn, _name=name):
+        m = measured_for(ctx, _name, scope, turn)
+        if m is None or m.value is None:
+            return None
+        return m.value >= v - 1e-9 if suffix == "_at_least" else m.value < v
+
+    return ConditionKey(name + suffix, "seconds" if name.endswith("_s") else "ratio", scopes, describe, evaluate,
+                        mid or None)
+
+
+KEYS: dict[str, ConditionKey] = {k.key: k for k in _PLAIN}
+KEYS.update({name + sfx: _measured_key(name, sfx) for name, sfxs in _SUFFIXES.items() for sfx in sfxs})
+
+
+def evaluate_leaf(ctx: VisitContext, key: str, value: Any, scope: str, turn) -> bool | None:
+    """Evaluate one leaf condition (three-valued: None = cannot be measured)."""
+    spec = KEYS.get(key)
+    if spec is None:
+        raise ValueError(f"unknown condition key '{key}'")  # the loader rejects these; a bug if reached
+    return spec.evaluate(ctx, value, scope, turn)
+
+
+def describe(cond) -> str:
+    """Plain words for a condition (op/value/args as core.scenario.Condition), for the debrief."""
+    if cond.op in ("all", "any"):
+        joiner = " and " if cond.op == "all" else " or "
+        return "(" + joiner.join(describe(a) for a in cond.args) + ")"
+    if cond.op == "not":
+        return "not " + describe(cond.args[0])
+    spec = KEYS.get(cond.op)
+    return spec.describe(cond.value) if spec is not None else cond.op
+
+
+def quoted_measures(cond) -> list[str]:
+    """The core.measures ids a condition's verdict quotes (visit scope), in order, without repeats."""
+    out: list[str] = []
+    for leaf in cond.leaves():
+        spec = KEYS.get(leaf.op)
+        if spec is not None and spec.measure and spec.measure in MEASURES and spec.measure not in out:
+            out.append(spec.measure)
+    return out
