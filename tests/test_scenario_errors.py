@@ -188,3 +188,22 @@ def test_billion_laughs_is_refused_quickly():
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
     err = _err("\n".join(lines) + "\n")
     assert "expands" in err.detail
+
+
+def test_on_timeout_and_silence_are_checked_and_played():
+    from trainer.core.engine import ScenarioEngine
+
+    text = BASE.replace("      prompt: say hi\n", "      prompt: say hi\n      timeout_s: 5\n      on_timeout: hello\n")
+    text += "  - id: hello\n    patient: Hello? Did I lose you?\n    next: b\n"
+    s = parse_scenario(text, "t.yaml")
+    engine = ScenarioEngine(s)
+    engine.start(0.0)
+    engine.tick(engine._line_ends_at)
+    engine.choose_card(3.0, "chat")
+    out = engine.tick(20.0)
+    assert [e.kind for e in out][:3] == ["clinician_turn_end", "branch", "patient_line"]
+    assert out[1].to == "hello" and out[1].branch == 0 and not out[0].credited and "chatted" not in engine.flags
+    with pytest.raises(ScenarioError, match="unknown step 'nowhere'"):
+        parse_scenario(text.replace("on_timeout: hello", "on_timeout: nowhere"), "t.yaml")
+    with pytest.raises(ScenarioError, match="silence: 'checks'"):
+        parse_scenario(BASE + "silence:\n  checks: []\n", "t.yaml")

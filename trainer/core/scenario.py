@@ -288,8 +288,10 @@ class Scenario:
         return self.steps[idx + 1] if idx + 1 < len(self.steps) else None
 
     def targets(self, step: Step) -> list[str]:
-        """Every step id that may follow `step` (default successor and all branch targets)."""
+        """Every step id that may follow `step` (default successor, branch targets, the on_timeout step)."""
         out = [b.next for b in getattr(step, "branches", ())]
+        if getattr(step, "on_timeout", None):
+            out.append(step.on_timeout)
         nxt = self.successor(step)
         if nxt is not None:
             out.append(nxt.id)
