@@ -48,6 +48,11 @@ class EventBridge(QObject):
         self._timer.timeout.connect(self.drain)
         self._timer.start()
 
+    @classmethod
+    def _signal_for(cls, event) -> str | None:
+        # Scenario events are typed subclasses of ScenarioEvent (core.events): all go out on one signal.
+        return cls._ALL.get(ScenarioEvent if isinstance(event, ScenarioEvent) else type(event))
+
     def post(self, event) -> None:
         """Called from any thread."""
         name = self._LATEST_ONLY.get(type(event))
@@ -55,7 +60,7 @@ class EventBridge(QObject):
             self.posted += 1
             if name is not None:
                 self._latest[name] = event
-            elif type(event) in self._ALL:
+            elif self._signal_for(event) is not None:
                 self._ordered.append(event)
 
     def drain(self) -> None:
@@ -64,7 +69,7 @@ class EventBridge(QObject):
             ordered, self._ordered = self._ordered, deque()
         for ev in ordered:
             self.delivered += 1
-            getattr(self, self._ALL[type(ev)]).emit(ev)
+            getattr(self, self._signal_for(ev)).emit(ev)
         for name, ev in latest.items():
             self.delivered += 1
             getattr(self, name).emit(ev)
