@@ -48,6 +48,9 @@ def test_video_with_sound_gives_frames_voice_and_summary(talking):
     assert VIDEO_KEYS <= set(summary)
     assert summary["calibrated"] is False and summary["frames"] == 199
     assert summary["processing_fps"] > 0
+    # The 6.6 s clip is under the 20 s coverage minimum: measures say so instead of a percentage.
+    eye = summary["measures"]["eye_contact"]
+    assert eye["value"] is None and eye["shown"] == "not enough to judge" and 6.0 < eye["measured_s"] < 7.0
 
 
 def test_audio_file_with_patient_segments_gives_talk_time_keys(tmp_path, fixtures):
@@ -59,6 +62,10 @@ def test_audio_file_with_patient_segments_gives_talk_time_keys(tmp_path, fixture
     assert TALK_KEYS <= set(summary)
     assert 0.0 < summary["clinician_share"] < 1.0
     assert isinstance(summary["interruptions"], list)
+    # The same talk share as a live visit's summary would show (core.measures), when long enough.
+    share = summary["measures"]["talk_share"]
+    assert share["coverage"] == 1.0 and (share["value"] is None or
+                                         share["value"] == pytest.approx(summary["clinician_share"], abs=1e-3))
 
 
 def test_unreadable_input_exits_non_zero_with_a_message(tmp_path):

@@ -62,6 +62,19 @@ def analyze_recording(path: str | os.PathLike, out_dir: str | os.PathLike, *,
                               progress=(lambda d, t: progress("video", d, t)) if progress else None,
                               cancel=cancel)
         summary.update(video)
+    summary["measures"] = _measures(summary, has_audio)
     summary = {k: v for k, v in summary.items() if not k.startswith("_")}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return summary
+
+
+def _measures(summary: dict, has_audio: bool) -> dict:
+    """core.measures over the recording, with coverage, as the live summary has them (docs/measures.md).
+    The recording's length is the visit; the microphone covers the audio track minus its gaps."""
+    from trainer.core.measures import VisitRecord, measure_all
+
+    end_s = max(float(summary.get("audio_duration_s") or 0.0), float(summary.get("duration_s") or 0.0))
+    rec = VisitRecord(frames=list(summary.get("_samples") or []), clinician=list(summary.get("_segments") or []),
+                      patient=list(summary.get("_patient") or []), end_s=end_s,
+                      mic=summary.get("_mic") if has_audio else [])
+    return {k: m.as_dict() for k, m in measure_all(rec).items()}

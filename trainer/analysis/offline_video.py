@@ -115,6 +115,7 @@ def analyze_video(path, out_dir, *, calibration=None, progress: Callable[[int, i
     if cue_times is not None:
         result["cue_responses"] = [c.to_dict() for c in cue_response(cue_times, samples,
                                                                      speech_segments=speech)]
+    result["_samples"] = samples  # for core.measures in trainer.analysis.offline; not written
     if src.error:
         result["truncated"] = True
         result["message"] = f"{src.error}; the results cover the first {result['duration_s']:.1f} s."

@@ -212,4 +212,8 @@ def analyze_voice(path: str | os.PathLike, out_dir: str | os.PathLike, *,
         summary["voice_notices"] = notices
     write_segments_csv(out / "voice.csv", segments)
     summary["_segments"] = [(s, e) for s, e in segments]
+    # For core.measures (trainer.analysis.offline): the patient's speech, when known, and the time the
+    # microphone track really covered (its gaps left out).
+    summary["_patient"] = list(patient) if (pat_segs is not None or ref is not None) else []
+    summary["_mic"] = talktime.subtract([(0.0, duration)], [tuple(g) for g in voice.gaps])
     return summary

@@ -134,7 +134,10 @@ def _measured_key(name: str, suffix: str) -> ConditionKey:
         m = measured_for(ctx, _name, scope, turn)
         if m is None or m.value is None:
             return None
-        return m.value >= v - 1e-9 if suffix == "_at_least" else m.value < v
+        # Compared at the precision the learner reads it ("1.5 s", "40 %"), so a verdict never
+        # contradicts the number quoted beside it.
+        x = round(m.value, 1) if _name.endswith("_s") else round(m.value, 2)
+        return x >= v - 1e-9 if suffix == "_at_least" else x < v - 1e-9
 
     return ConditionKey(name + suffix, "seconds" if name.endswith("_s") else "ratio", scopes, describe, evaluate,
                         mid or None)

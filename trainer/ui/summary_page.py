@@ -16,8 +16,16 @@ RUBRIC_STATUS = {"met": "✓ shown", "not_met": "✗ not shown", "unknown": "cou
 _RESULT = {True: "yes", False: "no", None: "not measured"}
 
 
-def _fmt_ratio(r: float | None) -> str:
-    return "—" if r is None else f"{r * 100:.0f} %"
+def _evidence_text(e: dict) -> str:
+    """One rubric check with its result and the measured numbers it rests on (the summary's numbers)."""
+    quotes = e.get("measures") or {}
+    result = e.get("result")
+    if result is None and any(q.get("measured_s", 0) > 0 for q in quotes.values()):
+        word = "not enough to judge"
+    else:
+        word = _RESULT.get(result, "?")
+    nums = ", ".join(q["shown"] for q in quotes.values() if q.get("value") is not None)
+    return f"{e.get('check')}: {word}" + (f" (measured {nums})" if nums else "")
 
 
 class SummaryPage(QWidget):
@@ -78,31 +86,42 @@ class SummaryPage(QWidget):
                   "interrupted": "This session was interrupted (the app closed before the visit ended)."}
         self.subtitle.setText(f"Session {s.session_id}. {status.get(s.status, s.status)}")
         self.values["duration"].setText(f"{s.duration_s:.0f} s")
-        self.values["face"].setText(_fmt_ratio(s.face_present_ratio) if s.frames else "no camera")
-        self.values["clinician"].setText(f"{s.clinician_talk_s:.1f} s in {s.speech_segments} stretches")
-        self.values["patient"].setText(f"{s.patient_talk_s:.1f} s")
-        total = s.clinician_talk_s + s.patient_talk_s
-        self.values["share"].setText(_fmt_ratio(s.clinician_talk_s / total) if total > 0 else "—")
+        # Every number comes from core.measures (s.measures): the rubric below quotes the same ones, and
+        # a measure covered too little of the visit reads "not enough to judge" (docs/measures.md).
+        m = s.measures or {}
+
+        def shown(mid: str) -> str:
+            d = m.get(mid)
+            if d is None:
+                return "—"
+            if d["value"] is None and d["measured_s"] > 0:
+                return f"not enough to judge ({d['measured_s']:.0f} s of {d['base_s']:.0f} s measured)"
+            return d["shown"]
+
+        self.values["face"].setText(shown("face_present") if s.frames else "no camera")
+        talk_s = m.get("clinician_talk_s", {}).get("value")
+        self.values["clinician"].setText(shown("clinician_talk_s") if talk_s is None
+                                         else f"{talk_s:.1f} s in {s.speech_segments} stretches")
+        self.values["patient"].setText(shown("patient_talk_s"))
+        self.values["share"].setText(shown("talk_share"))
         self.values["frames"].setText(str(s.frames))
-        face, talk = s.face or {}, s.talk or {}
-        eye, speak, listen = (face.get("eye_contact_ratio"), face.get("eye_contact_ratio_speaking"),
-                              face.get("eye_contact_ratio_listening"))
-        self.values["eye"].setText("—" if eye is None else f"{_fmt_ratio(eye)} (speaking {_fmt_ratio(speak)}, "
-                                                          f"listening {_fmt_ratio(listen)})")
-        self.values["engaged"].setText(_fmt_ratio(face.get("engaged_ratio")))
-        npm = face.get("nods_per_min_patient_speaking")
-        self.values["nods"].setText("—" if npm is None else f"{npm:.1f} per minute")
-        ints = talk.get("interruptions")
-        self.values["interruptions"].setText("—" if ints is None else
-                                             (", ".join(f"{t:.0f} s" for t in ints[:6]) + (" …" if len(ints) > 6 else "")
-                                              if ints else "none") + (f" ({len(ints)})" if ints else ""))
-        mono = talk.get("longest_monologue_s")
-        self.values["monologue"].setText("—" if mono is None else f"{mono:.0f} s")
-        lats = sorted(talk.get("response_latencies_s") or [])
-        self.values["latency"].setText(f"{lats[len(lats) // 2]:.1f} s" if lats else "—")
+        eye = m.get("eye_contact", {}).get("value")
+        self.values["eye"].setText(shown("eye_contact") if eye is None else
+                                   f"{shown('eye_contact')} (speaking {shown('eye_contact_speaking')}, "
+                                   f"listening {shown('eye_contact_listening')})")
+        self.values["engaged"].setText(shown("engaged"))
+        self.values["nods"].setText(shown("nods_per_min"))
+        ints = (s.talk or {}).get("interruptions") or []
+        n_int = m.get("interruptions", {}).get("value")
+        self.values["interruptions"].setText(
+            shown("interruptions") if n_int is None else "none" if not n_int else
+            ", ".join(f"{t:.0f} s" for t in ints[:6]) + (" …" if len(ints) > 6 else "") + f" ({n_int:.0f})")
+        self.values["monologue"].setText(shown("longest_monologue_s"))
+        self.values["latency"].setText(shown("response_latency_s"))
         judged = [c for c in s.cues if c.get("responded") is not None]
+        cue = m.get("cue_response", {}).get("value")
         self.values["cues"].setText(f"{sum(1 for c in judged if c['responded'])} of {len(judged)}"
-                                    if judged else "—")
+                                    if cue is not None and judged else shown("cue_response"))
         if not feedback:  # site policy: feedback mode "off" (the session is still stored for a facilitator)
             for key in ("face", "eye", "engaged", "nods", "clinician", "patient", "share", "interruptions",
                         "monologue", "latency", "cues"):
@@ -112,7 +131,7 @@ class SummaryPage(QWidget):
             for item in rubric:
                 name = item.get("name") or BEHAVIOURS.get(item.get("behaviour"), item.get("behaviour", ""))
                 status = RUBRIC_STATUS.get(item.get("status"), item.get("status", ""))
-                evidence = "; ".join(f"{e.get('check')}: {_RESULT.get(e.get('result'), '?')}" for e in item.get("evidence", []))
+                evidence = "; ".join(_evidence_text(e) for e in item.get("evidence", []))
                 rows.append(f"<tr><td><b>{name}</b></td><td>{status}</td><td>{evidence}</td></tr>")
             self.behaviours.setText("<b>The behaviours this visit practised:</b><table cellpadding='3'>" +
                                     "".join(rows) + "</table>")
