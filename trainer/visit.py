@@ -113,6 +113,8 @@ class VisitRunner:
             self._ticker.join(2)
         self.player.close()
         self.pipeline.stop()
+        with self._lock:  # every frame and speech segment is in now: the rubric on all of them
+            self._dispatch(self.engine.close())
         completed = any(e.kind == "visit_end" and e.data.get("reason") == "completed" for e in self.engine.history)
         self.writer.close("completed" if completed else "ended_early", duration_s=round(t, 3),
                           calibrated=self.calibration is not None)

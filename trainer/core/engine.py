@@ -20,6 +20,7 @@ caller serialises calls (VisitRunner holds a lock).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -27,7 +28,7 @@ from trainer.core import conditions, talktime
 from trainer.core.events import (BranchTaken, CardChosen, CaregiverJoined, CaregiverLeft, ClinicianSpeaking,
                                  ClinicianTurnEnded, ClinicianTurnStarted, ConnectionChanged, FrameSample,
                                  Interruption, OverrideGiven, PatientLineEnded, PatientLineStarted, ScenarioEvent,
-                                 UiActionTaken, VisitEnded, VisitStarted)
+                                 RubricFinal, UiActionTaken, VisitEnded, VisitStarted)
 from trainer.core.measures import (Measured, VisitRecord, card_credited, cue_responded, measure, rounded,
                                    source_live_intervals)
 from trainer.core.scenario import (BEHAVIOURS, BUILTIN_OVERRIDES, Branch, ClinicianTurn, Condition, Decision,
@@ -227,8 +228,12 @@ class ScenarioEngine:
     def observe_frame(self, t: float, face: bool, gaze: str = "unknown", expressivity: float | None = None,
                       nod: bool = False, smile: float | None = None) -> None:
         """One analysed camera frame (gaze state per DESIGN.md section 4), for measured branches."""
-        self.record.frames.append(FrameSample(t, bool(face), gaze, expressivity=expressivity, smile=smile,
-                                              nod=bool(nod)))
+        f = FrameSample(t, bool(face), gaze, expressivity=expressivity, smile=smile, nod=bool(nod))
+        frames = self.record.frames
+        if frames and t < frames[-1].t:  # measures need time order (core.face_metrics.frame_durations)
+            bisect.insort(frames, f, key=lambda x: x.t)
+        else:
+            frames.append(f)
 
     def source_changed(self, ev) -> None:
         """A source event from the pipeline (SourceFinished, SourceStatus): the microphone's coverage of
@@ -249,6 +254,15 @@ class ScenarioEngine:
         out += self._cut_current(t)
         out.append(self._finish(t, "ended_by_user"))
         return out
+
+    def close(self) -> list[ScenarioEvent]:
+        """After the visit ended and every input is in (the pipeline stopped): the final rubric report
+        (RubricFinal, dated at the visit's end), computed with the frames and speech that were still on
+        their way when `visit_end` went out. [] while the visit has not ended."""
+        end = next((e for e in reversed(self.history) if isinstance(e, VisitEnded)), None)
+        if end is None:
+            return []
+        return [self._emit(RubricFinal(end.t, rubric=tuple(self.rubric_report())))]
 
     # -- queries ------------------------------------------------------------------------------------
     def available_overrides(self) -> list[tuple[str, str]]:

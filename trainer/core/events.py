@@ -229,11 +229,20 @@ class VisitEnded(ScenarioEvent):
     kind: ClassVar[str] = "visit_end"
 
 
+@dataclass(frozen=True, slots=True)
+class RubricFinal(ScenarioEvent):
+    """The rubric report once every input of the visit is in (frames still in the pipeline when the
+    visit ended included), dated at the visit's end; it supersedes the one sent with `visit_end`."""
+
+    rubric: tuple[dict, ...] = ()
+    kind: ClassVar[str] = "rubric"
+
+
 #: Every typed scenario event class by its stored kind.
 SCENARIO_EVENTS: dict[str, type[ScenarioEvent]] = {
     c.kind: c for c in (VisitStarted, ConnectionChanged, CaregiverJoined, CaregiverLeft, PatientLineStarted,
                         PatientLineEnded, Interruption, ClinicianTurnStarted, CardChosen, ClinicianSpeaking,
-                        ClinicianTurnEnded, BranchTaken, UiActionTaken, OverrideGiven, VisitEnded)
+                        ClinicianTurnEnded, BranchTaken, UiActionTaken, OverrideGiven, VisitEnded, RubricFinal)
 }
 
 

@@ -18,7 +18,7 @@ value is withheld: `Measured.value` is None and the learner reads "not enough to
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import median
 
 from trainer.core import talktime
@@ -264,6 +264,9 @@ def measure(rec: VisitRecord, mid: str, window: Interval | None = None) -> Measu
     if mid not in MEASURES:
         raise KeyError(f"unknown measure '{mid}'")
     short = window is not None
+    if rec.frames and float(_get(rec.frames[-1], "t")) > rec.end_s:
+        # Frames after the visit's end are not part of it (and must not lengthen the last frame's time).
+        rec = replace(rec, frames=[f for f in rec.frames if float(_get(f, "t")) <= rec.end_s])
     base = _base(rec, window)
     clin = talktime.intersect(rec.clinician, base)
     pat = talktime.intersect(rec.patient, base)

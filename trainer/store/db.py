@@ -234,6 +234,15 @@ class SessionStore:
         finally:
             con.close()
 
+    def rubric(self, session_id: int) -> list[dict]:
+        """The session's rubric report: the final one (kind 'rubric', written once every input was in),
+        else the one sent with visit_end; [] when the visit never ended."""
+        for kind in ("rubric", "visit_end"):
+            rows = self.events(session_id, kind)
+            if rows:
+                return list(rows[-1]["data"].get("rubric") or [])
+        return []
+
     def summary(self, session_id: int) -> SessionSummary:
         """Face-present ratio, talk seconds and notices, read back from the stored rows."""
         meta = self.session(session_id)

@@ -135,8 +135,7 @@ class MainWindow(QMainWindow):
         for s in self.scenario_page.scenarios:
             if s.id == meta["scenario_id"]:
                 behaviours = s.behaviours
-        ends = self.store.events(session_id, "visit_end")
-        rubric = ends[-1]["data"].get("rubric", []) if ends else []
+        rubric = self.store.rubric(session_id)
         self.summary_page.show_summary(summary, behaviours, feedback=self.settings.default_feedback_mode != "off",
                                        rubric=rubric)
         self.stack.setCurrentWidget(self.summary_page)
