@@ -22,6 +22,7 @@ def _start_first_scenario(qtbot, window):
 
 
 def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
+    """Waits are for events, never for an amount of CPU: on a busy machine the visit is slower, not different."""
     video = str(fixtures("video/talking_nods.mp4"))
     window = MainWindow(camera=video, mic=video, store=store)
     qtbot.addWidget(window)
@@ -30,20 +31,24 @@ def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
     page = window.visit_page
     finished = set()
     window.bridge.source_finished.connect(lambda ev: finished.add(ev.kind))
+    qtbot.waitUntil(lambda: not window._starting, timeout=120000)
     # The self-view shows camera frames and the face status updates while the clip plays.
     qtbot.waitUntil(lambda: page.self_view.pixmap() is not None and not page.self_view.pixmap().isNull(),
-                    timeout=8000)
-    qtbot.waitUntil(lambda: page.face_label.text().startswith("Face: found"), timeout=5000)
+                    timeout=60000)
+    qtbot.waitUntil(lambda: page.face_label.text().startswith("Face: found"), timeout=60000)
     assert page.patient.caption  # the patient's first line is on screen
-    qtbot.waitUntil(lambda: finished >= {"camera", "mic"}, timeout=20000)
-    img = page.self_view.pixmap().toImage()
-    assert img.width() > 0 and img.pixelColor(img.width() // 2, img.height() // 2).isValid()
+    qtbot.waitUntil(lambda: finished >= {"camera", "mic"}, timeout=120000)
+    # The clip has ended: the window says so instead of holding the last face state.
+    qtbot.waitUntil(lambda: "no camera signal since 0:0" in page.face_label.text(), timeout=5000)
+    assert "No camera signal" in page.self_view.text()
+    assert page.clock_label.text().startswith("0:")  # the session clock, m:ss
     qtbot.mouseClick(page.end_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.summary_page, timeout=10000)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.summary_page, timeout=60000)
 
     sid = window.last_session_id
     frames = store.frames(sid)
-    assert len(frames) >= 190  # 199 frames in the clip; a couple may be dropped under load
+    # Frames are dropped, not queued, when the machine is busy: check what they cover, not how many.
+    assert frames and frames[0]["t"] < 1.0 and frames[-1]["t"] > 5.5  # the clip is 6.6 s long
     face_ratio = sum(f["face"] for f in frames) / len(frames)
     assert face_ratio >= 0.95
     clinician = store.speech(sid, "clinician")

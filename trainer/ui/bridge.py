@@ -30,6 +30,7 @@ class EventBridge(QObject):
     notice = Signal(object)  # Notice (all)
     speech_segment = Signal(object)  # SpeechSegment (all)
     source_finished = Signal(object)  # SourceFinished (all)
+    other_event = Signal(object)  # any other event of the visit with a session time (e.g. SourceStatus), all
 
     _LATEST_ONLY = {FramePreview: "preview", FrameSample: "frame_sample", AudioLevel: "audio_level",
                     TalkBalance: "talk_balance"}
@@ -51,7 +52,10 @@ class EventBridge(QObject):
     @classmethod
     def _signal_for(cls, event) -> str | None:
         # Scenario events are typed subclasses of ScenarioEvent (core.events): all go out on one signal.
-        return cls._ALL.get(ScenarioEvent if isinstance(event, ScenarioEvent) else type(event))
+        name = cls._ALL.get(ScenarioEvent if isinstance(event, ScenarioEvent) else type(event))
+        if name is None and hasattr(event, "t"):
+            return "other_event"  # typed events added later (source status, ...) still reach the window
+        return name
 
     def post(self, event) -> None:
         """Called from any thread."""

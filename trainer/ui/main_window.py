@@ -173,14 +173,18 @@ class MainWindow(QMainWindow):
         self.visit_page = page
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
+        page.follow_clock(runner.clock.now)
+        if self.mic is None:
+            page.state.has_mic = False
         b.preview.connect(page.on_preview)
         b.frame_sample.connect(page.on_sample)
         b.audio_level.connect(page.on_level)
-        b.talk_balance.connect(page.on_talk_balance)
         b.scenario_event.connect(page.on_scenario_event)
         b.scenario_event.connect(self._on_scenario_event)
         b.notice.connect(page.on_notice)
-        b.source_finished.connect(page.on_source_finished)
+        b.speech_segment.connect(page.on_event)
+        b.source_finished.connect(page.on_event)
+        b.other_event.connect(page.on_event)
         page.end_requested.connect(self.end_visit)
         page.action_requested.connect(runner.ui_action)
         page.card_chosen.connect(runner.choose_card)
@@ -199,7 +203,7 @@ class MainWindow(QMainWindow):
         self.show_scenarios()
 
     def _on_scenario_event(self, ev) -> None:
-        if ev.kind == "visit_end" and ev.data.get("reason") == "completed":
+        if ev.kind == "visit_end" and ev.reason == "completed":
             # Let the last line settle on screen, then close the session and show the summary.
             QTimer.singleShot(1500, self.end_visit)
 
@@ -209,13 +213,13 @@ class MainWindow(QMainWindow):
         if self._starting:
             self._end_after_start = True
             if self.visit_page is not None:
-                self.visit_page.prompt_label.setText("Ending the call…")
+                self.visit_page.show_status("Ending the call…")
             return
         self._ending = True
         runner = self.runner
         if self.visit_page is not None:
             self.visit_page.end_button.setEnabled(False)
-            self.visit_page.prompt_label.setText("Ending the call and saving the session…")
+            self.visit_page.show_status("Ending the call and saving the session…")
         run_task(lambda progress, cancelled: runner.end(), on_done=self._visit_saved, on_error=self._save_failed)
 
     def _visit_saved(self, session_id: int) -> None:

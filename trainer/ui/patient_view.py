@@ -153,12 +153,15 @@ class PatientView(QWidget):
             self.emotion = name if name in EMOTION_FACES else "neutral"
 
     def speak(self, text: str, duration_s: float, envelope: np.ndarray | None = None,
-              speaker: str = "patient") -> None:
+              speaker: str = "patient", start_t: float | None = None) -> None:
         """Start a line: lips follow `envelope` (0..1 at 100 Hz) for duration_s; without an envelope
-        they follow a syllable rhythm. The caption shows the text."""
+        they follow a syllable rhythm. The caption shows the text. `start_t` is when the line started on
+        this view's clock (with `follow_clock`, the line's session time), so lips stay with the voice
+        even when the event reaches the window late."""
         fig = self._figure(speaker)
         env = None if envelope is None else np.clip(np.asarray(envelope, dtype=np.float32), 0.0, 1.0)
-        fig.speech = (self._now(), float(duration_s), env, len(text.split()))
+        fig.speech = (self._now() if start_t is None else float(start_t), float(duration_s), env,
+                      len(text.split()))
         for other in self._figures:
             if other is not fig:
                 other.speech = None
@@ -234,6 +237,13 @@ class PatientView(QWidget):
     def mouth_open(self, speaker: str = "patient") -> float:
         """Current mouth opening 0..1 (for tests and the debrief replay)."""
         return self._figure(speaker).mouth
+
+    def follow_clock(self, now) -> None:
+        """Animate on the session clock: `now()` gives session seconds (the visit's SessionClock or a
+        replay's playhead), so lip timing and idle motion match the session timeline."""
+        self._time_fn = now
+        self._t0 = 0.0
+        self._last = now()
 
     def set_time_source(self, fn) -> None:
         """Drive the animation from another clock (tests step time by hand)."""

@@ -11,7 +11,11 @@
     |                    [ End call ]                            |
     +------------------------------------------------------------+
 
-Everything shown comes through the EventBridge; this page never reads worker state directly.
+Everything shown comes through the EventBridge into a `VisitState` (trainer/core/visit_state.py, no Qt), and
+the page draws that state at the session time ~10 times a second (`render`). Nothing on screen is held from
+an earlier event: when the camera or microphone stops, the panels say since when. The clock, the turn's
+time left and the patient's animation follow the session clock (`follow_clock`), so a replay can show the
+same window from stored events. This page never reads worker state directly.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen, QPixmap,
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
-from trainer.core.events import AudioLevel, FrameSample, Notice, ScenarioEvent
+from trainer.core.events import (AudioLevel, CaregiverJoined, CaregiverLeft, ConnectionChanged, FrameSample, Notice,
+                                 PatientLineEnded, PatientLineStarted, VisitEnded)
 from trainer.core.scenario import Scenario
+from trainer.core.visit_state import VisitState, clock_text
 from trainer.ui.patient_view import PatientView
 
 SELF_VIEW_W, SELF_VIEW_H = 256, 192
@@ -40,6 +46,15 @@ QUALITY_ADVICE = {
     "camera_below_eye_level": "The camera is well below your eyes: raise it to eye level.",
     "face_lost": "Your face is not visible to the camera.",
     "multiple_faces": "More than one face is in view.",
+}
+
+#: How often the window is redrawn from the visit state (ms of wall time).
+RENDER_MS = 100
+
+CONNECTION_TEXT = {
+    "frozen": "The patient's picture has frozen…",
+    "audio_dropped": "The patient's sound has dropped…",
+    "reconnecting": "Reconnecting…",
 }
 
 GAZE_TEXT = {"camera": "looking into the camera", "screen": "looking at the patient", "away": "looking away"}
@@ -126,7 +141,6 @@ class VisitPage(QWidget):
         self.notices_label.setObjectName("noticeBox")
         self.notices_label.setWordWrap(True)
         self.notices_label.hide()
-        self._notices: list[str] = []
 
         self.patient = PatientView(scenario.patient, background=scenario.setting.background)
         self.patient.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -184,7 +198,7 @@ class VisitPage(QWidget):
         self.prompt_label = QLabel("Connecting…")
         self.prompt_label.setObjectName("prompt")
         self.prompt_label.setWordWrap(True)
-        self.clock_label = QLabel("00:00")
+        self.clock_label = QLabel("0:00")
         self.clock_label.setObjectName("clock")
         self.end_button = QPushButton("End call")
         self.end_button.setObjectName("endCall")
@@ -236,80 +250,177 @@ class VisitPage(QWidget):
         lay.addWidget(self.cards_box)
         lay.addLayout(bottom)
 
-        self._elapsed = 0
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self._tick)
+        # What the window shows is drawn from a Qt-free visit state (trainer.core.visit_state) at the
+        # session time, ~10 times a second; events only update that state (and drive the patient view).
+        self.state = VisitState(has_mic=True)
+        self.view = None
+        self._now = lambda: 0.0
+        self._head: tuple[float | None, float | None] = (None, None)
+        self._camera_lost = False  # the state says the camera signal is gone: keep its notice, not a frame
+        self._camera_off: str | None = None
+        self._cards_step: str | None = None
+        self._status: str | None = None  # replaces the prompt while the call is being ended
+        self._all_notices: list[Notice] = []
+        self._render_timer = QTimer(self)
+        self._render_timer.timeout.connect(self.render)
+        self._render_timer.start(RENDER_MS)  # also while connecting: device notices show at once
 
-    # -- bridge slots -------------------------------------------------------------------------------
+    # -- wiring --------------------------------------------------------------------------------------
+    def follow_clock(self, now) -> None:
+        """Show the visit at the session time `now()` returns (the runner's SessionClock, or a replay's
+        playhead): the clock, the turn's time left, stale-signal checks and the patient's animation all
+        read it, so what is on screen can be shown again in a replay."""
+        self._now = now
+        self.patient.follow_clock(now)
+
     def visit_started(self) -> None:
-        self.prompt_label.setText(f"You are connected with {self.scenario.patient.name}.")
-        self._timer.start(1000)
+        self.render()
         self.end_button.setFocus()
 
+    # -- bridge slots: every event goes into the visit state; a few also drive the patient view -------
+    def on_event(self, ev) -> None:
+        """Any event of the visit (scenario, pipeline, notices, source status), in session-time order."""
+        self.state.apply(ev)
+
     def on_preview(self, preview) -> None:
-        self.self_view.show_frame(preview.frame.image, preview.observation)
+        if not self._camera_lost:
+            self.self_view.show_frame(preview.frame.image, preview.observation)
 
     def on_sample(self, s: FrameSample) -> None:
-        if not s.face:
-            self.face_label.setText("Face: not found — are you in front of the camera?")
-        else:
-            gaze = GAZE_TEXT.get(s.gaze) if self.feedback_mode == "live" else None
-            self.face_label.setText(f"Face: found · {head_direction_text(s.yaw, s.pitch)}" +
-                                    (f"\nYou are {gaze}" if gaze else ""))
-        if self.feedback_mode != "live":
-            return
-        advice = [QUALITY_ADVICE.get(q, q.replace("_", " ")) for q in s.quality]
-        self.quality_label.setText("\n".join(advice))
-        self.quality_label.setVisible(bool(advice))
-
-    def on_talk_balance(self, tb) -> None:
-        if self.feedback_mode != "live":
-            return
-        self.talk_label.setText(f"You: {tb.clinician_s:.0f} s · Patient: {tb.patient_s:.0f} s" +
-                                (f" · talked over: {tb.interruptions}" if tb.interruptions else ""))
-        if tb.share is not None:
-            self.share_bar.setValue(int(round(tb.share * 100)))
+        self.state.apply(s)
+        self._head = (s.yaw, s.pitch)
 
     def on_level(self, lv: AudioLevel) -> None:
-        self.mic_meter.setValue(int(max(0.0, min(60.0, lv.rms_db + 60.0))))
-        self.mic_label.setText("Speaking" if lv.speaking else "Mic")
-        self.mic_label.setProperty("active", lv.speaking)
+        self.state.apply(lv)
 
-    def on_scenario_event(self, ev: ScenarioEvent) -> None:
-        d = ev.data
-        if ev.kind == "patient_line":
-            speaker = d.get("speaker", "patient")
-            self.patient.set_emotion(d.get("emotion", "neutral"), speaker=speaker)
-            if d.get("video") and self.patient.play_clip(d["video"]):
-                self.patient.set_caption(d["text"], d.get("name", "") if speaker == "caregiver" else "")
+    def on_notice(self, n: Notice) -> None:
+        self.state.apply(n)
+        self._all_notices.append(n)
+        if n.code in ("camera_unavailable", "face_model_unavailable"):
+            self._camera_off = "No camera\n(face feedback off)"
+        if n.code == "mic_unavailable":
+            self.state.has_mic = False
+
+    def on_scenario_event(self, ev) -> None:
+        self.state.apply(ev)
+        if isinstance(ev, PatientLineStarted):
+            speaker = ev.speaker
+            self.patient.set_emotion(ev.emotion, speaker=speaker)
+            if ev.video and self.patient.play_clip(ev.video):
+                self.patient.set_caption(ev.text, ev.name if speaker == "caregiver" else "")
             else:
-                rendered = self._line_audio(d["step"])
-                self.patient.speak(d["text"], d.get("duration", 3.0),
-                                   rendered.envelope if rendered is not None else None, speaker=speaker)
-            self.prompt_label.setText(f"{d.get('name') or self.scenario.patient.name} is speaking…")
-        elif ev.kind == "patient_line_end":
+                rendered = self._line_audio(ev.step)
+                self.patient.speak(ev.text, ev.duration, rendered.envelope if rendered is not None else None,
+                                   speaker=speaker, start_t=ev.t)
+        elif isinstance(ev, PatientLineEnded):
             self.patient.stop_speaking()
-        elif ev.kind == "clinician_turn":
-            self.prompt_label.setText(f"Your turn: {d['prompt']}")
-            self._show_cards(d.get("cards") or [])
-        elif ev.kind == "card_chosen":
-            for b in self._card_buttons:
-                b.setChecked(b.property("card_id") == d.get("card"))
-                b.setEnabled(False)
-        elif ev.kind == "clinician_turn_end":
-            self._show_cards([])
-        elif ev.kind == "caregiver_join" and self.scenario.caregiver is not None:
+        elif isinstance(ev, CaregiverJoined) and self.scenario.caregiver is not None:
             self.patient.set_caregiver(self.scenario.caregiver.persona)
             self.invite_button.setEnabled(False)
-            self.invite_button.setText(f"{d.get('name', 'Caregiver')} joined")
-        elif ev.kind == "caregiver_leave":
+            self.invite_button.setText(f"{ev.name or 'Caregiver'} joined")
+        elif isinstance(ev, CaregiverLeft):
             self.patient.set_caregiver(None)
-        elif ev.kind == "connection":
-            self.patient.set_connection_state(d.get("state", "ok"))
-        elif ev.kind == "visit_end":
-            self._timer.stop()
-            self._show_cards([])
-            self.prompt_label.setText("The visit has ended.")
+        elif isinstance(ev, ConnectionChanged):
+            self.patient.set_connection_state(ev.state)
+        elif isinstance(ev, VisitEnded):
+            self.render()
+            self._render_timer.stop()
+
+    # -- rendering from the visit state ---------------------------------------------------------------
+    def render(self) -> None:
+        """Draw the window from the visit state at the current session time (called ~10 times a second)."""
+        view = self.state.view(self._now())
+        self.view = view
+        self.clock_label.setText(clock_text(view.t))
+        self.prompt_label.setText(self._prompt_text(view))
+        self._render_cards(view.turn)
+        self._render_face(view)
+        self._render_mic(view)
+        if self.feedback_mode == "live":
+            self.talk_label.setText(f"You: {clock_text(view.clinician_talk_s)} · Patient: "
+                                    f"{clock_text(view.patient_talk_s)}" +
+                                    (f" · talked over: {view.interruptions}" if view.interruptions else ""))
+            if view.talk_share is not None:
+                self.share_bar.setValue(int(round(view.talk_share * 100)))
+        shown = [n.message for n in view.notices]
+        self.notices_label.setText("\n".join(shown[-4:]))
+        self.notices_label.setVisible(bool(shown))
+
+    def show_status(self, text: str) -> None:
+        """Show `text` in place of the turn prompt from now on (ending and saving the call)."""
+        self._status = text
+        self.prompt_label.setText(text)
+
+    def _prompt_text(self, view) -> str:
+        if self._status is not None:
+            return self._status
+        if view.phase == "connecting":
+            return "Connecting…"
+        if view.phase == "ended":
+            return "The visit has ended."
+        if view.phase == "connection_problem":
+            return CONNECTION_TEXT.get(view.connection, "Connection problem…")
+        if view.phase == "patient_speaking" and view.line is not None:
+            return f"{view.line.name or self.scenario.patient.name} is speaking…"
+        if view.phase == "clinician_turn" and view.turn is not None:
+            turn = view.turn
+            if turn.speaking:
+                return f"Your turn: {turn.prompt}   (you are speaking; pause to let the patient answer)"
+            left = f"   ({clock_text(turn.time_left_s)} left)" if turn.time_left_s is not None else ""
+            return f"Your turn: {turn.prompt}{left}"
+        return f"You are connected with {self.scenario.patient.name}."
+
+    def _render_cards(self, turn) -> None:
+        step = turn.step if turn is not None and turn.cards else None
+        if step != self._cards_step:
+            self._cards_step = step
+            self._show_cards(list(turn.cards) if step is not None else [])
+        if step is not None:
+            for b in self._card_buttons:
+                b.setChecked(b.property("card_id") == turn.chosen_card)
+
+    def _render_face(self, view) -> None:
+        face = view.face
+        self._camera_lost = face.signal == "lost" or self._camera_off is not None
+        if self._camera_off:
+            self.self_view.show_unavailable(self._camera_off)
+            self.face_label.setText("Face feedback is off for this visit.")
+            self.quality_label.hide()
+            return
+        if face.signal == "lost":
+            self.self_view.show_unavailable(f"No camera signal\nsince {clock_text(face.since or 0.0)}")
+            self.face_label.setText(f"Face: {face.text}")
+            self.quality_label.hide()
+            return
+        if face.signal == "waiting":
+            self.face_label.setText("Face: waiting for the camera")
+            return
+        if not face.face:
+            self.face_label.setText("Face: not found — are you in front of the camera?")
+        else:
+            gaze = GAZE_TEXT.get(face.gaze or "") if self.feedback_mode == "live" else None
+            self.face_label.setText(f"Face: found · {head_direction_text(*self._head)}" +
+                                    (f"\nYou are {gaze}" if gaze else ""))
+        if self.feedback_mode == "live":
+            advice = [QUALITY_ADVICE.get(q, q.replace("_", " ")) for q in face.quality]
+            self.quality_label.setText("\n".join(advice))
+            self.quality_label.setVisible(bool(advice))
+
+    def _render_mic(self, view) -> None:
+        mic = view.mic
+        live = mic.signal == "live"
+        self.mic_meter.setEnabled(live)
+        if live and mic.level_db is not None:
+            self.mic_meter.setValue(int(max(0.0, min(60.0, mic.level_db + 60.0))))
+        else:
+            self.mic_meter.setValue(0)
+        if mic.signal == "none":
+            self.mic_label.setText("No mic")
+        elif mic.signal == "lost":
+            self.mic_label.setText(f"No microphone signal since {clock_text(mic.since or 0.0)}")
+        else:
+            self.mic_label.setText("Speaking" if mic.speaking else "Mic")
+        self.mic_label.setProperty("active", live and mic.speaking)
 
     def _show_cards(self, cards: list[dict]) -> None:
         for b in self._card_buttons:
@@ -336,21 +447,6 @@ class VisitPage(QWidget):
         self.share_banner.setVisible(on)
         self.action_requested.emit("share_screen" if on else "stop_share")
 
-    def on_notice(self, n: Notice) -> None:
-        self._notices.append(n.message)
-        self.notices_label.setText("\n".join(self._notices[-4:]))
-        self.notices_label.show()
-        if n.code == "camera_unavailable" or n.code == "face_model_unavailable":
-            self.self_view.show_unavailable("No camera\n(face feedback off)")
-            self.face_label.setText("Face feedback is off for this visit.")
-        if n.code == "mic_unavailable":
-            self.mic_label.setText("No mic")
-            self.mic_meter.setEnabled(False)
-
-    def on_source_finished(self, ev) -> None:
-        if ev.kind == "camera":
-            self.face_label.setText(self.face_label.text() + "\n(camera input ended)")
-
-    def _tick(self) -> None:
-        self._elapsed += 1
-        self.clock_label.setText(f"{self._elapsed // 60:02d}:{self._elapsed % 60:02d}")
+    def all_notices_text(self) -> str:
+        """Every notice of the visit so far (the window shows only the active ones)."""
+        return "\n".join(n.message for n in self._all_notices)
