@@ -1,6 +1,6 @@
 """The calibration dialog end to end with a fixture video as the camera."""
 
-from trainer.analysis.calibration import calibration_path
+from trainer.analysis.calibration import MIN_SAMPLES, calibration_path
 from trainer.store.db import SessionStore
 from trainer.ui.main_window import MainWindow
 from trainer.visit import camera_key, current_user
@@ -16,8 +16,8 @@ def test_calibration_with_a_clip_that_never_looks_away_explains_why_it_failed(qt
     assert "not calibrated" in window.scenario_page.calibration_status.text()
     window.scenario_page.calibrate_button.click()
     dialog = window.calibration_dialog
-    qtbot.waitUntil(lambda: dialog.result_text is not None, timeout=30000)
-    assert dialog.counts()["camera"] > 20 and dialog.counts()["screen"] > 20
+    qtbot.waitUntil(lambda: dialog.result_text is not None, timeout=90000)
+    assert dialog.counts()["camera"] >= MIN_SAMPLES and dialog.counts()["screen"] >= MIN_SAMPLES
     assert "did not work" in dialog.result_text and "same eye direction" in dialog.result_text
     assert not calibration_path(current_user(), camera_key(video)).exists()
     dialog.close()

@@ -36,5 +36,5 @@ def test_policy_packs_and_after_action_mode(qtbot, tmp_path, monkeypatch):
     assert not window.visit_page.share_bar.isVisible()
     assert window.visit_page.self_view.isVisible()
     window.end_visit()
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.summary_page, timeout=10000)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.summary_page, timeout=120000)
     window.close()

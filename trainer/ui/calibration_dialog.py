@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QDialog
 
-from trainer.analysis.calibration import CalibrationRecorder, save_calibration
+from trainer.analysis.calibration import MIN_SAMPLES, CalibrationRecorder, save_calibration
 from trainer.analysis.pipeline import VisitPipeline
 from trainer.capture.video import open_frame_source
 from trainer.core.clock import SessionClock
@@ -26,6 +26,9 @@ from trainer.visit import camera_key, current_user
 STEPS = (("camera", "Look at the blue dot next to your camera", 3.5),
          ("screen", "Now look at the patient's face", 3.5))
 SETTLE_S = 0.7
+#: A target stays up past its seconds until MIN_SAMPLES usable frames were seen there (a busy or slow
+#: computer analyses fewer frames per second), but never longer than this many times its seconds.
+MAX_STRETCH = 3.0
 
 
 class CalibrationDialog(QDialog):
@@ -88,11 +91,17 @@ class CalibrationDialog(QDialog):
         with self._lock:
             self._elapsed += self._timer.interval() / 1000.0
             elapsed = self._elapsed
-        if self._step < len(STEPS) and elapsed >= STEPS[self._step][2]:
+        if self._step < len(STEPS) and self._step_done(elapsed):
             self._next_step()
             if self._step >= len(STEPS):
                 self._fit()
         self.update()
+
+    def _step_done(self, elapsed: float) -> bool:
+        target, seconds = STEPS[self._step][0], STEPS[self._step][2]
+        if elapsed >= seconds * MAX_STRETCH:
+            return True
+        return elapsed >= seconds and self.counts().get(target, 0) >= MIN_SAMPLES
 
     def _fit(self) -> None:
         self._timer.stop()
