@@ -91,7 +91,17 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$sta
   # headless build gives the app identical cv2 calls and saves about 50 MB.
   cv_version=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("opencv-contrib-python"))')
   "$VENV/bin/python" -m pip uninstall --quiet -y opencv-contrib-python
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "opencv-python-headless==$cv_version"
+  if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+       "opencv-python-headless==$cv_version" 2>/dev/null; then
+    # The headless build of a new OpenCV release can appear later than the contrib one: take the newest
+    # headless release of the same major version (the app's cv2 calls are the same in all of them).
+    major=${cv_version%%.*}
+    headless=$("$VENV/bin/python" -m pip index versions opencv-python-headless 2>/dev/null \
+      | sed -n 's/^Available versions: //p' | tr -d ' ' | tr ',' '\n' | grep "^$major\." | head -1)
+    [ -n "$headless" ] || { log "no opencv-python-headless $major.x available"; exit 1; }
+    log "opencv-python-headless $cv_version is not available; using $headless"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "opencv-python-headless==$headless"
+  fi
   echo "$stamp_want" > "$VENV/.stamp"
 fi
 "$VENV/bin/python" -c 'import cv2, mediapipe, PySide6, PyInstaller' \
