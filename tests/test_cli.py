@@ -48,3 +48,27 @@ def test_run_with_a_broken_scenario_file_names_file_and_line(tmp_path):
     p = run("run", str(f), env={"QT_QPA_PLATFORM": "offscreen"})
     assert p.returncode == 2
     assert f"{f}:6" in p.stderr
+
+
+def test_usage_errors_and_unknown_ids_exit_non_zero_with_one_line(tmp_path):
+    p = run("run", "no-such-scenario", env={"QT_QPA_PLATFORM": "offscreen"})
+    assert p.returncode == 2 and p.stderr.startswith("error: no-such-scenario: no scenario has this id")
+    assert len(p.stderr.strip().splitlines()) == 1 and "first-checkin" in p.stderr
+    for args in (["lms"], ["lms", "upload"], ["no-such-command"], ["validate"], ["analyze"]):
+        assert run(*args).returncode == 2, args
+    p = run("lms", "send")  # the tests' default: no policy, so no LRS
+    assert p.returncode == 1 and "names no learning record store" in p.stderr
+    p = run("lms", "status")
+    assert p.returncode == 0 and "nothing is sent" in p.stdout
+
+
+def test_validate_reports_a_pack_reusing_a_built_in_id_naming_both_files(tmp_path):
+    from trainer.resources import builtin_scenarios_dir
+
+    src = builtin_scenarios_dir() / "first_checkin.yaml"
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "mine.yaml").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    p = run("validate", str(tmp_path / "pack"))
+    assert p.returncode == 1
+    assert f"{tmp_path / 'pack' / 'mine.yaml'}:1:1: scenario id 'first-checkin' is also used by {src}" in p.stderr
+    assert run("validate", str(builtin_scenarios_dir())).returncode == 0  # the built-ins against themselves

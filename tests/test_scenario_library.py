@@ -137,3 +137,14 @@ def test_json_schema_matches_the_loader():
     assert visit == {k for k, (_, s) in CONDITION_KEYS.items() if "visit" in s}
     action = schema["$defs"]["condition_turn"]["properties"]["action"]["oneOf"][0]["enum"]
     assert action == list(ACTIONS)
+
+
+def test_a_pack_reusing_a_built_in_id_is_an_error_naming_both_files_and_is_not_offered(tmp_path):
+    from trainer.core.scenario import discover_scenarios
+
+    src = builtin_scenarios_dir() / "first_checkin.yaml"
+    (tmp_path / "dup.yaml").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    found, errors = discover_scenarios([builtin_scenarios_dir(), tmp_path])
+    assert [s.id for s in found].count("first-checkin") == 1
+    assert next(s for s in found if s.id == "first-checkin").path == str(src)
+    assert len(errors) == 1 and errors[0].path == str(tmp_path / "dup.yaml") and str(src) in errors[0].detail

@@ -34,9 +34,12 @@ def test_locked_settings_are_marked_with_file_line_and_note(qtbot, policy_file):
     d = AboutDialog()
     qtbot.addWidget(d)
     r = rows(d)
-    label, value, status, why = r["allow_video_recording"]
-    assert (label, value, status) == ("Video recording allowed", "No", LOCKED)
-    assert why == f"Locked by site policy ({policy_file}:3)."
+    # No video is ever recorded, so that (valid) policy key is not listed: About shows only what has an effect.
+    assert "allow_video_recording" not in r and "Video recording" not in d.details_text()
+    label, value, status, why = r["retention_days"]
+    assert (label, value, status) == ("Keep sessions for (days)", "30 days", LOCKED)
+    assert why.startswith("Sessions older than this are deleted") and why.endswith(
+        f"Locked by site policy ({policy_file}:4).")
     # The programme's note is shown once above the table, and with every locked setting on hover.
     assert "ask the simulation lab" in d.table.item(0, 3).toolTip()
     assert r["retention_days"][1:3] == ["30 days", LOCKED] and f"{policy_file}:4" in r["retention_days"][3]
@@ -88,7 +91,8 @@ def test_copy_details_puts_everything_on_the_clipboard(qtbot, policy_file):
     qtbot.mouseClick(d.copy_button, Qt.LeftButton)
     text = QApplication.clipboard().text()
     assert text == d.details_text()
-    assert f"Video recording allowed: No [{LOCKED}] Locked by site policy ({policy_file}:3)" in text
+    assert f"Keep sessions for (days): 30 days [{LOCKED}] Locked by site policy ({policy_file}:4)" in text
+    assert "Results to your programme: Not sent" in text
     assert "Data folder: " in text and "Site policy: " in text
 
 
@@ -101,7 +105,7 @@ def test_help_menu_action_opens_the_dialog(qtbot, monkeypatch, policy_file):
     opened = []
     monkeypatch.setattr(AboutDialog, "exec", lambda self: opened.append(self) or 0)
     action.trigger()
-    assert len(opened) == 1 and rows(opened[0])["allow_video_recording"][2] == LOCKED
+    assert len(opened) == 1 and rows(opened[0])["retention_days"][2] == LOCKED
 
 
 def test_main_window_help_menu_has_the_action(qtbot):
@@ -110,3 +114,15 @@ def test_main_window_help_menu_has_the_action(qtbot):
     w = MainWindow(camera="none.mp4", mic="none.wav")
     qtbot.addWidget(w)
     assert any("About and settings" in a.text() for a in w.help_menu.actions())
+
+
+def test_lms_line_shows_the_queue(qtbot, tmp_path, monkeypatch):
+    creds = tmp_path / "creds"
+    p = tmp_path / "policy.yaml"
+    p.write_text(f"lms:\n  endpoint: https://lrs.example.org/xapi\n  credentials_file: {creds}\n"
+                 "  learner: mbox\n  mbox_domain: example.org\n", encoding="utf-8")
+    monkeypatch.setenv("TRAINER_POLICY", str(p))
+    d = AboutDialog()
+    qtbot.addWidget(d)
+    assert "https://lrs.example.org/xapi/" in d.lms_label.text() and "No results queued yet" in d.lms_label.text()
+    assert rows(d)["lms"][1:3] == ["https://lrs.example.org/xapi/", LOCKED]

@@ -5,6 +5,8 @@
     trainer run SCENARIO [--camera X] [--mic Y]   open the app straight into a visit
     trainer doctor                  check cameras, microphones, Qt, PortAudio and the model
     trainer validate PATH...        check scenario files or folders (errors as file:line:column)
+    trainer lms status [--json]     results queued for the programme's learning record store (xAPI)
+    trainer lms send                send them now (only when the site policy names an LRS)
     trainer --self-test             check this installation (models, landmarker, store, scenarios, UI)
     trainer --version
 
@@ -64,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check scenario files or folders; prints every error as file:line:column")
     p.add_argument("paths", nargs="+", metavar="PATH")
+
+    p = sub.add_parser("lms", help="results for the programme's learning record store (xAPI): status or send")
+    lms = p.add_subparsers(dest="lms_command", metavar="status|send", required=True)
+    q = lms.add_parser("status", help="how many statements are queued and sent, and the last error")
+    q.add_argument("--json", action="store_true", help="machine-readable output")
+    q = lms.add_parser("send", help="send the queued statements now, oldest first")
+    q.add_argument("--batch", type=int, default=None, metavar="N", help=argparse.SUPPRESS)
     return parser
 
 
@@ -88,20 +97,32 @@ def main(argv: list[str] | None = None) -> int:
         return run_doctor()
     if args.command == "analyze":
         return _analyze(args)
-    if args.command == "run" and args.scenario.endswith((".yaml", ".yml")):
-        # Check the file before opening any window, so a broken scenario is reported here, with its line.
+    if args.command == "lms":
+        return _lms(args)
+    if args.command == "run":
+        # Check the scenario before opening any window, so an unknown id or a broken file is reported here.
         from trainer.core.errors import TrainerError
-        from trainer.core.scenario import load_scenario
 
         try:
-            load_scenario(args.scenario)
+            _resolve_scenario(args.scenario)
         except TrainerError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {exc}".splitlines()[0], file=sys.stderr)
             return 2
     if args.command == "validate":
-        from trainer.core.scenario import validate_paths
+        from pathlib import Path
 
-        found, errors = validate_paths(args.paths)
+        from trainer.core.errors import TrainerError
+        from trainer.core.policy import effective_settings
+        from trainer.core.scenario import validate_paths
+        from trainer.resources import builtin_scenarios_dir
+
+        try:  # a pack must not reuse an id of what the app already offers
+            packs = [Path(p) for p in effective_settings().scenario_packs]
+        except TrainerError as exc:
+            print(f"warning: the site policy cannot be read, checking against the built-in scenarios only: "
+                  f"{exc}".splitlines()[0], file=sys.stderr)
+            packs = []
+        found, errors = validate_paths(args.paths, against=[builtin_scenarios_dir(), *packs])
         for s in found:
             print(f"ok: {s.path} ({s.id}, {len(s.steps)} steps)")
         for e in errors:
@@ -114,6 +135,63 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui(args)
     parser.print_help()
     return 2
+
+
+def _resolve_scenario(ref: str):
+    """A scenario id (built-in or from the policy's packs) or a .yaml path; ScenarioError when unknown."""
+    from pathlib import Path
+
+    from trainer.core.errors import ScenarioError
+    from trainer.core.policy import effective_settings
+    from trainer.core.scenario import discover_scenarios, load_scenario
+    from trainer.resources import builtin_scenarios_dir
+
+    if ref.endswith((".yaml", ".yml")) or Path(ref).is_file():
+        return load_scenario(ref)
+    folders = [builtin_scenarios_dir(), *(Path(p) for p in effective_settings().scenario_packs)]
+    scenarios, _errors = discover_scenarios(folders)
+    for s in scenarios:
+        if s.id == ref:
+            return s
+    raise ScenarioError(ref, "no scenario has this id (known: " + ", ".join(s.id for s in scenarios) + ")")
+
+
+def _lms(args) -> int:
+    import json
+
+    from trainer.core.errors import TrainerError
+    from trainer.core.policy import effective_settings
+    from trainer.store.db import SessionStore
+    from trainer.store.outbox import status
+    from trainer.store.paths import default_db_path
+
+    try:
+        lms = effective_settings().lms
+        store = SessionStore(default_db_path())
+        if args.lms_command == "status":
+            st = status(store)
+            if args.json:
+                print(json.dumps({"lrs": lms.endpoint if lms else None, **st.as_dict()}, indent=2))
+            else:
+                print("LRS: " + (lms.describe() if lms else "none (the site policy names no learning record "
+                                                            "store, so nothing is sent)"))
+                print(st.line())
+            return 0
+        if lms is None:
+            print("error: the site policy names no learning record store (lms: in policy.yaml); nothing is sent",
+                  file=sys.stderr)
+            return 1
+        from trainer.lms import send_pending  # the only package that opens a network connection
+
+        kwargs = {"batch": args.batch} if args.batch else {}
+        report = send_pending(store, lms, **kwargs)
+    except TrainerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"sent {report.sent} statement(s) to {lms.endpoint}"
+          + (f" ({report.already_there} the LRS already had)" if report.already_there else "")
+          + f"; {report.pending} still queued")
+    return 0
 
 
 class _ProgressBar:

@@ -26,6 +26,7 @@ from trainer.core.errors import TrainerError
 from trainer.core.events import FrameSample, Notice, ScenarioEvent, SpeechSegment, SpeechStarted, TurnEnded
 from trainer.core.scenario import PatientLine, Scenario
 from trainer.store.db import SessionStore
+from trainer.store.outbox import queue_session
 
 TICK_S = 0.05
 
@@ -44,8 +45,15 @@ class VisitRunner:
     def __init__(self, scenario: Scenario, store: SessionStore, *, camera: str | int | None = 0,
                  mic: str | int | None = "default", listener: Callable[[object], None] | None = None,
                  realtime: bool = True, voice: PatientVoice | None = None, sound_output: bool = True,
-                 calibration="auto"):
+                 calibration="auto", lms="policy"):
         self.scenario = scenario
+        # Where results go when the visit ends: the site policy's LRS ("policy"), a given LmsPolicy, or
+        # None. Read now, so a policy problem shows before the visit rather than after it.
+        if lms == "policy":
+            from trainer.core.policy import effective_settings
+
+            lms = effective_settings().lms
+        self.lms = lms
         self.store = store
         self.listener = listener or (lambda ev: None)
         self.clock = SessionClock()
@@ -118,6 +126,9 @@ class VisitRunner:
         completed = any(e.kind == "visit_end" and e.data.get("reason") == "completed" for e in self.engine.history)
         self.writer.close("completed" if completed else "ended_early", duration_s=round(t, 3),
                           calibrated=self.calibration is not None)
+        # The xAPI outbox (only when the policy names an LRS); sending is trainer.lms's job, later.
+        queue_session(self.store, self.session_id, self.lms, current_user(), behaviours=self.scenario.behaviours,
+                      description=self.scenario.summary)
         return self.session_id
 
     def ui_action(self, action: str) -> None:

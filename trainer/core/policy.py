@@ -9,6 +9,11 @@ change them and the app shows them as locked. Keys under `defaults:` are startin
     retention_days: 90
     data_dir: /srv/trainer-data/$USER
     scenario_packs: [/opt/programme-scenarios]
+    lms:                                   # results to a Learning Record Store (xAPI); absent = nothing sent
+      endpoint: https://lrs.example.org/xapi/
+      credentials_file: /etc/video-visit-trainer/lrs-credentials
+      learner: account
+      account_homepage: https://lms.example.org
     defaults:
       default_feedback_mode: after_action
 
@@ -71,6 +76,11 @@ class SettingSpec:
     default: Any
     check: Callable[[Any, "Path"], Any]  # returns the normalised value or raises ValueError(reason)
     help: str
+    # False for a key a policy may carry but this version of the app does not act on (About hides it, so
+    # it never claims an effect that does not exist); the value is still validated.
+    in_effect: bool = True
+    # False for keys only the enforced (top) level may set: a user-changeable default makes no sense.
+    default_allowed: bool = True
 
 
 def _check_bool(value: Any, _base: Path) -> bool:
@@ -132,10 +142,92 @@ def _check_mode(value: Any, _base: Path) -> str:
     return value
 
 
+LEARNER_SCHEMES = ("account", "mbox")
+
+
+@dataclass(frozen=True)
+class LmsPolicy:
+    """Where results go (xAPI, docs/xapi.md): the LRS endpoint, the file holding its credentials (never
+    the policy itself: policy files are readable by every user), and how the learner is identified."""
+
+    endpoint: str
+    credentials_file: str
+    learner: str = "account"  # "account": {homePage, name = login}; "mbox": mailto:login@mbox_domain
+    account_homepage: str = ""
+    mbox_domain: str = ""
+    activity_base: str = "https://video-visit-trainer.invalid/scenarios/"
+    platform: str = "Video-Visit Trainer"
+
+    def describe(self) -> str:
+        """One line for About and `trainer lms status`."""
+        return f"{self.endpoint} (learner by {self.learner})"
+
+
+_LMS_KEYS = {"endpoint", "credentials_file", "learner", "account_homepage", "mbox_domain", "activity_base",
+             "platform"}
+
+
+def _iri(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{key}: expected an address such as https://lrs.example.org/xapi/, got {_show(value)}")
+    text = value.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+        raise ValueError(f"{key}: '{text}' is not an http:// or https:// address")
+    return text
+
+
+def _check_lms(value: Any, base: Path) -> LmsPolicy | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("expected 'key: value' lines indented under it (endpoint, credentials_file, learner, "
+                         f"...), got {_show(value)}")
+    unknown = sorted(set(value) - _LMS_KEYS)
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), sorted(_LMS_KEYS), n=1)
+        raise ValueError(f"unknown key '{unknown[0]}'." + (f" Did you mean '{close[0]}'?" if close else "")
+                         + f" Known keys: {', '.join(sorted(_LMS_KEYS))}")
+    for key in ("endpoint", "credentials_file"):
+        if key not in value:
+            raise ValueError(f"'{key}' is required")
+    endpoint = _iri(value["endpoint"], "endpoint")
+    if not endpoint.endswith("/"):
+        endpoint += "/"  # the statements resource is endpoint + "statements"
+    creds = value["credentials_file"]
+    if not isinstance(creds, str) or not creds.strip():
+        raise ValueError(f"credentials_file: expected a file path, got {_show(creds)}")
+    creds_path = Path(_expand(creds.strip()))
+    creds_path = creds_path if creds_path.is_absolute() else base / creds_path
+    learner = value.get("learner", "account")
+    if learner not in LEARNER_SCHEMES:
+        raise ValueError(f"learner: expected one of {', '.join(LEARNER_SCHEMES)}, got {_show(learner)}")
+    out = {"endpoint": endpoint, "credentials_file": str(creds_path), "learner": learner}
+    if learner == "account":
+        if "account_homepage" not in value:
+            raise ValueError("learner: account needs 'account_homepage' (the address of the system whose "
+                             "login names identify learners, e.g. https://lms.example.org)")
+        out["account_homepage"] = _iri(value["account_homepage"], "account_homepage")
+    else:
+        domain = value.get("mbox_domain")
+        if not isinstance(domain, str) or not domain.strip() or "@" in domain or "/" in domain:
+            raise ValueError("learner: mbox needs 'mbox_domain' (learners become mailto:LOGIN@DOMAIN), got "
+                             f"{_show(domain)}")
+        out["mbox_domain"] = domain.strip()
+    if "activity_base" in value:
+        base_iri = _iri(value["activity_base"], "activity_base")
+        out["activity_base"] = base_iri if base_iri.endswith("/") else base_iri + "/"
+    if "platform" in value:
+        if not isinstance(value["platform"], str) or not value["platform"].strip():
+            raise ValueError(f"platform: expected text, got {_show(value['platform'])}")
+        out["platform"] = value["platform"].strip()
+    return LmsPolicy(**out)
+
+
 SETTINGS: dict[str, SettingSpec] = {s.key: s for s in (
     SettingSpec("allow_video_recording", "Video recording allowed", True, _check_bool,
-                "Whether a session may keep the camera video. Analysis still runs when false; only the "
-                "recording is not kept."),
+                "Whether a session may keep the camera video. This version never keeps camera video (only the "
+                "measures computed from it), so the setting has no effect yet.", in_effect=False),
     SettingSpec("retention_days", "Keep sessions for (days)", None, _check_retention,
                 "Sessions older than this are deleted; null keeps them until the user deletes them."),
     SettingSpec("data_dir", "Data folder", None, _check_data_dir,
@@ -144,6 +236,10 @@ SETTINGS: dict[str, SettingSpec] = {s.key: s for s in (
                 "Folders of scenario packs offered next to the built-in scenarios."),
     SettingSpec("default_feedback_mode", "Feedback mode", "live", _check_mode,
                 "live: feedback during the visit; after_action: only in the debrief; off: no feedback."),
+    SettingSpec("lms", "Results sent to a learning record store", None, _check_lms,
+                "When set, each completed visit's results are queued on this computer and sent as xAPI "
+                "statements to the programme's learning record store; when not set, nothing leaves the computer.",
+                default_allowed=False),
 )}
 
 _META_KEYS = {"version", "note", "defaults"}
@@ -190,6 +286,9 @@ def _validate(path: Path, m: LDict, prefix: str) -> dict[str, PolicyValue]:
         spec = SETTINGS.get(key)
         if spec is None:
             raise _unknown_key(path, key, line, prefix)
+        if prefix and not spec.default_allowed:
+            raise PolicyError(path, f"{prefix}{key}: can only be set at the top level (enforced), not as a "
+                                    "default users may change", line=line, key=key)
         try:
             out[key] = PolicyValue(spec.check(raw, path.parent), line)
         except ValueError as exc:
@@ -378,6 +477,10 @@ class EffectiveSettings:
         return self.value("default_feedback_mode")
 
     @property
+    def lms(self) -> LmsPolicy | None:
+        return self.value("lms")
+
+    @property
     def policy_files(self) -> tuple[Path, ...]:
         return tuple(f.path for f in self.policy.files)
 
@@ -401,7 +504,9 @@ def effective_settings(policy: Policy | None = None, user: Mapping[str, Any] | N
             if key in user:
                 ignored.append(key)
             continue
-        if key in user:
+        if key in user and not spec.default_allowed:
+            ignored.append(key)  # only a policy may set it (e.g. where results are sent)
+        elif key in user:
             try:
                 value = spec.check(user[key], Path.cwd())
             except ValueError as exc:

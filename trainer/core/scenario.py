@@ -919,10 +919,25 @@ def scenario_files(paths: list[str | Path]) -> list[Path]:
     return out
 
 
-def validate_paths(paths: list[str | Path]) -> tuple[list[Scenario], list[ScenarioError]]:
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return a == b
+
+
+def _duplicate_id_error(s: Scenario, other_path: str) -> ScenarioError:
+    return ScenarioError(s.path, f"scenario id '{s.id}' is also used by {other_path}; ids must be unique across "
+                                 "the built-in scenarios and every scenario pack, so this file is not offered",
+                         line=1, column=1)
+
+
+def validate_paths(paths: list[str | Path], against: list[Path] = ()) -> tuple[list[Scenario], list[ScenarioError]]:
     """Load every scenario file named (or found in the folders named); errors are collected, not raised.
 
-    A folder with no scenario files is itself an error, so a typo in a path cannot pass silently."""
+    A folder with no scenario files is itself an error, so a typo in a path cannot pass silently. Ids must
+    be unique among the files named and also against the scenarios in `against` (the built-in folder and
+    the policy's packs: what the app would offer next to them)."""
     found: list[Scenario] = []
     errors: list[ScenarioError] = []
     for item in paths:
@@ -937,25 +952,41 @@ def validate_paths(paths: list[str | Path]) -> tuple[list[Scenario], list[Scenar
                 errors.append(exc)
     seen: dict[str, str] = {}
     for s in found:
-        if s.id in seen:
-            errors.append(ScenarioError(s.path, f"scenario id '{s.id}' is also used by {seen[s.id]}", line=1,
-                                        column=1))
+        if s.id in seen and not _same_file(seen[s.id], s.path):
+            errors.append(_duplicate_id_error(s, seen[s.id]))
         seen.setdefault(s.id, s.path)
+    if against:
+        offered, _ = discover_scenarios(list(against))
+        for s in found:
+            other = next((o for o in offered if o.id == s.id and not _same_file(o.path, s.path)), None)
+            if other is not None and not any(e.path == s.path and "also used by" in e.detail for e in errors):
+                errors.append(_duplicate_id_error(s, other.path))
     return found, errors
 
 
 def discover_scenarios(folders: list[Path]) -> tuple[list[Scenario], list[ScenarioError]]:
-    """Load every *.yaml scenario in the folders; broken files are returned as errors, not raised."""
+    """Load every *.yaml scenario in the folders; broken files are returned as errors, not raised.
+
+    A scenario whose id an earlier folder (the built-in one comes first) already uses is an error naming
+    both files, and is left out: two entries with one id would mix their sessions and progress."""
     found: list[Scenario] = []
     errors: list[ScenarioError] = []
+    seen: dict[str, str] = {}
     for folder in folders:
         if not folder.is_dir():
             continue
         for f in scenario_files([folder]):
             try:
-                found.append(load_scenario(f))
+                s = load_scenario(f)
             except ScenarioError as exc:
                 errors.append(exc)
+                continue
+            if s.id in seen:
+                if not _same_file(seen[s.id], s.path):
+                    errors.append(_duplicate_id_error(s, seen[s.id]))
+                continue
+            seen[s.id] = s.path
+            found.append(s)
     return found, errors
 
 

@@ -6,6 +6,7 @@ Schema (version in PRAGMA user_version; `MIGRATIONS[i]` upgrades version i to i+
   frames(session_id, t, face, gaze, yaw, pitch, roll, expressivity, smile, nod)   one row per analysed frame
   speech(session_id, speaker, start, end)                                          closed speech segments
   events(session_id, t, kind, data)                                                scenario events, notices
+  outbox(seq, statement_id, session_id, verb, created_at, statement, sent_at, ...)  xAPI statements to send
 
 A session is created with status 'interrupted' and only becomes 'completed' when it is closed properly,
 so a crash or power cut leaves an honest record. Writes go through one `SessionWriter` thread that
@@ -63,6 +64,24 @@ MIGRATIONS = [
         t REAL NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}'
     );
     CREATE INDEX events_session_t ON events(session_id, t);
+    """,
+    # 1 -> 2: the xAPI outbox (trainer.store.outbox). No foreign key to sessions: a statement already queued
+    # is still sent when retention deletes its session.
+    """
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        statement_id TEXT NOT NULL UNIQUE,
+        session_id INTEGER NOT NULL,
+        verb TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        statement TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_attempt_at TEXT,
+        last_error TEXT,
+        UNIQUE (session_id, verb)
+    );
+    CREATE INDEX outbox_pending ON outbox(sent_at, seq);
     """,
 ]
 

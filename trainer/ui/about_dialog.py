@@ -1,5 +1,9 @@
 """Help › About and settings: version, data folder, the site policy that applies and each setting, with a
-"Locked by policy" marker and the reason (file, line and the programme's note)."""
+"Locked by policy" marker and the reason (file, line and the programme's note).
+
+Only settings this version acts on are listed (`SettingSpec.in_effect`): a row must never promise an effect
+that does not exist. Each row says what the setting does and why it has its value. Where results go (xAPI)
+gets its own line with the queue, since it is the one setting that sends anything off the computer."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from trainer import __version__
-from trainer.core.policy import EffectiveSettings, Policy, PolicyError, effective_settings, load_policy, policy_paths
+from trainer.core.policy import (SETTINGS, EffectiveSettings, Policy, PolicyError, effective_settings, load_policy,
+                                 policy_paths)
 
 LOCKED = "Locked by policy"
 _MODES = {"live": "Live (during the visit)", "after_action": "After the visit (debrief only)", "off": "Off"}
@@ -31,7 +36,19 @@ def format_value(key: str, value) -> str:
         return "None" if not value else "\n".join(value)
     if key == "default_feedback_mode":
         return _MODES.get(value, str(value))
+    if key == "lms":
+        return "Not sent (nothing leaves this computer)" if value is None else value.endpoint
     return str(value)
+
+
+def shown_settings(settings: EffectiveSettings) -> list:
+    """The settings About lists: those this version acts on."""
+    return [s for s in settings if SETTINGS[s.key].in_effect]
+
+
+def describe(setting) -> str:
+    """What the setting does, then why it has its value."""
+    return f"{SETTINGS[setting.key].help} {setting.explanation(with_note=False)}"
 
 
 def _status(setting) -> str:
@@ -49,7 +66,7 @@ class AboutDialog(QDialog):
                  user: dict | None = None):
         super().__init__(parent)
         self.setWindowTitle("About and settings")
-        self.setMinimumSize(720, 460)
+        self.setMinimumSize(900, 600)
         self.policy_error: PolicyError | None = None
         if settings is None:
             try:
@@ -65,7 +82,9 @@ class AboutDialog(QDialog):
         title.setObjectName("aboutTitle")
         layout.addWidget(title)
         blurb = QLabel("Rehearse telehealth video visits with a virtual patient. Camera and microphone "
-                       "are analysed on this computer; nothing leaves it.")
+                       "are analysed on this computer; " + ("nothing leaves it." if settings.lms is None else
+                                                            "only the results named below are sent to your "
+                                                            "programme."))
         blurb.setWordWrap(True)
         layout.addWidget(blurb)
 
@@ -88,24 +107,29 @@ class AboutDialog(QDialog):
         self.note_label.setWordWrap(True)
         if notes:
             form.addRow("Programme note:", self.note_label)
+        self.lms_label = QLabel(self._lms_text())
+        self.lms_label.setWordWrap(True)
+        self.lms_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        form.addRow("Results to your programme:", self.lms_label)
         layout.addLayout(form)
 
         self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Setting", "Value", "Status", "Why"])
+        self.table.setHorizontalHeaderLabels(["Setting", "Value", "Status", "What it does, and why this value"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setWordWrap(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.Interactive)
+        self.table.setColumnWidth(1, 190)  # long values (folders, addresses) wrap instead of squeezing "What"
         header.setSectionResizeMode(2, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.Stretch)
-        for s in settings:
+        for s in shown_settings(settings):
             row = self.table.rowCount()
             self.table.insertRow(row)
             items = [QTableWidgetItem(s.label), QTableWidgetItem(format_value(s.key, s.value)),
-                     QTableWidgetItem(_status(s)), QTableWidgetItem(s.explanation(with_note=False))]
+                     QTableWidgetItem(_status(s)), QTableWidgetItem(describe(s))]
             if s.locked:
                 font = items[2].font()
                 font.setBold(True)
@@ -177,6 +201,24 @@ class AboutDialog(QDialog):
         return ("No site policy applies." + (f" Looked in: {', '.join(looked)}" if looked else
                                              " (TRAINER_POLICY is set to an empty value.)"))
 
+    def _lms_text(self) -> str:
+        lms = self.settings.lms
+        if lms is None:
+            return "Not sent: the site policy names no learning record store, so nothing leaves this computer."
+        import sqlite3
+
+        from trainer.core.errors import TrainerError
+
+        try:
+            from trainer.store.db import SessionStore
+            from trainer.store.outbox import status
+            from trainer.store.paths import default_db_path
+
+            queue = status(SessionStore(default_db_path())).line()
+        except (TrainerError, sqlite3.Error) as exc:  # shown here: About must open even then
+            queue = f"The queue cannot be read: {exc}"
+        return f"Sent as xAPI statements to {lms.describe()}.\n{queue}"
+
     def details_text(self) -> str:
         """Everything the dialog shows, as plain text (for support requests)."""
         lines = [f"Video-Visit Trainer {__version__}", f"Version: {self.version_label.text()}",
@@ -184,8 +226,9 @@ class AboutDialog(QDialog):
                  "Site policy: " + self.policy_label.text().replace("\n", "; ")]
         if self.note_label.text():
             lines.append("Programme note: " + self.note_label.text())
+        lines.append("Results to your programme: " + self.lms_label.text().replace("\n", " "))
         lines.append("Settings:")
-        for s in self.settings:
+        for s in shown_settings(self.settings):
             value = format_value(s.key, s.value).replace("\n", ", ")
             lines.append(f"  {s.label}: {value} [{_status(s)}] {s.explanation()}")
         return "\n".join(lines)

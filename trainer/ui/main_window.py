@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.update_calibration_status()
         self.scenario_page.set_devices_text(
             f"Camera: {_describe_input(self.camera, 'webcam')}   ·   Microphone: {_describe_input(self.mic, 'mic')}")
+        self.send_results()  # a backlog from an offline period goes as soon as the app starts
 
     def _build_menu(self) -> None:
         m = self.menuBar().addMenu("&Session")
@@ -222,9 +223,32 @@ class MainWindow(QMainWindow):
             self.visit_page.show_status("Ending the call and saving the session…")
         run_task(lambda progress, cancelled: runner.end(), on_done=self._visit_saved, on_error=self._save_failed)
 
+    def send_results(self) -> None:
+        """Send queued xAPI statements in the background, only when the site policy names an LRS
+        (docs/xapi.md). A failure leaves them queued and says why in the status bar; About shows the queue."""
+        lms = self.settings.lms
+        if lms is None:
+            return
+        store = self.store
+
+        def send(progress, cancelled):
+            from trainer.lms import send_pending  # the one package that opens a network connection
+
+            return send_pending(store, lms)
+
+        def done(report) -> None:
+            if report.sent:
+                self.statusBar().showMessage(f"Results sent to your programme ({report.sent} statements).", 10000)
+
+        def failed(exc: BaseException) -> None:
+            self.statusBar().showMessage(str(exc).replace("\n", " "))
+
+        run_task(send, on_done=done, on_error=failed)
+
     def _visit_saved(self, session_id: int) -> None:
         self.last_session_id = session_id
         self._teardown_visit()
+        self.send_results()
         self.show_summary(session_id)
         self.activateWindow()  # keyboard users continue from the summary without clicking
 
