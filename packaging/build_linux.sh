@@ -117,6 +117,7 @@ t0=$(date +%s)
   --distpath "$DIST" --workpath "$OUT/work" packaging/trainer.spec) > "$OUT/pyinstaller.log" 2>&1 \
   || { tail -40 "$OUT/pyinstaller.log"; log "PyInstaller failed (full log: $OUT/pyinstaller.log)"; exit 1; }
 log "PyInstaller done in $(( $(date +%s) - t0 )) s (log: $OUT/pyinstaller.log)"
+grep '^\[spec\]' "$OUT/pyinstaller.log" | head -8 || true
 
 # -- 5. the bundle holds what the spec promises
 status=0

@@ -115,6 +115,121 @@ PRUNE: tuple[tuple[str, str], ...] = (
 #: (numpy.libs, the OpenCV .libs folder, av's extension modules): strip corrupts them ("ELF load command
 #: address/offset not page-aligned").
 STRIP_AFTER_COLLECT = ("mediapipe/tasks/c/libmediapipe.so", "libpython3*.so*", "python3*/lib-dynload/*.so")
+#: Debug information only (`strip --strip-debug`: the symbol tables stay), for extension modules that a wheel
+#: shipped with DWARF data. PyAV's Cython modules carry 24 MB of it (30 MB -> 6 MB). Unlike
+#: --strip-unneeded, this leaves the patchelf-edited program headers alone: the modules load and decode
+#: (checked by the build's self-test and `trainer analyze`).
+STRIP_DEBUG_AFTER_COLLECT = ("av/**/*.so",)
+
+
+#: FFmpeg libraries PyAV and OpenCV both carry (docs/packaging.md, "Size"). When the two wheels were built
+#: against the same FFmpeg major versions (ABI-compatible by FFmpeg's rules), PyAV is pointed at OpenCV's
+#: copy and its own goes, with every library only that copy needed (its encoders: x265, SVT-AV1, x264...).
+SHARED_FFMPEG = ("libavcodec", "libavformat", "libavutil", "libswresample", "libswscale")
+FFMPEG_OWNER, FFMPEG_USER = "opencv_python_headless.libs", "av.libs"
+
+
+def _needed(lib: Path) -> list[str]:
+    import re
+    import subprocess
+
+    out = subprocess.run(["readelf", "-d", str(lib)], capture_output=True, text=True, check=True).stdout
+    return re.findall(r"\(NEEDED\).*\[(.+?)\]", out)
+
+
+def _lib_key(name: str) -> tuple[str, str] | None:
+    """libavcodec-5e6b81c2.so.62.28.102 -> ('libavcodec', '62'): auditwheel's name and the ABI major."""
+    import re
+
+    m = re.match(r"(lib[A-Za-z0-9_+-]+?)-[0-9a-f]{8}\.so\.(\d+)", name)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def _symbols(lib: Path, defined: bool) -> set[str]:
+    import subprocess
+
+    flag = "--defined-only" if defined else "--undefined-only"
+    out = subprocess.run(["nm", "-D", flag, "--with-symbol-versions", str(lib)], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split()[-1].replace("@@", "@") for line in out.splitlines() if line.strip()}
+
+
+def _missing_symbols(internal: Path, user: Path, linked: dict[str, Path]) -> set[str]:
+    """FFmpeg libraries ('libavutil', ...) whose OpenCV copy lacks a symbol PyAV's code needs from it."""
+    exported: set[str] = set()
+    for target in set(linked.values()):
+        exported |= _symbols(target, True)
+    mine = [p for p in user.iterdir() if p.name not in linked and not p.is_symlink()]
+    for p in mine:
+        exported |= _symbols(p, True)
+    lacking = set()
+    for obj in [*(internal / "av").rglob("*.so"), *mine]:
+        for sym in _symbols(obj, False):
+            name, _, version = sym.partition("@")
+            if version.startswith(("LIBAV", "LIBSW")) and sym not in exported:
+                lacking.add(version.rsplit("_", 1)[0].lower())
+    return lacking
+
+
+def share_ffmpeg(internal: Path) -> tuple[int, list[str]]:
+    """Make PyAV use OpenCV's FFmpeg in a collected Linux app; returns (bytes saved, what was done).
+
+    PyAV's extension modules find their libraries by the file names auditwheel gave them, in av.libs
+    (their RPATH). Each shared FFmpeg library there is replaced by a symbolic link to OpenCV's library of the
+    same major version (and OpenCV's own dependencies are linked beside it, since $ORIGIN is the folder of
+    the link); then every file of av.libs no remaining library needs is deleted. The binaries themselves
+    are not modified. Nothing happens for a library whose major versions differ."""
+    internal = Path(internal)
+    owner, user = internal / FFMPEG_OWNER, internal / FFMPEG_USER
+    if not owner.is_dir() or not user.is_dir():
+        return 0, []
+    theirs = {_lib_key(p.name): p for p in owner.iterdir() if _lib_key(p.name)}
+    done, saved = [], 0
+    linked: dict[str, Path] = {}
+    for lib in sorted(user.iterdir()):
+        key = _lib_key(lib.name)
+        if lib.is_symlink() or key is None or key[0] not in SHARED_FFMPEG or key not in theirs:
+            continue
+        linked[lib.name] = theirs[key]
+    # Same major version is not the whole story: a build may leave out optional parts (PyAV's libavfilter
+    # calls AMF helpers its libavutil has and OpenCV's lacks). A library stays PyAV's own when anything of
+    # PyAV's needs a symbol of it that OpenCV's copy does not export.
+    for lacking in _missing_symbols(internal, user, linked):
+        for name in [n for n in linked if _lib_key(n) and _lib_key(n)[0] == lacking]:
+            del linked[name]
+            done.append(f"{FFMPEG_USER}/{name} kept: OpenCV's {lacking} lacks symbols PyAV needs")
+    # OpenCV's libraries that the linked ones need, found through the links' folder.
+    todo = list(linked.values())
+    while todo:
+        for dep in _needed(todo.pop()):
+            target = owner / dep
+            if target.is_file() and dep not in linked and not (user / dep).exists():
+                linked[dep] = target
+                todo.append(target)
+    for name, target in sorted(linked.items()):
+        path = user / name
+        if path.exists():
+            saved += path.stat().st_size
+            path.unlink()
+        path.symlink_to(Path("..") / FFMPEG_OWNER / target.name)
+        done.append(f"{FFMPEG_USER}/{name} -> {FFMPEG_OWNER}/{target.name}")
+    if not done:
+        return 0, []
+    keep: set[str] = set()
+    todo = [p for p in (internal / "av").rglob("*.so") if p.is_file()]
+    while todo:
+        for dep in _needed(todo.pop()):
+            path = user / dep
+            if path.exists() and dep not in keep:
+                keep.add(dep)
+                if not path.is_symlink():
+                    todo.append(path)
+    for path in sorted(user.iterdir()):
+        if path.name not in keep and not path.is_symlink():
+            saved += path.stat().st_size
+            path.unlink()
+            done.append(f"{FFMPEG_USER}/{path.name} removed (only PyAV's own FFmpeg needed it)")
+    return saved, done
 
 
 def _is_junk(path: Path) -> bool:
@@ -199,5 +314,12 @@ def strip_collected(internal: Path) -> list[Path]:
             raise SystemExit(f"bundle_data.STRIP_AFTER_COLLECT: nothing matches {pattern} in {internal}")
         for target in targets:
             subprocess.run(["strip", "--strip-unneeded", str(target)], check=True)
+            done.append(target)
+    for pattern in STRIP_DEBUG_AFTER_COLLECT:
+        targets = sorted(p for p in Path(internal).glob(pattern) if p.is_file() and not p.is_symlink())
+        if not targets:
+            raise SystemExit(f"bundle_data.STRIP_DEBUG_AFTER_COLLECT: nothing matches {pattern} in {internal}")
+        for target in targets:
+            subprocess.run(["strip", "--strip-debug", str(target)], check=True)
             done.append(target)
     return done
