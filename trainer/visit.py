@@ -45,14 +45,18 @@ class VisitRunner:
     def __init__(self, scenario: Scenario, store: SessionStore, *, camera: str | int | None = 0,
                  mic: str | int | None = "default", listener: Callable[[object], None] | None = None,
                  realtime: bool = True, voice: PatientVoice | None = None, sound_output: bool = True,
-                 calibration="auto", lms="policy"):
+                 calibration="auto", lms="policy", turn_time_scale="settings"):
         self.scenario = scenario
         # Where results go when the visit ends: the site policy's LRS ("policy"), a given LmsPolicy, or
-        # None. Read now, so a policy problem shows before the visit rather than after it.
-        if lms == "policy":
+        # None; and the user's time limits for turns ("settings", a factor, or None for none). Read now, so
+        # a policy problem shows before the visit rather than after it.
+        if lms == "policy" or turn_time_scale == "settings":
             from trainer.core.policy import effective_settings
+            from trainer.store.user_settings import load_user_settings
 
-            lms = effective_settings().lms
+            settings = effective_settings(user=load_user_settings())
+            lms = settings.lms if lms == "policy" else lms
+            turn_time_scale = settings.turn_time_scale if turn_time_scale == "settings" else turn_time_scale
         self.lms = lms
         self.store = store
         self.listener = listener or (lambda ev: None)
@@ -62,7 +66,7 @@ class VisitRunner:
         self.voice = voice or PatientVoice()
         self._rendered: dict[str, RenderedLine] = {}
         self.player = PatientPlayer(self.clock, self._on_patient_audio, use_device=sound_output and realtime)
-        self.engine = ScenarioEngine(scenario, line_duration=self._line_duration)
+        self.engine = ScenarioEngine(scenario, line_duration=self._line_duration, turn_time_scale=turn_time_scale)
         if mic is None:
             self.engine.no_microphone()
         self._lock = threading.Lock()

@@ -63,8 +63,12 @@ class TurnStats:
 class ScenarioEngine:
     """Plays a Scenario step by step."""
 
-    def __init__(self, scenario: Scenario, line_duration: Callable[[PatientLine], float] | None = None):
+    def __init__(self, scenario: Scenario, line_duration: Callable[[PatientLine], float] | None = None,
+                 turn_time_scale: float | None = 1.0):
         self.scenario = scenario
+        # Adjustable timing (WCAG 2.2.1): every turn's timeout_s times this factor; None = no time limit,
+        # the patient waits until the clinician speaks, picks a card or a facilitator moves on.
+        self.turn_time_scale = turn_time_scale
         self._line_duration = line_duration or (lambda line: estimated_line_duration(line.text))
         self.history: list[ScenarioEvent] = []
         self.current: Step | None = None
@@ -98,6 +102,12 @@ class ScenarioEngine:
         self._return_to: Step | None = None  # the turn a silence check line goes back to
         self._silence_line = False
 
+    def turn_timeout(self, step: ClinicianTurn) -> float | None:
+        """Seconds the patient waits in this turn (the scenario's limit times the user's factor), or None."""
+        if self.turn_time_scale is None:
+            return None
+        return step.timeout_s * self.turn_time_scale
+
     # -- inputs -------------------------------------------------------------------------------------
     def start(self, t: float) -> list[ScenarioEvent]:
         """Begin the visit at session time t with the first step."""
@@ -125,8 +135,9 @@ class ScenarioEngine:
                 out += self._end_line(step, self._line_ends_at)
                 out += self._after_line(step, self._line_ends_at)
             elif (isinstance(step, ClinicianTurn) and self._turn is not None and not self._turn.spoke
-                  and self._speaking_since is None and t >= self._step_started + step.timeout_s):
-                end_t = self._step_started + step.timeout_s
+                  and self._speaking_since is None and self.turn_timeout(step) is not None
+                  and t >= self._step_started + self.turn_timeout(step)):
+                end_t = self._step_started + self.turn_timeout(step)
                 out += self._end_turn(step, end_t, "timeout")
             else:
                 break
@@ -492,7 +503,7 @@ class ScenarioEngine:
         if isinstance(step, ClinicianTurn):
             self._turn = TurnStats(step.id, t, since=self._last_turn_end, cue=self._last_cue)
             self._last_cue = None
-            out = [self._emit(ClinicianTurnStarted(t, step=step.id, prompt=step.prompt, timeout_s=step.timeout_s,
+            out = [self._emit(ClinicianTurnStarted(t, step=step.id, prompt=step.prompt, timeout_s=self.turn_timeout(step),
                                                    cards=tuple({"id": c.id, "label": c.label, "detail": c.detail}
                                                                for c in step.cards)))]
             if self._speaking_since is not None:  # already talking as the turn opens

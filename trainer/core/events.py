@@ -152,7 +152,7 @@ class ClinicianTurnStarted(ScenarioEvent):
 
     step: str = ""
     prompt: str = ""
-    timeout_s: float = 0.0
+    timeout_s: float | None = 0.0  # None: no time limit (the user turned turn time limits off)
     cards: tuple[dict, ...] = ()
     kind: ClassVar[str] = "clinician_turn"
 

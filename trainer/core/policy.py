@@ -142,6 +142,20 @@ def _check_mode(value: Any, _base: Path) -> str:
     return value
 
 
+LANGUAGE_CHOICES = ("system", "en", "fr_CA")
+CAPTION_SIZES = {"normal": 1.0, "large": 1.3, "larger": 1.6, "largest": 2.0}  # x the default caption font
+CAPTION_CONTRASTS = ("standard", "high")
+TURN_TIME_LIMITS = {"normal": 1.0, "extended": 2.0, "off": None}  # x each turn's timeout_s; None = no limit
+
+
+def _check_choice(choices):
+    def check(value: Any, _base: Path) -> str:
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {_show(value)}")
+        return value
+    return check
+
+
 LEARNER_SCHEMES = ("account", "mbox")
 
 
@@ -160,7 +174,9 @@ class LmsPolicy:
 
     def describe(self) -> str:
         """One line for About and `trainer lms status`."""
-        return f"{self.endpoint} (learner by {self.learner})"
+        from trainer.core.i18n import _
+
+        return _("{endpoint} (learners identified by {scheme})").format(endpoint=self.endpoint, scheme=self.learner)
 
 
 _LMS_KEYS = {"endpoint", "credentials_file", "learner", "account_homepage", "mbox_domain", "activity_base",
@@ -229,13 +245,22 @@ SETTINGS: dict[str, SettingSpec] = {s.key: s for s in (
                 "Whether a session may keep the camera video. This version never keeps camera video (only the "
                 "measures computed from it), so the setting has no effect yet.", in_effect=False),
     SettingSpec("retention_days", "Keep sessions for (days)", None, _check_retention,
-                "Sessions older than this are deleted; null keeps them until the user deletes them."),
+                "Sessions older than this are deleted when the app starts; otherwise they are kept until deleted."),
     SettingSpec("data_dir", "Data folder", None, _check_data_dir,
-                "Where sessions are stored; null means the per-user data folder."),
+                "Where your sessions are stored."),
     SettingSpec("scenario_packs", "Extra scenario folders", (), _check_packs,
                 "Folders of scenario packs offered next to the built-in scenarios."),
     SettingSpec("default_feedback_mode", "Feedback mode", "live", _check_mode,
-                "live: feedback during the visit; after_action: only in the debrief; off: no feedback."),
+                "Live: coaching during the visit; after the visit: only in the debrief; off: no feedback."),
+    SettingSpec("language", "Language", "system", _check_choice(LANGUAGE_CHOICES),
+                "The app's language. The patient's voice is English (no French voice is available offline); in "
+                "French the patient's words are shown as French captions."),
+    SettingSpec("caption_size", "Caption size", "normal", _check_choice(tuple(CAPTION_SIZES)),
+                "Size of the patient's captions and the coaching text during a visit."),
+    SettingSpec("caption_contrast", "Caption contrast", "standard", _check_choice(CAPTION_CONTRASTS),
+                "Standard: white text on a dark band over the video; high: yellow text on opaque black."),
+    SettingSpec("turn_time_limits", "Time limits for your turns", "normal", _check_choice(tuple(TURN_TIME_LIMITS)),
+                "How long the patient waits for you to answer before carrying on."),
     SettingSpec("lms", "Results sent to a learning record store", None, _check_lms,
                 "When set, each completed visit's results are queued on this computer and sent as xAPI "
                 "statements to the programme's learning record store; when not set, nothing leaves the computer.",
@@ -419,15 +444,17 @@ class Setting:
     def explanation(self, with_note: bool = True) -> str:
         """Why the setting has this value, in words a user can pass on to IT (with the policy's note,
         unless `with_note` is false because the note is shown elsewhere)."""
+        from trainer.core.i18n import _
+
         where = f"{self.source}:{self.line}" if self.source is not None else ""
         if self.origin == "policy":
-            why = f"Locked by site policy ({where})."
+            why = _("Locked by site policy ({where}).").format(where=where)
             return f"{why} {self.note}" if self.note and with_note else why
         if self.origin == "policy default":
-            return f"Default set by site policy ({where}); you may change it."
+            return _("Default set by site policy ({where}); you may change it.").format(where=where)
         if self.origin == "user":
-            return "Your own setting."
-        return "Built-in default."
+            return _("Your own setting.")
+        return _("Built-in default.")
 
 
 @dataclass(frozen=True)
@@ -479,6 +506,19 @@ class EffectiveSettings:
     @property
     def lms(self) -> LmsPolicy | None:
         return self.value("lms")
+
+    @property
+    def language(self) -> str:
+        return self.value("language")
+
+    @property
+    def caption_scale(self) -> float:
+        return CAPTION_SIZES[self.value("caption_size")]
+
+    @property
+    def turn_time_scale(self) -> float | None:
+        """Factor for every clinician turn's timeout; None when time limits are off."""
+        return TURN_TIME_LIMITS[self.value("turn_time_limits")]
 
     @property
     def policy_files(self) -> tuple[Path, ...]:

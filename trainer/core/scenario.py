@@ -155,6 +155,7 @@ class Card:
     detail: str = ""
     behaviours: tuple[str, ...] = ()
     set_flags: tuple[str, ...] = ()
+    fr: tuple[tuple[str, str], ...] = ()  # French text: (field, text) pairs, e.g. ("label", "...")
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ class PatientLine:
     audio: str | None = None  # absolute path of a recorded clip (takes precedence over text-to-speech)
     video: str | None = None  # absolute path of a recorded video clip (its sound is the line's audio)
     set_flags: tuple[str, ...] = ()
+    fr: tuple[tuple[str, str], ...] = ()  # French text: (("text", "..."),)
 
     kind = "patient"
 
@@ -186,6 +188,7 @@ class ClinicianTurn:
     branches: tuple[Branch, ...] = ()
     expect_s: float = DEFAULT_EXPECT_S
     on_timeout: str | None = None  # step taken when the clinician stays silent until the timeout
+    fr: tuple[tuple[str, str], ...] = ()  # French text: (("prompt", "..."),)
 
     kind = "clinician"
 
@@ -221,6 +224,9 @@ Step = PatientLine | ClinicianTurn | Decision | EventStep
 DEFAULT_SILENCE_CHECKS = ("Hello? Can you hear me?",
                           "I'm not sure you can hear me... Is your sound working? Are you still there?")
 DEFAULT_SILENCE_GIVE_UP = "I can't hear you at all, I'm afraid. I'll hang up and call the clinic back."
+DEFAULT_SILENCE_CHECKS_FR = ("Allô? Vous m'entendez?",
+                             "Je ne suis pas certaine que vous m'entendiez... Votre son fonctionne? Êtes-vous encore là?")
+DEFAULT_SILENCE_GIVE_UP_FR = "Je ne vous entends pas du tout, j'ai bien peur. Je vais raccrocher et rappeler la clinique."
 
 
 @dataclass(frozen=True)
@@ -240,6 +246,7 @@ class Override:
     id: str
     label: str
     goto: str | None = None
+    fr: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -271,6 +278,16 @@ class Scenario:
     overrides: tuple[Override, ...] = ()
     rubric: tuple[RubricItem, ...] = ()
     silence: Silence | None = None
+    fr: tuple[tuple[str, str], ...] = ()  # French title and summary
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """'en', plus 'fr_CA' when every patient line, prompt and card has its French text."""
+        silence = (*self.silence.checks, self.silence.give_up) if self.silence else ()
+        items = [self, *self.steps, *self.cards, *self.overrides, *silence]
+        complete = all(f in dict(x.fr) for x in items for f in _TRANSLATED.get(type(x).__name__, ())
+                       if getattr(x, f))
+        return ("en", "fr_CA") if complete else ("en",)
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:
@@ -443,18 +460,22 @@ def _typename(typ: Any) -> str:
 
 
 _TOP_KEYS = {"id", "title", "summary", "behaviours", "expected_minutes", "difficulty", "patient", "setting",
-             "caregiver", "overrides", "rubric", "steps", "silence"}
-_SILENCE_KEYS = {"checks", "give_up", "emotion"}
+             "caregiver", "overrides", "rubric", "steps", "silence", "title_fr", "summary_fr"}
+_SILENCE_KEYS = {"checks", "give_up", "emotion", "checks_fr", "give_up_fr"}
+# Text a scenario may give in French too, as a sibling key with the suffix _fr (docs/scenarios.md).
+FRENCH_SUFFIX = "_fr"
+_TRANSLATED = {"Scenario": ("title", "summary"), "PatientLine": ("text",), "ClinicianTurn": ("prompt",),
+               "Card": ("label", "detail"), "Override": ("label",)}
 _PERSONA_KEYS = {"name", "age", "pronouns", "appearance", "voice"}
 _CAREGIVER_KEYS = _PERSONA_KEYS | {"relation", "joins"}
 _SETTING_KEYS = {"background", "connection_events"}
 _CONNECTION_KEYS = {"at_step", "state", "duration_s"}
 _COMMON_STEP_KEYS = {"id", "next", "end"}
-_LINE_KEYS = _COMMON_STEP_KEYS | {"emotion", "cue", "audio", "video", "set"}
-_CLINICIAN_KEYS = {"prompt", "timeout_s", "expect_s", "cards", "branches", "on_timeout"}
-_CARD_KEYS = {"id", "label", "detail", "behaviours", "set"}
+_LINE_KEYS = _COMMON_STEP_KEYS | {"emotion", "cue", "audio", "video", "set", "patient_fr", "caregiver_fr"}
+_CLINICIAN_KEYS = {"prompt", "timeout_s", "expect_s", "cards", "branches", "on_timeout", "prompt_fr"}
+_CARD_KEYS = {"id", "label", "detail", "behaviours", "set", "label_fr", "detail_fr"}
 _BRANCH_KEYS = {"when", "next"}
-_OVERRIDE_KEYS = {"id", "label", "goto"}
+_OVERRIDE_KEYS = {"id", "label", "goto", "label_fr"}
 _RUBRIC_KEYS = {"counts", "evidence", "facilitator_rating"}
 _STEP_KINDS = ("patient", "caregiver", "clinician", "decide", "event")
 
@@ -622,6 +643,17 @@ class _Parser:
             raise r.fail(sm.where(key), f"{what}: {key} file not found: {p}")
         return str(p)
 
+    def french(self, m: LDict, what: str, pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        """The French texts of `pairs` ((yaml key, field name)): key_fr needs its English key."""
+        out = []
+        for key, name in pairs:
+            fkey = key + FRENCH_SUFFIX
+            if fkey in m and m[fkey] is not None:
+                if key not in m:
+                    raise self.r.fail(m.where_key(fkey), f"{what}: '{fkey}' without '{key}' (the English text)")
+                out.append((name, self.r.text(m, fkey, what)))
+        return tuple(out)
+
     def flags(self, m: LDict, key: str, what: str) -> tuple[str, ...]:
         names = tuple(n for n, _ in self.r.names(m, key, what))
         self.flags_set.update(names)
@@ -651,7 +683,7 @@ class _Parser:
                                r.choice(sm, "emotion", what, EMOTIONS, default="neutral"),
                                r.get(sm, "cue", bool, what, required=False, default=False), nxt, end, pos[0],
                                speaker=kind, audio=self.media(sm, "audio", what), video=self.media(sm, "video", what),
-                               set_flags=self.flags(sm, "set", what))
+                               set_flags=self.flags(sm, "set", what), fr=self.french(sm, what, ((kind, "text"),)))
         if kind == "clinician":
             r.no_unknown(sm, _COMMON_STEP_KEYS | {"clinician"}, what)
             cm = r.mapping(sm["clinician"], sm.where("clinician"), f"{what}: clinician")
@@ -667,7 +699,7 @@ class _Parser:
             if on_timeout is not None:
                 self.refs.append(("step", on_timeout, cm.where("on_timeout"), None))
             return ClinicianTurn(step_id, r.text(cm, "prompt", cwhat), timeout, nxt, end, pos[0], cards, branches,
-                                 expect, on_timeout)
+                                 expect, on_timeout, fr=self.french(cm, cwhat, (("prompt", "prompt"),)))
         if kind == "decide":
             r.no_unknown(sm, _COMMON_STEP_KEYS | {"decide"}, what)
             return Decision(step_id, self.branches(sm["decide"], sm.where("decide"), what, None), nxt, end, pos[0])
@@ -690,7 +722,8 @@ class _Parser:
                 if b not in BEHAVIOURS:
                     raise r.fail(bpos, f"{cwhat}: unknown behaviour id '{b}' (expected one of: {', '.join(BEHAVIOURS)})")
             card = Card(cid, r.text(m, "label", cwhat), r.text(m, "detail", cwhat, required=False),
-                        tuple(b for b, _ in behaviours), self.flags(m, "set", cwhat))
+                        tuple(b for b, _ in behaviours), self.flags(m, "set", cwhat),
+                        fr=self.french(m, cwhat, (("label", "label"), ("detail", "detail"))))
             self.refs.append(("card-def", cid, m.where("id"), None))
             out.append(card)
         if len(out) == 1:
@@ -745,7 +778,8 @@ class _Parser:
 
         rubric = self.rubric(top, tuple(b for b, _ in behaviours))
         scenario = Scenario(sid, title, summary, tuple(b for b, _ in behaviours), minutes, difficulty, persona,
-                            tuple(steps), self.path, setting, caregiver, overrides, rubric, self.silence(top))
+                            tuple(steps), self.path, setting, caregiver, overrides, rubric, self.silence(top),
+                            fr=self.french(top, "scenario", (("title", "title"), ("summary", "summary"))))
         self.check_references(scenario, top)
         self.check_graph(scenario, raw_steps)
         return scenario
@@ -755,6 +789,8 @@ class _Parser:
         r = self.r
         checks: tuple[str, ...] = DEFAULT_SILENCE_CHECKS
         give_up, emotion, line = DEFAULT_SILENCE_GIVE_UP, "confused", 0
+        checks_fr: tuple[str, ...] = DEFAULT_SILENCE_CHECKS_FR
+        give_up_fr = DEFAULT_SILENCE_GIVE_UP_FR
         if top.get("silence") is not None:
             m = r.mapping(top["silence"], top.where("silence"), "silence")
             r.no_unknown(m, _SILENCE_KEYS, "silence")
@@ -765,10 +801,23 @@ class _Parser:
                     raise r.fail(m.where("checks"), "silence: 'checks' must be a non-empty list of lines the "
                                                     "patient says")
                 checks = tuple(x.strip() for x in raw)
+                checks_fr = ()  # the defaults' French would not match the file's own lines
+            raw_fr = r.get(m, "checks_fr", LList, "silence", required=False, default=None)
+            if raw_fr is not None:
+                if raw is None or len(raw_fr) != len(raw) or not all(isinstance(x, str) and x.strip() for x in raw_fr):
+                    raise r.fail(m.where("checks_fr"), "silence: 'checks_fr' must give one French line for each "
+                                                       "line of 'checks'")
+                checks_fr = tuple(x.strip() for x in raw_fr)
+            if "give_up" in m:
+                give_up_fr = ""
             give_up = r.text(m, "give_up", "silence", required=False, default=give_up)
+            give_up_fr = dict(self.french(m, "silence", (("give_up", "text"),))).get("text", give_up_fr)
             emotion = r.choice(m, "emotion", "silence", EMOTIONS, default=emotion)
-        lines = tuple(PatientLine(f"~silence_{i + 1}", text, emotion, line=line) for i, text in enumerate(checks))
-        return Silence(lines, PatientLine("~silence_give_up", give_up, emotion, end=True, line=line))
+        lines = tuple(PatientLine(f"~silence_{i + 1}", text, emotion, line=line,
+                                  fr=(("text", checks_fr[i]),) if i < len(checks_fr) else ())
+                      for i, text in enumerate(checks))
+        return Silence(lines, PatientLine("~silence_give_up", give_up, emotion, end=True, line=line,
+                                          fr=(("text", give_up_fr),) if give_up_fr else ()))
 
     def overrides(self, top: LDict) -> tuple[Override, ...]:
         r = self.r
@@ -784,7 +833,7 @@ class _Parser:
             goto = r.ident(m, "goto", what, required=False)
             if goto is not None:
                 self.refs.append(("step", goto, m.where("goto"), None))
-            out.append(Override(oid, r.text(m, "label", what), goto))
+            out.append(Override(oid, r.text(m, "label", what), goto, fr=self.french(m, what, (("label", "label"),))))
         return tuple(out)
 
     def rubric(self, top: LDict, behaviours: tuple[str, ...]) -> tuple[RubricItem, ...]:

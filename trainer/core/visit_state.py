@@ -228,7 +228,7 @@ class VisitState:
         turn = None
         if self.turn is not None:
             tr = self.turn
-            left = None if tr["speaking"] else max(0.0, tr["started"] + tr["timeout_s"] - t)
+            left = None if tr["speaking"] or tr["timeout_s"] is None else max(0.0, tr["started"] + tr["timeout_s"] - t)
             turn = TurnView(tr["step"], tr["prompt"], tr["cards"], tr["card"], tr["speaking"], left)
         if self.ended is not None:
             phase = "ended"

@@ -40,12 +40,16 @@ class OutboxStatus:
 
     def line(self) -> str:
         """One line in words."""
+        from trainer.core.i18n import _
+
         if not self.pending and not self.sent:
-            return "No results queued yet."
-        text = (f"{self.pending} statement(s) waiting to be sent" if self.pending else "Everything sent") + \
-            f"; {self.sent} sent" + (f", last on {self.last_sent[:16].replace('T', ' ')} UTC" if self.last_sent else "")
+            return _("No results queued yet.")
+        text = (_("{n} statement(s) waiting to be sent").format(n=self.pending) if self.pending
+                else _("Everything sent")) + "; " + _("{n} sent").format(n=self.sent)
+        if self.last_sent:
+            text += ", " + _("last on {when} UTC").format(when=self.last_sent[:16].replace("T", " "))
         if self.pending and self.last_error:
-            text += f". Last attempt failed: {self.last_error}"
+            text += ". " + _("Last attempt failed: {error}").format(error=self.last_error)
         return text + "."
 
 

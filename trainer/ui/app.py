@@ -37,17 +37,45 @@ def install_exception_hooks(show) -> None:
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         sys.stderr.write(f"[{where}] {text}")
         from trainer.core.errors import TrainerError
+        from trainer.core.i18n import _
 
         if isinstance(exc, TrainerError):
             relay.raised.emit(exc.title, str(exc))
         else:
-            relay.raised.emit("Unexpected error", f"{exc_type.__name__}: {exc}\n\n"
-                                                  "Details were written to the terminal/log.")
+            relay.raised.emit(_("Unexpected error"), f"{exc_type.__name__}: {exc}\n\n"
+                               + _("Details were written to the terminal/log."))
 
     sys.excepthook = lambda t, e, tb: report(t, e, tb, "main")
     threading.excepthook = lambda args: report(args.exc_type, args.exc_value, args.exc_traceback,
                                                f"thread {args.thread.name if args.thread else '?'}")
     del QMetaObject
+
+
+def apply_language(lang: str | None = None) -> str:
+    """Set the app's language (the `language` setting unless given) before any window is built, and load
+    Qt's own translation for its standard buttons. Returns the language in use."""
+    from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+
+    from trainer.core.i18n import set_language
+
+    if lang is None:
+        from trainer.core.policy import effective_settings
+        from trainer.store.user_settings import load_user_settings
+
+        lang = effective_settings(user=load_user_settings()).language
+    lang = set_language(lang)
+    app = QCoreApplication.instance()
+    old = getattr(apply_language, "_translator", None)
+    if old is not None:
+        app.removeTranslator(old)
+        apply_language._translator = None
+    if lang != "en":
+        translator = QTranslator(app)
+        if translator.load(QLocale(lang), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.TranslationsPath)):
+            app.installTranslator(translator)
+            apply_language._translator = translator
+        QLocale.setDefault(QLocale(lang))
+    return lang
 
 
 def run_gui(args) -> int:
@@ -67,6 +95,7 @@ def run_gui(args) -> int:
     app.setApplicationName("Video-Visit Trainer")
     app.setOrganizationName("VideoVisitTrainer")
     try:
+        apply_language()
         window = MainWindow(camera=getattr(args, "camera", None), mic=getattr(args, "mic", None))
     except TrainerError as exc:  # e.g. the session store cannot be opened
         sys.stderr.write(f"error: {exc}\n")

@@ -21,10 +21,11 @@ from trainer.capture.video import open_frame_source
 from trainer.core.clock import SessionClock
 from trainer.core.errors import TrainerError
 from trainer.visit import camera_key, current_user
+from trainer.core.i18n import N_, _
 
 #: (target, instruction, seconds on target); the first SETTLE_S of each are not used (eyes travelling).
-STEPS = (("camera", "Look at the blue dot next to your camera", 3.5),
-         ("screen", "Now look at the patient's face", 3.5))
+STEPS = (("camera", N_("Look at the blue dot next to your camera"), 3.5),
+         ("screen", N_("Now look at the patient's face"), 3.5))
 SETTLE_S = 0.7
 #: A target stays up past its seconds until MIN_SAMPLES usable frames were seen there (a busy or slow
 #: computer analyses fewer frames per second), but never longer than this many times its seconds.
@@ -36,7 +37,7 @@ class CalibrationDialog(QDialog):
 
     def __init__(self, camera, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Calibrate eye contact")
+        self.setWindowTitle(_("Calibrate eye contact"))
         self.camera = camera
         self.user = current_user()
         self.key = camera_key(camera)
@@ -45,7 +46,7 @@ class CalibrationDialog(QDialog):
         self._target: str | None = None
         self._step = -1
         self._elapsed = 0.0
-        self.message = "Preparing the camera…"
+        self.message = _("Preparing the camera…")
         self.result_text: str | None = None
         self.saved_path = None
         self.clock = SessionClock()
@@ -61,7 +62,7 @@ class CalibrationDialog(QDialog):
         """Open the camera and load the model (a moment), then walk through the targets."""
         self.pipeline.prepare()
         if not self.pipeline.camera_ok:
-            self._finish(self._problem or "The camera could not be opened, so calibration is not possible.")
+            self._finish(self._problem or _("The camera could not be opened, so calibration is not possible."))
             return
         self.clock.start()
         self.pipeline.start()
@@ -84,7 +85,7 @@ class CalibrationDialog(QDialog):
             self._elapsed = 0.0
             self._target = STEPS[self._step][0] if self._step < len(STEPS) else None
         if self._step < len(STEPS):
-            self.message = STEPS[self._step][1]
+            self.message = _(STEPS[self._step][1])
         self.update()
 
     def _tick(self) -> None:
@@ -110,15 +111,15 @@ class CalibrationDialog(QDialog):
             cal = self.recorder.fit(self.user, self.key)
             self.saved_path = save_calibration(cal)
         except TrainerError as exc:
-            self._finish(f"Calibration did not work: {exc}")
+            self._finish(_("Calibration did not work: {error}").format(error=exc))
             return
-        self._finish(f"Calibrated for {self.key}. Eye contact now uses where your camera and the patient "
-                     f"really are.")
+        self._finish(_("Calibrated for {camera}. Eye contact now uses where your camera and the patient "
+                       "really are.").format(camera=self.key))
 
     def _finish(self, text: str) -> None:
         self._timer.stop()
         self.result_text = text
-        self.message = text + "\n\nPress Enter or Esc to close."
+        self.message = text + "\n\n" + _("Press Enter or Esc to close.")
         self.update()
         self.finished_with.emit(text)
 
@@ -168,5 +169,5 @@ class CalibrationDialog(QDialog):
             p.setFont(QFont(self.font().family(), 11))
             p.setPen(QColor(170, 180, 190))
             p.drawText(QRectF(40, r.height() - 50, r.width() - 80, 30), Qt.AlignCenter,
-                       f"{got} usable frames · Esc cancels")
+                       _("{count} usable frames · Esc cancels").format(count=got))
         p.end()

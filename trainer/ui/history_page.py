@@ -5,8 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
+from trainer.core.i18n import N_, _
 
-COLUMNS = ["Started (UTC)", "Scenario", "Status", "Length", "Face visible", "You talked"]
+COLUMNS = [N_("Started (UTC)"), N_("Scenario"), N_("Status"), N_("Length"), N_("Face visible"), N_("You talked")]
+STATUSES = {"completed": N_("completed"), "ended_early": N_("ended early"), "interrupted": N_("interrupted")}
 
 
 class HistoryPage(QWidget):
@@ -15,20 +17,24 @@ class HistoryPage(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        title = QLabel("Past sessions")
+        title = QLabel(_("Past sessions"))
         title.setObjectName("pageTitle")
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([_(c) for c in COLUMNS])
+        self.table.setAccessibleName(_("Past sessions"))
+        self.table.setAccessibleDescription(_("One row per session, newest first. Press Enter to open its summary."))
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
         self.table.verticalHeader().hide()
         self.table.itemActivated.connect(self._open)
-        self.empty = QLabel("No sessions yet. Finished visits appear here.")
+        self.empty = QLabel(_("No sessions yet. Finished visits appear here."))
         self.empty.setObjectName("hint")
-        back = QPushButton("Back to scenarios")
+        back = QPushButton(_("Back to scenarios"))
+        back.setAccessibleDescription(_("Return to the list of scenarios."))
         back.clicked.connect(self.back_requested)
-        open_btn = QPushButton("Open summary")
+        open_btn = QPushButton(_("Open summary"))
+        open_btn.setAccessibleDescription(_("Show the summary of the selected session."))
         open_btn.clicked.connect(lambda: self._open(self.table.currentItem()))
         buttons = QHBoxLayout()
         buttons.addWidget(back)
@@ -45,7 +51,7 @@ class HistoryPage(QWidget):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             face = row.get("face_ratio")
-            cells = [row["started_at"].replace("T", " ")[:19], row["scenario_title"], row["status"].replace("_", " "),
+            cells = [row["started_at"].replace("T", " ")[:19], row["scenario_title"], _(STATUSES.get(row["status"], row["status"].replace("_", " "))),
                      f"{row['duration_s']:.0f} s" if row.get("duration_s") is not None else "—",
                      "—" if face is None else f"{face * 100:.0f} %", f"{row.get('clinician_s', 0):.1f} s"]
             for c, text in enumerate(cells):
