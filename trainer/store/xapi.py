@@ -74,17 +74,9 @@ def _clean(value: Any) -> Any:
 
 
 def measures(summary) -> dict:
-    """The summary page's measures (a `trainer.store.db.SessionSummary`) as one JSON object."""
-    return _clean({
-        "duration_s": summary.duration_s,
-        "frames": summary.frames,
-        "face_present_ratio": summary.face_present_ratio,
-        "clinician_talk_s": summary.clinician_talk_s,
-        "patient_talk_s": summary.patient_talk_s,
-        "clinician_speech_segments": summary.speech_segments,
-        "face": summary.face,
-        "talk": summary.talk,
-    })
+    """The debrief's measures (`SessionSummary.measures`: core.measures.measure_all, each with its value,
+    or null when there was not enough to judge, and its coverage), plus the visit's length, as one object."""
+    return _clean({"duration_s": summary.duration_s, "frames": summary.frames, **summary.measures})
 
 
 def session_statements(store, session_id: int, lms: LmsPolicy, login: str, *,
