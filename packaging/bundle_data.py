@@ -308,18 +308,13 @@ def strip_collected(internal: Path) -> list[Path]:
     import subprocess
 
     done = []
-    for pattern in STRIP_AFTER_COLLECT:
-        targets = sorted(p for p in Path(internal).glob(pattern) if p.is_file() and not p.is_symlink())
-        if not targets:
-            raise SystemExit(f"bundle_data.STRIP_AFTER_COLLECT: nothing matches {pattern} in {internal}")
-        for target in targets:
-            subprocess.run(["strip", "--strip-unneeded", str(target)], check=True)
-            done.append(target)
-    for pattern in STRIP_DEBUG_AFTER_COLLECT:
-        targets = sorted(p for p in Path(internal).glob(pattern) if p.is_file() and not p.is_symlink())
-        if not targets:
-            raise SystemExit(f"bundle_data.STRIP_DEBUG_AFTER_COLLECT: nothing matches {pattern} in {internal}")
-        for target in targets:
-            subprocess.run(["strip", "--strip-debug", str(target)], check=True)
-            done.append(target)
+    for name, patterns, flag in (("STRIP_AFTER_COLLECT", STRIP_AFTER_COLLECT, "--strip-unneeded"),
+                                 ("STRIP_DEBUG_AFTER_COLLECT", STRIP_DEBUG_AFTER_COLLECT, "--strip-debug")):
+        for pattern in patterns:
+            targets = sorted(p for p in Path(internal).glob(pattern) if p.is_file() and not p.is_symlink())
+            if not targets:
+                raise SystemExit(f"bundle_data.{name}: nothing matches {pattern} in {internal}")
+            for target in targets:
+                subprocess.run(["strip", flag, str(target)], check=True)
+                done.append(target)
     return done
