@@ -104,3 +104,12 @@ def test_no_frame_for_over_a_second_is_a_lost_signal():
     assert s.view(2.9).face.signal == "live" and s.view(3.2).face.text == "no camera signal since 0:02"
     s.apply(AudioLevel(2.0, -20.0, True))
     assert s.view(2.5).mic.speaking and s.view(3.5).mic.text == "no microphone signal since 0:02"
+
+
+def test_a_turn_without_time_limit_has_no_countdown():
+    s = load_scenario(builtin_scenarios_dir() / "first_checkin.yaml")
+    engine = ScenarioEngine(s, turn_time_scale=None)
+    events = list(engine.start(0.0))
+    events += engine.tick(engine._line_ends_at)
+    view = state_at(events, engine._line_ends_at + 100.0)
+    assert view.phase == "clinician_turn" and view.turn.time_left_s is None

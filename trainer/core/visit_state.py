@@ -57,7 +57,7 @@ class LineView:
 @dataclass(frozen=True)
 class TurnView:
     """The clinician's open turn: prompt, cards, the card chosen, whether they are speaking, and the
-    seconds left before the timeout (None once they speak: the timeout no longer runs)."""
+    seconds left before the timeout (None once they speak, or when the turn has no time limit)."""
 
     step: str
     prompt: str
