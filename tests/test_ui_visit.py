@@ -135,3 +135,27 @@ def test_intent_cards_and_call_actions_reach_the_engine_and_the_store(qtbot, sto
     # The summary lists the scenario's behaviours with their rubric status.
     assert "Sharing the screen" in window.summary_page.behaviours.text()
     window.close()
+
+
+def test_camera_file_ending_is_shown_and_stale_readings_stop(qtbot, store, fixtures):
+    """Issue 9: a 7 s video as the camera beside a 30 s microphone recording. When the video ends, the call
+    window says since when there is no camera signal, and a late face reading does not overwrite it."""
+    window = MainWindow(camera=str(fixtures("video/steady_a.mp4")),
+                        mic=str(fixtures("audio/call_two_speakers.wav")), store=store)
+    qtbot.addWidget(window)
+    window.show()
+    _start_first_scenario(qtbot, window)
+    page = window.visit_page
+    # Generous limits: the visit starts once the patient's lines are rendered (slow on a busy machine).
+    qtbot.waitUntil(lambda: page.face_label.text().startswith("Face: found"), timeout=60000)
+    qtbot.waitUntil(lambda: "no camera signal since 0:07" in page.face_label.text().lower(), timeout=20000)
+    assert "No camera signal" in page.self_view.text()
+    assert "No camera signal since 0:07" in page.notices_label.text()  # the pipeline's notice
+    qtbot.wait(1200)  # frames analysed after the end are not shown as current
+    assert "no camera signal since 0:07" in page.face_label.text().lower()
+    assert "No microphone signal" not in page.mic_label.text()  # the microphone still runs
+    page.end_button.click()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.summary_page, timeout=60000)
+    stored = store.events(window.last_session_id, "source_status")
+    assert ("camera", "ended") in {(r["data"]["source"], r["data"]["state"]) for r in stored}
+    window.close()

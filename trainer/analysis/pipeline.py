@@ -10,19 +10,136 @@ analysis uses `drop_frames=False` and sees every frame.
 
 A source that cannot be opened does not stop the visit: the pipeline emits a Notice saying what
 feedback is unavailable and why, and runs with what it has.
+
+Inputs that stop are said to have stopped (issue 9). Each source has a `SourceMonitor`: the workers
+report every frame or block, a watchdog thread (live mode) checks the session clock four times a second,
+and a change of state becomes a `SourceStatus` event (live, ended, failed, lost, silent, restored), plus a
+Notice naming the feedback that stopped and since when. "lost" means no data for over `STALL_S` of session
+time; "silent" a microphone sending only digital silence for over `SILENCE_S`. Both are judged on the
+session clock only, so the notice comes within about a second whatever else the pipeline is doing.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import replace
 from typing import Callable
 
+import numpy as np
+
 from trainer.capture.base import Frame
+from trainer.core.clock import clock_text
 from trainer.core.errors import ModelError, TrainerError
-from trainer.core.events import Notice, SourceFinished
+from trainer.core.events import SIGNAL_GAP_S, SOURCE_STOPPED, Notice, SourceFinished, SourceStatus
 
 Sink = Callable[[object], None]
+
+STALL_S = SIGNAL_GAP_S  # no frame / block for this long on the session clock: the source is "lost"
+SILENCE_S = 1.0  # only digital silence from the microphone for this long: "silent"
+STARTUP_S = 3.0  # a device may take this long to deliver its first data before it counts as lost
+WATCH_S = 0.25  # how often the watchdog looks
+# A block whose every sample is below one 16-bit step is digital silence: a muted or dead input. A real
+# microphone in a quiet room still has a noise floor tens of dB above this.
+DIGITAL_SILENCE = 1.0 / 32768
+
+_FEEDBACK = {"camera": "Eye-contact and face feedback", "mic": "Talk-time feedback"}
+_NAME = {"camera": "camera", "mic": "microphone"}
+
+
+class SourceMonitor:
+    """Whether one input (camera or mic) still delivers, judged on the session clock only.
+
+    The worker calls `data(t, end, silent)` for every frame or block (session seconds; `silent`: a block of
+    digital silence), `finished(state, reason)` when the source ends ("ended") or breaks ("failed"); the
+    watchdog calls `check(now)`. Each returns the events to emit: a SourceStatus on every change of state,
+    with a Notice when feedback stops or comes back. Thread-safe."""
+
+    def __init__(self, source: str, started_at: float = 0.0):
+        self.source = source
+        self.state: str | None = None  # None until the first data
+        self.since: float | None = None  # when the current state began
+        self.last_end: float | None = None  # end of the newest frame/block
+        self._started_at = started_at
+        self._silent_from: float | None = None
+        self._lock = threading.Lock()
+
+    def data(self, t: float, end: float, silent: bool = False) -> list:
+        """A frame or block covering session time t..end arrived."""
+        with self._lock:
+            if self.state in ("ended", "failed"):
+                return []
+            self.last_end = end if self.last_end is None else max(self.last_end, end)
+            out: list = []
+            if self.state is None:
+                out += self._set("live", t, "")
+            elif self.state == "lost" or (self.state == "silent" and not silent):
+                out += self._set("restored", t, "")
+                self._silent_from = None
+            if not silent:
+                self._silent_from = None
+            elif self.state != "silent":
+                if self._silent_from is None:
+                    self._silent_from = t
+                if end - self._silent_from >= SILENCE_S:
+                    out += self._set("silent", self._silent_from, "only digital silence (muted or a dead input)",
+                                     notice_t=end)
+            return out
+
+    def check(self, now: float) -> list:
+        """The watchdog's look at session time `now`: a source that delivered nothing for too long is lost."""
+        with self._lock:
+            if self.state in ("ended", "failed", "lost"):
+                return []
+            if self.last_end is None:
+                if now - self._started_at > STARTUP_S:
+                    return self._set("lost", self._started_at, "nothing received since the visit started",
+                                     notice_t=now)
+                return []
+            if now - self.last_end > STALL_S:
+                return self._set("lost", self.last_end, "nothing received (unplugged, or taken by another app)",
+                                 notice_t=now)
+            return []
+
+    def gone(self, now: float) -> list:
+        """The device itself reported that it stopped (e.g. an empty block from the microphone)."""
+        with self._lock:
+            if self.state in ("ended", "failed", "lost"):
+                return []
+            since = self.last_end if self.last_end is not None else self._started_at
+            return self._set("lost", since, "the device stopped", notice_t=max(now, since))
+
+    def finished(self, state: str, reason: str, now: float = 0.0) -> list:
+        """The source ended ("ended": a file ran out) or broke ("failed"), after its last data."""
+        with self._lock:
+            if self.state in ("ended", "failed"):
+                return []
+            since = self.last_end if self.last_end is not None else self._started_at
+            return self._set(state, since, reason, notice_t=max(now, since))
+
+    def _set(self, state: str, t: float, reason: str, notice_t: float | None = None) -> list:
+        previous, was = self.state, self.since
+        self.state = "live" if state == "restored" else state
+        self.since = t
+        out: list = [SourceStatus(round(t, 3), self.source, state, reason)]
+        name, feedback = _NAME[self.source], _FEEDBACK[self.source]
+        nt = round(max(t, notice_t if notice_t is not None else t), 3)
+        if state == "restored" and previous in SOURCE_STOPPED:
+            out.append(Notice(nt, f"{self.source}_restored",
+                              f"The {name} is back; nothing was received from {clock_text(was)} to "
+                              f"{clock_text(t)} and that stretch is left out of the feedback.", "info"))
+        elif state == "silent":
+            out.append(Notice(nt, "mic_silent",
+                              f"The microphone has sent only silence since {clock_text(t)} (muted, or the wrong "
+                              f"input?). {feedback}: paused until it hears sound again."))
+        elif state in SOURCE_STOPPED:
+            why = {"ended": f"the {'video' if self.source == 'camera' else 'audio'} file ended",
+                   "lost": "unplugged, or taken by another app"}.get(state, reason)
+            then = ("paused until it is back." if state == "lost" else
+                    "stopped; the visit goes on without it.")
+            out.append(Notice(nt, f"{self.source}_{state}",
+                              f"No {name} signal since {clock_text(t)} ({why}). {feedback}: {then}"))
+        return out
 
 
 class _LatestFrame:
@@ -81,6 +198,11 @@ class VisitPipeline:
         self._voice_lock = threading.Lock()
         self.camera_ok = False
         self.mic_ok = False
+        self.camera_monitor = SourceMonitor("camera")
+        self.mic_monitor = SourceMonitor("mic")
+        # The watchdog judges "no data for a second" on the session clock; it runs when sources are paced to
+        # that clock (live), not when files are read as fast as possible.
+        self.watch = drop_frames
 
     @property
     def frames_dropped(self) -> int:
@@ -88,6 +210,13 @@ class VisitPipeline:
 
     def _notice(self, code: str, message: str, level: str = "warning") -> None:
         self.sink(Notice(round(self.clock.now(), 3), code, message, level))
+
+    def _emit(self, events: list) -> None:
+        for ev in events:
+            self.sink(ev)
+
+    def _failed_to_open(self, source: str, reason: str) -> None:
+        self.sink(SourceStatus(round(self.clock.now(), 3), source, "failed", reason))
 
     def prepare(self) -> None:
         """Open the sources (reporting those that fail) and load the face model, before the session clock
@@ -102,6 +231,7 @@ class VisitPipeline:
             except TrainerError as exc:
                 self._notice("camera_unavailable", f"{exc.message} Eye-contact and face feedback are off for "
                                                    "this visit.")
+                self._failed_to_open("camera", exc.message)
         else:
             self._notice("camera_unavailable", "No camera selected: eye-contact and face feedback are off.")
         if self.audio_source is not None:
@@ -111,6 +241,7 @@ class VisitPipeline:
                 self.mic_ok = True
             except TrainerError as exc:
                 self._notice("mic_unavailable", f"{exc.message} Talk-time feedback is off for this visit.")
+                self._failed_to_open("mic", exc.message)
         else:
             self._notice("mic_unavailable", "No microphone selected: talk-time feedback is off.")
         if self.camera_ok:
@@ -119,6 +250,7 @@ class VisitPipeline:
             except ModelError as exc:
                 self.camera_ok = False
                 self._notice("face_model_unavailable", f"{exc.message} Face feedback is off.", "error")
+                self._failed_to_open("camera", exc.message)
 
     def start(self) -> None:
         """Start the worker threads (preparing first if needed)."""
@@ -128,6 +260,10 @@ class VisitPipeline:
             self._spawn(self._analysis_loop, "face-analysis")
         if self.mic_ok:
             self._spawn(self._audio_loop, "voice-analysis")
+        if self.watch and (self.camera_ok or self.mic_ok):
+            now = self.clock.now()
+            self.camera_monitor._started_at = self.mic_monitor._started_at = now
+            self._spawn(self._watch_loop, "source-watch")
 
     def _spawn(self, fn, name: str) -> None:
         th = threading.Thread(target=self._guard(fn, name), name=name, daemon=True)
@@ -145,17 +281,38 @@ class VisitPipeline:
                 raise
         return run
 
+    def _watch_loop(self) -> None:
+        monitors = [m for m, ok in ((self.camera_monitor, self.camera_ok), (self.mic_monitor, self.mic_ok)) if ok]
+        while not self._stop.wait(WATCH_S):
+            now = self.clock.now()
+            for m in monitors:
+                self._emit(m.check(now))
+
+    def _source_finished(self, monitor: SourceMonitor, src, error: str | None) -> None:
+        """A worker's source loop ended: say so, unless the visit itself is stopping."""
+        if self._stop.is_set():
+            return
+        if error:
+            self._emit(monitor.finished("failed", error, self.clock.now()))
+        elif getattr(src, "kind", "") == "file":
+            self._emit(monitor.finished("ended", "end of file", self.clock.now()))
+        else:
+            self._emit(monitor.finished("failed", f"the {_NAME[monitor.source]} stopped", self.clock.now()))
+
     def _capture_loop(self) -> None:
         src = self.frame_source
+        monitor = self.camera_monitor
         try:
             for frame in src.frames():
                 if self._stop.is_set():
                     break
+                self._emit(monitor.data(frame.t, frame.t))
                 self._slot.put(frame, block=not self.drop_frames)
         finally:
             err = getattr(src, "error", None)
             if err:
                 self._notice("camera_error", err)
+            self._source_finished(monitor, src, err or _failure_in_flight("camera"))
             self._slot.close()
 
     def _analysis_loop(self) -> None:
@@ -182,16 +339,28 @@ class VisitPipeline:
         voice = self._voice
         last_t = 0.0
         src = self.audio_source
+        monitor = self.mic_monitor
         try:
             for block in src.blocks():
                 if self._stop.is_set():
                     break
-                last_t = block.t + block.duration
+                if len(block.samples) == 0:  # the device reports itself gone
+                    status = monitor.gone(self.clock.now())
+                else:
+                    last_t = block.t + block.duration
+                    silent = float(np.max(np.abs(block.samples))) < DIGITAL_SILENCE
+                    status = monitor.data(block.t, last_t, silent)
+                self._emit(status)
                 with self._voice_lock:
                     events = voice.process(block)
                 for ev in events:
+                    # The monitor reports a lost and restored device (with SourceStatus); the analyser's own
+                    # notices about it would say the same twice.
+                    if isinstance(ev, Notice) and ev.code in ("mic_lost", "mic_restored"):
+                        continue
                     self.sink(ev)
         finally:
+            failure = _failure_in_flight("microphone")
             with self._voice_lock:
                 events = voice.flush()
             for ev in events:  # sinks run outside the lock: they take the visit runner's lock
@@ -199,6 +368,9 @@ class VisitPipeline:
             err = getattr(src, "error", None)
             if err:
                 self._notice("mic_error", err)
+            # A microphone that comes back clears its error text's urgency but not the text; only a source
+            # that ends while lost or failing is "failed".
+            self._source_finished(monitor, src, failure or (err if monitor.state == "lost" else None))
             self.sink(SourceFinished(round(last_t, 3), "mic"))
 
     def patient_segment(self, start: float, end: float) -> None:
@@ -235,6 +407,15 @@ class VisitPipeline:
     def join(self, timeout: float | None = None) -> None:
         for th in self._threads:
             th.join(timeout)
+
+
+def _failure_in_flight(what: str) -> str | None:
+    """In a worker's `finally`: what broke, if an exception is on its way to the thread guard (which
+    reports it too), else None."""
+    exc = sys.exc_info()[1]
+    if exc is None:
+        return None
+    return exc.message if isinstance(exc, TrainerError) else f"the {what} input broke: {exc!r}"
 
 
 def _default_analyzer():

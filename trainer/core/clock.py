@@ -35,6 +35,12 @@ class SessionClock:
         return 0.0 if self._t0 is None else monotonic_t - self._t0
 
 
+def clock_text(t: float) -> str:
+    """Session time as the call window's clock shows it: 'm:ss' (whole seconds, rounded down)."""
+    s = max(0, int(t))
+    return f"{s // 60}:{s % 60:02d}"
+
+
 class ManualClock:
     """A clock the caller advances by hand; used by the engine tests and offline analysis."""
 

@@ -265,6 +265,31 @@ class SourceFinished:
     reason: str = "end of file"
 
 
+#: SourceStatus states. "live": the source delivers (first data, or back after a stop: then "restored");
+#: "ended": a file ran out; "failed": reading it broke; "lost": a device delivered nothing for over a second;
+#: "silent": a microphone delivered only digital silence (muted, or a dead input) for over a second.
+SOURCE_STATES = ("live", "ended", "failed", "lost", "silent", "restored")
+#: States in which the source gives no feedback (coverage stops at the event's t) ...
+SOURCE_STOPPED = ("ended", "failed", "lost", "silent")
+#: ... and those in which it delivers again.
+SOURCE_LIVE = ("live", "restored")
+#: No frame (or mic block) for longer than this (session seconds) means the signal is gone ("lost").
+SIGNAL_GAP_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A change in what an input delivers, during the visit (emitted by the pipeline, stored as kind
+    "source_status"). `t` is when the new state began on the session clock: the end of the last frame or
+    block before a stop, the first new sample on "live"/"restored", the start of the silence on "silent".
+    It may be up to about a second before the event is emitted (a stop is only known after a while)."""
+
+    t: float
+    source: str  # "camera" | "mic"
+    state: str  # one of SOURCE_STATES
+    reason: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class SpeechStarted:
     """The clinician started speaking (onset of a speech segment)."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from statistics import median
 
 from trainer.core import talktime
+from trainer.core.events import SOURCE_LIVE, SOURCE_STOPPED
 from trainer.core.face_metrics import cue_response, frame_durations, gaze_time, ratios
 from trainer.core.metrics import merge_intervals, total_duration
 
@@ -56,8 +57,7 @@ MIN_CREDIT_SPEECH_S = 1.5
 CUE_WINDOW_S = 3.0
 
 GAZE_PRESENT = ("camera", "screen", "away", "unknown")
-_DOWN = ("ended", "failed", "lost", "silent")
-_UP = ("live", "restored")
+_DOWN, _UP = SOURCE_STOPPED, SOURCE_LIVE
 
 
 @dataclass(frozen=True, slots=True)

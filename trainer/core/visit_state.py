@@ -26,12 +26,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-#: No frame (or mic block) for longer than this (session seconds) means the signal is gone.
-SIGNAL_GAP_S = 1.0
+from trainer.core.events import SIGNAL_GAP_S, SOURCE_STOPPED
+
 #: How long a warning or info notice stays on screen (session seconds); errors stay.
 NOTICE_S = 10.0
 
-_DOWN = ("ended", "failed", "lost", "silent")
+_DOWN = SOURCE_STOPPED
 
 
 def clock_text(t: float) -> str:

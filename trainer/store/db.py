@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from trainer.core.errors import StoreError
-from trainer.core.events import FrameSample, Notice, ScenarioEvent, SourceFinished, SpeechSegment
+from trainer.core.events import FrameSample, Notice, ScenarioEvent, SourceFinished, SourceStatus, SpeechSegment
 from trainer.core.face_metrics import cue_response, summarise_face
 from trainer.core.measures import VisitRecord, measure_all, source_live_intervals
 from trainer.core.metrics import face_present_ratio, total_duration
@@ -323,9 +323,9 @@ class SessionWriter:
         self._thread.start()
 
     def put(self, event) -> None:
-        """Queue an event for storage (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished);
-        other event types (live meter levels) are ignored."""
-        if isinstance(event, (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished)):
+        """Queue an event for storage (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished,
+        SourceStatus); other event types (live meter levels) are ignored."""
+        if isinstance(event, (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished, SourceStatus)):
             self._queue.put(event)
 
     def _rows(self, ev):
@@ -341,6 +341,10 @@ class SessionWriter:
         if isinstance(ev, Notice):
             return ("INSERT INTO events VALUES (?,?,?,?)",
                     (sid, ev.t, "notice", json.dumps({"code": ev.code, "message": ev.message, "level": ev.level})))
+        if isinstance(ev, SourceStatus):
+            return ("INSERT INTO events VALUES (?,?,?,?)",
+                    (sid, ev.t, "source_status",
+                     json.dumps({"source": ev.source, "state": ev.state, "reason": ev.reason})))
         return ("INSERT INTO events VALUES (?,?,?,?)",
                 (sid, ev.t, "source_finished", json.dumps({"source": ev.kind, "reason": ev.reason})))
 
