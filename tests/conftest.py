@@ -105,3 +105,21 @@ def write_wav(path, samples, rate: int = 16000) -> None:
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def remux_faststart(src_path, dst_path) -> None:
+    """Copy a file's streams into an MP4 with its index at the front (as recorders that write "faststart"
+    files do), so that cutting the copy leaves a readable head whose index still promises the whole
+    length: the reader then knows the file ended early."""
+    import av
+
+    src = av.open(str(src_path))
+    out = av.open(str(dst_path), "w", format="mp4", options={"movflags": "faststart"})
+    streams = {s.index: out.add_stream_from_template(s) for s in src.streams if s.type in ("video", "audio")}
+    for packet in src.demux(*[s for s in src.streams if s.index in streams]):
+        if packet.dts is None:
+            continue
+        packet.stream = streams[packet.stream.index]
+        out.mux(packet)
+    out.close()
+    src.close()

@@ -85,13 +85,67 @@ def test_silent_audio_gives_blocks_of_zeros(tmp_path):
     assert all(float(np.abs(b.samples).max()) == 0.0 for b in blocks)
 
 
-def test_no_microphone_on_this_machine_is_device_unavailable():
+def _portaudio_without_inputs(monkeypatch):
+    """The sounddevice boundary as PortAudio answers on a machine without any input device."""
     import sounddevice as sd
 
-    if any(d["max_input_channels"] > 0 for d in sd.query_devices()):
-        pytest.skip("this machine has a microphone")
-    with pytest.raises(DeviceUnavailable, match="microphone"):
+    def query_devices(device=None, kind=None):
+        if kind is None and device is None:
+            return []
+        raise sd.PortAudioError(f"Error querying device {-1 if device is None else device}")
+
+    monkeypatch.setattr(sd, "query_devices", query_devices)
+
+
+def _portaudio_with_one_input(monkeypatch, rates=(48000,)):
+    """The sounddevice boundary with one USB microphone that takes only `rates`; streams open but stay idle."""
+    import sounddevice as sd
+
+    opened = []
+
+    def query_devices(device=None, kind=None):
+        dev = {"name": "USB mic", "default_samplerate": 48000.0, "max_input_channels": 1}
+        return [dev] if kind is None and device is None else dev
+
+    def check_input_settings(device=None, samplerate=None, channels=None, dtype=None):
+        if int(samplerate) not in rates:
+            raise sd.PortAudioError("Invalid sample rate")
+
+    class IdleStream:
+        def __init__(self, **kw):
+            opened.append(kw)
+            self.active = False
+
+        def start(self):
+            self.active = True
+
+        def stop(self):
+            self.active = False
+
+        close = stop
+
+    monkeypatch.setattr(sd, "query_devices", query_devices)
+    monkeypatch.setattr(sd, "check_input_settings", check_input_settings)
+    monkeypatch.setattr(sd, "InputStream", IdleStream)
+    return opened
+
+
+def test_no_microphone_is_device_unavailable(monkeypatch):
+    _portaudio_without_inputs(monkeypatch)
+    with pytest.raises(DeviceUnavailable, match="No microphone found") as err:
         MicrophoneSource().open()
+    assert "--mic FILE" in err.value.hint
+
+
+def test_a_microphone_present_is_opened_at_a_rate_it_takes(monkeypatch):
+    opened = _portaudio_with_one_input(monkeypatch)
+    src = MicrophoneSource()
+    src.open()
+    try:
+        assert src.name == "USB mic" and src.device_rate == 48000  # 16 kHz refused: resampled in blocks()
+        assert opened[0]["samplerate"] == 48000 and opened[0]["blocksize"] == round(src.block_s * 48000)
+    finally:
+        src.close()
 
 
 def test_portaudio_missing_is_device_unavailable(monkeypatch):

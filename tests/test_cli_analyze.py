@@ -78,18 +78,39 @@ def test_unreadable_input_exits_non_zero_with_a_message(tmp_path):
     assert missing.returncode == 2 and "not found" in missing.stderr
 
 
+def _first_half(remux, src, tmp_path, ext):
+    """`src` copied by `remux` into a .ext file, cut after half its bytes (a recording cut off)."""
+    whole = tmp_path / f"whole.{ext}"
+    remux(src, whole)
+    cut = tmp_path / f"cut.{ext}"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    return cut
+
+
 def test_truncated_video_keeps_partial_results_and_says_so(tmp_path, fixtures):
     from conftest import remux_to_transport_stream
 
-    whole = tmp_path / "whole.ts"
-    remux_to_transport_stream(fixtures("video/steady_a.mp4"), whole)
-    cut = tmp_path / "cut.ts"
-    data = whole.read_bytes()
-    cut.write_bytes(data[: len(data) // 2])
+    cut = _first_half(remux_to_transport_stream, fixtures("video/steady_a.mp4"), tmp_path, "ts")
     proc = analyze(cut, "--out", tmp_path / "out", "--quiet")
-    assert proc.returncode in (0, 1), proc.stderr[-1500:]
+    # A transport stream has no index: a cut one cannot be told from a short recording, so the head is
+    # analysed as a whole file (exit 0, no warning). An indexed file says so: the next test.
+    assert proc.returncode == 0, proc.stderr[-1500:]
     with open(tmp_path / "out" / "frames.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert 30 < len(rows) < 216
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["frames"] == len(rows)
+
+
+def test_truncated_indexed_video_exits_1_with_the_analysis_message(tmp_path, fixtures):
+    from conftest import remux_faststart
+
+    cut = _first_half(remux_faststart, fixtures("video/steady_a.mp4"), tmp_path, "mp4")
+    proc = analyze(cut, "--out", tmp_path / "out", "--quiet")
+    assert proc.returncode == 1, proc.stderr[-1500:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["truncated"] is True and 30 < summary["frames"] < 216
+    # The warning is the analysis's own message: what broke and what the results cover.
+    assert f"warning: {summary['message']}" in proc.stderr
+    assert "cut.mp4 ended after" in summary["message"] and "the results cover the first" in summary["message"]

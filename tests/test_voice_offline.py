@@ -1,24 +1,17 @@
 """Offline voice analysis: voice.csv, the talk-time summary keys, patient segment / audio inputs, errors."""
 
+import csv
 import json
-import wave
 
 import numpy as np
 import pytest
+from conftest import write_wav
 
 from trainer.analysis.echo_sim import build_scene
 from trainer.analysis.offline_voice import analyze_voice, load_patient_audio, parse_patient_segments
 from trainer.capture.audio import decode_audio
 from trainer.core import talktime as tt
 from trainer.core.errors import SourceError
-
-
-def _write_wav(path, x, rate=16000):
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
 
 
 def test_speech_only_without_patient_info(fixtures, tmp_path):
@@ -35,8 +28,8 @@ def test_patient_audio_gives_clinician_segments_and_talk_keys(fixtures, tmp_path
                         ("video/talking_a.mp4", "video/talking_nods.mp4", "audio/noise.wav"))
     scene = build_scene(clin, pat, noise, gain_db=-10, delay_s=0.08, noise_db=-35)
     mic, ref = tmp_path / "mic.wav", tmp_path / "patient.wav"
-    _write_wav(mic, scene.mic)
-    _write_wav(ref, scene.reference)
+    write_wav(mic, scene.mic)
+    write_wav(ref, scene.reference)
     progress = []
     s = analyze_voice(mic, tmp_path / "out", patient_audio=ref, progress=lambda d, t: progress.append((d, t)))
     for key in ("speech_s", "clinician_talk_s", "patient_talk_s", "clinician_share", "interruptions",
@@ -112,12 +105,23 @@ def test_unreadable_inputs_raise_source_error(tmp_path, fixtures):
 
 
 def test_truncated_recording_keeps_what_was_decoded(fixtures, tmp_path):
-    data = fixtures("video/talking_a.mp4").read_bytes()
+    # A recording cut off part-way (its index at the front, so the head stays readable): the speech in
+    # the part that survived is kept exactly as the whole recording gives it there.
+    from conftest import remux_faststart
+
+    whole = tmp_path / "whole.mp4"
+    remux_faststart(fixtures("video/talking_a.mp4"), whole)
     cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
     cut.write_bytes(data[: len(data) * 2 // 3])
-    try:
-        s = analyze_voice(cut, tmp_path / "o")
-    except SourceError as exc:  # an MP4 cut before its index is unreadable: said so, not a crash
-        assert str(exc)
-    else:
-        assert s["speech_s"] >= 0
+    w = analyze_voice(whole, tmp_path / "w")
+    s = analyze_voice(cut, tmp_path / "o")
+    kept = s["audio_duration_s"]
+    assert 0.4 * w["audio_duration_s"] < kept < 0.9 * w["audio_duration_s"]
+    expected = [(a, min(b, kept)) for a, b in w["_segments"] if a < kept - 0.1]
+    assert len(s["_segments"]) == len(expected) >= 1, (s["_segments"], expected)
+    for (a, b), (ea, eb) in zip(s["_segments"], expected):
+        assert a == pytest.approx(ea, abs=0.05) and b == pytest.approx(eb, abs=0.1)
+    with open(tmp_path / "o" / "voice.csv", newline="") as fh:
+        rows = [(float(r["start"]), float(r["end"])) for r in csv.DictReader(fh)]
+    assert [x for r in rows for x in r] == pytest.approx([x for seg in s["_segments"] for x in seg], abs=1e-3)

@@ -238,7 +238,8 @@ def _analyze(args) -> int:
                         "speech_s", "clinician_share", "processing_fps") if k in summary]
     print(f"wrote {args.out}: " + ", ".join(f"{k}={summary[k]}" for k in keys))
     if summary.get("truncated"):
-        print(f"warning: {summary.get('truncated_message', 'the input ended early; partial results kept')}",
+        # The analysis says why and what the results cover (analysis/offline_video.py, key "message").
+        print(f"warning: {summary.get('message') or 'the input ended early; partial results kept'}",
               file=sys.stderr)
         return 1
     return 0
