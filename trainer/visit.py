@@ -167,6 +167,7 @@ class VisitRunner:
             self.notice("voice_unavailable", f"The patient's voice is off for this visit: {exc.message} "
                                              f"Their lines are shown as captions.")
         mode = self.player.open()
+        self.player.preload(self._rendered.values())  # at the output's rate before t = 0
         if mode == "virtual" and self.player.reason != "sound output turned off":
             self.notice("sound_output_unavailable", f"{self.player.reason} Timing is kept as if it played.",
                         level="info")

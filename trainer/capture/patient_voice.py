@@ -92,12 +92,18 @@ def resample(x: np.ndarray, src_rate: float, dst_rate: float, half_taps: int = 1
     for j0 in range(0, n_out, chunk):
         pos = np.arange(j0, min(n_out, j0 + chunk)) / ratio
         base = np.floor(pos).astype(np.int64)
-        frac = (pos - base)[:, None]
-        dist = offsets[None, :] - frac  # distance of each tap from the exact source position
+        frac = pos - base
+        # Common rate pairs (24 -> 48 kHz, 22.05 -> 16 kHz) have few distinct source phases: compute the
+        # filter once per phase instead of once per output sample (the sinc is most of the cost; playback
+        # resamples a line when it starts, and a slow start would cut off the line's beginning).
+        phases, which = np.unique(np.round(frac, 9), return_inverse=True)
+        if len(phases) * 4 > len(frac):
+            phases, which = frac, np.arange(len(frac))
+        dist = offsets[None, :] - phases[:, None]  # distance of each tap from the exact source position
         window = 0.5 + 0.5 * np.cos(np.pi * dist / half_taps)
-        weights = cutoff * np.sinc(cutoff * dist) * window
+        weights = (cutoff * np.sinc(cutoff * dist) * window).astype(np.float32)
         taps = padded[base[:, None] + offsets[None, :] + half_taps]
-        out[j0:j0 + len(pos)] = np.sum(taps * weights, axis=1)
+        out[j0:j0 + len(pos)] = np.einsum("ij,ij->i", taps, weights[which])
     return out
 
 
@@ -316,6 +322,8 @@ class PatientPlayer:
         self._line: tuple[float, np.ndarray] | None = None  # (session start time, samples at self.rate)
         self._next_t: float | None = None  # virtual: start time of the next block to report
         self._stream = None
+        self._dac_offset: float | None = None  # session time minus PortAudio stream time
+        self._converted: dict[int, tuple[RenderedLine, np.ndarray]] = {}  # id(line) -> (line, at self.rate)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=500)
@@ -338,9 +346,22 @@ class PatientPlayer:
         self._thread.start()
         return self.mode
 
+    def preload(self, lines) -> None:
+        """Convert lines to the output's sample rate ahead of the visit (call after open()), so `play()`
+        starts each on time: converting at play time would skip the line's first ~0.1 s."""
+        for line in lines:
+            if line.rate != self.rate and id(line) not in self._converted:
+                self._converted[id(line)] = (line, resample(line.samples, line.rate, self.rate))
+
     def play(self, t_start: float, line: RenderedLine) -> None:
         """Play `line` from session time t_start (replacing any line still playing)."""
-        samples = line.samples if line.rate == self.rate else resample(line.samples, line.rate, self.rate)
+        done = self._converted.get(id(line))
+        if line.rate == self.rate:
+            samples = line.samples
+        elif done is not None and done[0] is line:
+            samples = done[1]
+        else:
+            samples = resample(line.samples, line.rate, self.rate)
         with self._lock:
             self._line = (t_start, samples)
             if self.mode == "virtual":
@@ -425,9 +446,16 @@ class PatientPlayer:
                 from None
 
     def _callback(self, outdata, frames, time_info, status) -> None:  # PortAudio's thread: keep it short
-        # Map PortAudio stream time onto the session clock, then fill from the line by that time.
-        now = self.clock.now()
-        t_dac = time_info.outputBufferDacTime - time_info.currentTime + now
+        # Map PortAudio's stream clock onto the session clock once, then follow the DAC times, so the
+        # samples played (and reported as the echo reference) follow the card's own clock: taking "now"
+        # on every call would let this thread's scheduling jitter skip or repeat samples.
+        dac = time_info.outputBufferDacTime
+        if dac and time_info.currentTime:
+            if self._dac_offset is None:
+                self._dac_offset = self.clock.now() - time_info.currentTime
+            t_dac = dac + self._dac_offset
+        else:  # a backend without stream times
+            t_dac = self.clock.now()
         with self._lock:
             line = self._line
         outdata.fill(0)
