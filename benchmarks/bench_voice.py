@@ -16,6 +16,9 @@
    noise between; delay = TurnEnded time - labelled end, for the default 0.7 s hang-over and for 0.5 s,
    plus the wall-clock time process() takes for the block that emits it; live, the event also waits
    for its block to be captured (up to one block, 64 ms).
+5. End of turn after a patient line with the echo reference on (printed last): the microphone must not
+   wait for playback reference once the line has ended (issue 9); delay measured on the session clock
+   from the labelled end of speech to the newest microphone sample at the moment TurnEnded comes out.
 
 The machine's 2 cores are shared with other work: medians are reported.
 """
@@ -112,6 +115,42 @@ def end_of_turn(hangover: float, reps: int = 5) -> tuple[list[float], list[float
     return delays, proc
 
 
+def end_of_turn_after_line(reps: int = 8) -> tuple[list[float], float]:
+    """Echo reference on: a patient line (talking_nods' voice, leaking into the microphone at -12 dB, the
+    playback handed over 20 ms at a time 0.1 s ahead and only while the line plays), 1 s of pause, then
+    the clinician's "front center" (speech_short.wav, labelled end 1.35 s), then 2.5 s of room noise.
+    Returns (for each turn: newest microphone sample when TurnEnded came out - labelled end of speech,
+    the largest backlog of microphone audio waiting for analysis)."""
+    words = decode_audio(FIX / "audio/speech_short.wav")
+    label_end = json.loads((FIX / "labels.json").read_text())["audio/speech_short.wav"]["speech"][-1][1]
+    line_s, pause_s, tail_s = 3.0, 1.0, 2.5
+    period = line_s + pause_s + len(words) / 16000 + tail_s
+    lines = [(k * period, k * period + line_s) for k in range(reps)]
+    answers = [(e + pause_s, 0.0, len(words) / 16000) for _s, e in lines]
+    sc = build_scene(words, decode_audio(FIX / "video/talking_nods.mp4"), decode_audio(FIX / "audio/noise.wav"),
+                     gain_db=-12, delay_s=0.06, noise_db=-35,
+                     layout={"patient": [(s, 0.0, line_s) for s, _e in lines], "clinician": answers,
+                             "duration": reps * period})
+    voice = create_voice_processor()
+    ends = [a + label_end for a, _o, _n in answers]
+    delays, backlog = [], 0.0
+    fed = [int(s * 16000) for s, _e in lines]
+    for i in range(0, len(sc.mic), BLOCK):
+        t = i / 16000
+        for k, (_s, e) in enumerate(lines):  # the player: 20 ms chunks of the line, 0.1 s ahead of hearing
+            while fed[k] < int(e * 16000) and fed[k] < (t + 0.1) * 16000:
+                n = min(320, int(e * 16000) - fed[k])
+                voice.patient_audio(fed[k] / 16000, sc.reference[fed[k]:fed[k] + n], 16000)
+                fed[k] += n
+        evs = voice.process(AudioBlock(t, sc.mic[i:i + BLOCK], 16000))
+        backlog = max(backlog, voice.backlog_s)
+        newest = t + BLOCK / 16000
+        for ev in evs:
+            if isinstance(ev, TurnEnded):
+                delays.append(newest - min(ends, key=lambda e: abs(ev.speech_end - e)))
+    return delays, backlog
+
+
 ECHO_CASES = [(-6, 0.02, False, -35), (-6, 0.12, True, -30), (-12, 0.06, False, -25), (-20, 0.12, True, -35),
               (-6, 0.12, False, -20), (-60, 0.05, False, -35)]
 
@@ -175,6 +214,12 @@ def main() -> int:
         print(f"  hang-over {h:.1f} s: median {1000 * statistics.median(d):.0f} ms, max {1000 * max(d):.0f} ms "
               f"over {len(d)} turns; + process() of the emitting block median {1000 * statistics.median(p):.2f} ms "
               f"(+ up to one {1000 * BLOCK_S:.0f} ms block live)")
+    d, backlog = end_of_turn_after_line()
+    d.sort()
+    print(f"End of turn after a patient line, echo reference on (default 0.7 s hang-over; newest microphone "
+          f"sample when TurnEnded comes out - labelled end of speech): median {1000 * statistics.median(d):.0f} ms, "
+          f"p90 {1000 * d[int(0.9 * (len(d) - 1))]:.0f} ms, max {1000 * d[-1]:.0f} ms over {len(d)} turns; "
+          f"largest microphone backlog {1000 * backlog:.0f} ms")
     return 0
 
 
