@@ -26,18 +26,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from trainer.core.clock import clock_text  # noqa: F401 - m:ss, shown by the window from here
 from trainer.core.events import SIGNAL_GAP_S, SOURCE_STOPPED
 
 #: How long a warning or info notice stays on screen (session seconds); errors stay.
 NOTICE_S = 10.0
 
 _DOWN = SOURCE_STOPPED
-
-
-def clock_text(t: float) -> str:
-    """m:ss for a session time (how the window and the panels show times)."""
-    s = max(0, int(t))
-    return f"{s // 60}:{s % 60:02d}"
 
 
 @dataclass(frozen=True)
