@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 
 # Libraries Qt's xcb/offscreen platforms, OpenGL/EGL and PortAudio load at run time, plus Xvfb for the
 # tests that open real windows and for running the app on a machine without a screen. libpulse0: Qt
-# Multimedia (recorded patient clips) will not import without it.
+# Multimedia (recorded patient clips) will not import without it. strace: the test that proves the app
+# makes no network connection traces its system calls.
 APT_PACKAGES=(libportaudio2 libegl1 libgl1 libglib2.0-0 libfontconfig1 libfreetype6 libdbus-1-3
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1
-  libpulse0 fonts-dejavu-core xvfb xauth x11-apps)
+  libpulse0 fonts-dejavu-core xvfb xauth x11-apps strace)
 
 if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   missing=()

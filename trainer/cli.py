@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from trainer.privacy import restrict_umask
+
+    restrict_umask()  # every file and folder the app creates is the user's alone (README, Privacy)
     parser = build_parser()
     # Bare `trainer` and `trainer --camera FILE` open the GUI.
     if not argv or argv[0].startswith("--") and argv[0] not in ("--version", "--self-test", "-h", "--help"):

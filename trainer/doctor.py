@@ -1,7 +1,8 @@
 """`trainer doctor`: what this machine offers the trainer, each problem with a plain-language fix.
 
 Checks: cameras, microphones and PortAudio, the Qt platform (probed in a child process, because Qt aborts
-the whole process when it cannot reach a display), the vendored face model, and the data folder.
+the whole process when it cannot reach a display), the vendored face model, the data folder (writable, private)
+and the switches that keep the app off the network.
 """
 
 from __future__ import annotations
@@ -79,17 +80,33 @@ def check_model() -> tuple[str, str]:
 
 
 def check_data_dir() -> tuple[str, str]:
+    from trainer.privacy import permission_problems, private_dir
     from trainer.store.paths import data_dir
 
     d = data_dir()
     try:
-        d.mkdir(parents=True, exist_ok=True)
+        private_dir(d)
         probe = d / ".write-test"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
         return FAIL, f"{d} is not writable: {exc}"
-    return OK, f"{d} (sessions stay on this machine)"
+    loose = permission_problems(d)
+    if loose:
+        return WARN, (f"{d}: readable by other users: {'; '.join(loose[:3])}. "
+                      f"Fix: chmod -R go-rwx '{d}' (the app tightens what it owns when it opens it)")
+    return OK, f"{d} (sessions stay on this machine, readable by you only)"
+
+
+def check_network() -> tuple[str, str]:
+    """The switches that keep the native libraries off the network (trainer/privacy.py)."""
+    from trainer.privacy import offline_switches_active
+
+    missing = offline_switches_active()
+    if missing:
+        return FAIL, "; ".join(missing) + ". Fix: start the trainer with its own `trainer` command."
+    return OK, ("no connections: onnxruntime telemetry off, MediaPipe's usage logger blocked, nothing "
+                "written outside the app's folders (proven by tests/test_privacy_network.py)")
 
 
 def run_doctor(out=None) -> int:
@@ -101,6 +118,7 @@ def run_doctor(out=None) -> int:
     rows.append(("Qt", *check_qt()))
     rows.append(("Face model", *check_model()))
     rows.append(("Data folder", *check_data_dir()))
+    rows.append(("Network", *check_network()))
     mark = {OK: "OK  ", WARN: "WARN", FAIL: "FAIL"}
     for name, status, text in rows:
         print(f"[{mark[status]}] {name}: {text}", file=out)

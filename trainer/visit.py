@@ -271,9 +271,16 @@ def camera_key(spec) -> str:
 
 
 def _describe(spec) -> str:
+    """What the stored session says about an input: a device index or name, or a file's name without
+    its folder (a full path can say more about the user than the session needs)."""
     if spec is None:
         return "none"
-    return str(spec)
+    text = str(spec)
+    if text.isdigit() or text == "default":
+        return text
+    from pathlib import Path
+
+    return Path(text).name or text
 
 
 __all__ = ["VisitRunner", "FramePreview", "TrainerError"]

@@ -200,9 +200,12 @@ def save_calibration(cal: Calibration) -> Path:
     """Write the calibration (atomically: a crash leaves the old file or the new one); returns the path."""
     path = calibration_path(cal.user, cal.camera)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from trainer.privacy import private_dir, private_file
+
+        private_dir(path.parent, root=config_dir())
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(cal.to_dict(), indent=2), encoding="utf-8")
+        private_file(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         raise CalibrationError(f"The calibration could not be saved to {path}: {exc.strerror or exc}.",

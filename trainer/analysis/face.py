@@ -111,6 +111,15 @@ class FaceAnalyzer:
         # MediaPipe's native logging (glog/TFLite) floods stderr with INFO lines; keep warnings and up.
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # MediaPipe's usage logger must meet the blocked proxy, and the matplotlib it imports must find
+        # its (private) cache folder in ours: see trainer/privacy.py.
+        from trainer.privacy import apply_offline_switches, cache_root, private_dir
+
+        apply_offline_switches()
+        try:
+            private_dir(os.environ["MPLCONFIGDIR"], root=cache_root())
+        except OSError:
+            pass  # matplotlib then falls back to a temporary folder of its own
         try:
             import mediapipe as mp
             from mediapipe.tasks.python import BaseOptions, vision

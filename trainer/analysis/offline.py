@@ -48,7 +48,7 @@ def analyze_recording(path: str | os.PathLike, out_dir: str | os.PathLike, *,
     has_video, has_audio = probe_streams(path)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    summary: dict = {"input": str(path)}
+    summary: dict = {"input": Path(path).name}  # the name only: full paths can say more than needed
     speech_segments = None
     if has_audio:
         voice = analyze_voice(path, out, patient_segments=patient_segments, patient_audio=patient_audio,

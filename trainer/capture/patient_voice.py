@@ -181,12 +181,9 @@ class HibariEngine:
 
 def default_cache_dir() -> Path:
     """$TRAINER_CACHE_DIR, else the per-user cache folder; voices live in its patient_voice/ subfolder."""
-    env = os.environ.get("TRAINER_CACHE_DIR")
-    if env:
-        return Path(env) / "patient_voice"
-    import platformdirs
+    from trainer.privacy import cache_root
 
-    return Path(platformdirs.user_cache_dir("VideoVisitTrainer", appauthor=False)) / "patient_voice"
+    return cache_root() / "patient_voice"
 
 
 class PatientVoice:
@@ -283,7 +280,9 @@ def _write_wav_atomic(path: Path, samples: np.ndarray, rate: int) -> None:
     """Write to a temporary file and rename, so a crash never leaves half a WAV in the cache.
     A cache that cannot be written (read-only home, full disk) only costs speed, so it is skipped."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from trainer.privacy import cache_root, private_dir
+
+        private_dir(path.parent, root=cache_root())
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
             w.setnchannels(1)

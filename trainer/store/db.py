@@ -16,6 +16,7 @@ commits at least every `COMMIT_INTERVAL_S` (a crash loses at most that much).
 from __future__ import annotations
 
 import json
+import os
 import queue
 import sqlite3
 import threading
@@ -30,6 +31,7 @@ from trainer.core.face_metrics import cue_response, summarise_face
 from trainer.core.measures import VisitRecord, measure_all, source_live_intervals
 from trainer.core.metrics import face_present_ratio, total_duration
 from trainer.core.talktime import summarize
+from trainer.privacy import private_dir, private_file
 
 COMMIT_INTERVAL_S = 0.5
 
@@ -86,9 +88,22 @@ MIGRATIONS = [
 ]
 
 
+def _make_private(path: Path) -> None:
+    """The folder 0700 and the database (with its -wal/-shm files) 0600: sessions are the user's alone.
+    The file is created 0600 before SQLite opens it, and SQLite gives -wal/-shm the database's mode."""
+    private_dir(path.parent)
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        private_file(f"{path}{suffix}")
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private(path)
         con = sqlite3.connect(str(path), timeout=10, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"Cannot open the session store at {path}: {exc}",

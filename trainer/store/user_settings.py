@@ -38,9 +38,12 @@ def save_user_setting(key: str, value) -> None:
     data[key] = value
     path = user_settings_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from trainer.privacy import private_dir, private_file
+
+        private_dir(path.parent)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        private_file(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         raise StoreError(f"Your settings could not be saved to {path}: {exc.strerror or exc}.") from None
