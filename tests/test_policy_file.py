@@ -47,7 +47,7 @@ def test_full_policy_is_read_with_values_and_lines(tmp_path):
     ("retention_days: true", "retention_days: expected a whole number of days"),
     ("retention_days: 30.5", "retention_days: expected a whole number of days"),
     ("data_dir: relative/folder", "data_dir: 'relative/folder' is not an absolute path"),
-    ("data_dir: 42", "data_dir: expected a folder path, got int 42"),
+    ("data_dir: 42", "data_dir: expected a folder path, got the number 42"),
     ("scenario_packs: /opt/packs", "scenario_packs: expected a list of folders"),
     ("scenario_packs: [/opt/a, 3]", "scenario_packs: item 2: expected a folder path"),
     ("default_feedback_mode: sometimes", "default_feedback_mode: expected one of live, after_action, off"),

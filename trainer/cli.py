@@ -22,16 +22,32 @@ import sys
 from trainer import __version__
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (exit status 2), not the usage block plus a message."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _input_spec(kind: str):
+    def check(value: str) -> str:
+        if value.lstrip("-").isdigit() and int(value) < 0:
+            raise argparse.ArgumentTypeError(f"a {kind} index is 0 or more (trainer doctor lists them), got {value}")
+        return value
+    check.__name__ = kind  # argparse names the converter in some messages
+    return check
+
+
 def _add_io_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--camera", default=None, metavar="INDEX|FILE",
+    p.add_argument("--camera", default=None, metavar="INDEX|FILE", type=_input_spec("camera"),
                    help="webcam index (default 0) or a video file to use instead of a webcam")
-    p.add_argument("--mic", default=None, metavar="INDEX|FILE",
+    p.add_argument("--mic", default=None, metavar="INDEX|FILE", type=_input_spec("microphone"),
                    help="microphone device index (default: the system default) or an audio/video file whose "
                         "sound is used instead of a microphone")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="trainer",
         description="Video-visit simulation trainer: rehearse telehealth visits with a virtual patient. "
                     "Everything is analysed on this machine; nothing leaves it.")
@@ -232,7 +248,7 @@ def _analyze(args) -> int:
         summary = analyze_recording(args.input, args.out, patient_segments=args.patient_segments,
                                     patient_audio=args.patient_audio, progress=_ProgressBar(not args.quiet))
     except TrainerError as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
+        print(f"{chr(10) if sys.stderr.isatty() and not args.quiet else ''}error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ncancelled: partial results (if any) are in " + args.out, file=sys.stderr)

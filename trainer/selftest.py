@@ -227,6 +227,25 @@ def check_store() -> str:
     return "created, wrote 4 frame samples, closed and read them back in a temporary folder"
 
 
+def check_data_folder() -> str:
+    """The folder sessions will really go to (a policy's data_dir included): a folder, writable, private."""
+    from trainer.privacy import private_dir
+    from trainer.store.paths import data_dir
+
+    d = data_dir()
+    if d.exists() and not d.is_dir():
+        raise RuntimeError(f"{d} is not a folder, so no session can be stored there (check TRAINER_DATA_DIR "
+                           f"or the site policy's data_dir)")
+    try:
+        private_dir(d)
+        probe = d / ".self-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise RuntimeError(f"{d} cannot be written: {exc.strerror or exc}") from None
+    return f"{d} is writable and private"
+
+
 def check_patient_view() -> str:
     import importlib.util
 
@@ -254,6 +273,7 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("built-in scenarios", check_scenarios),
     ("scenario packs", check_scenario_packs),
     ("session store", check_store),
+    ("data folder", check_data_folder),
     # Last: it starts Qt, which aborts the whole process if its platform plugin is missing.
     ("patient view", check_patient_view),
 ]

@@ -100,7 +100,7 @@ class VisitRunner:
             self.scenario.id, self.scenario.title,
             camera=_describe(self.camera_spec), mic=_describe(self.mic_spec),
             calibrated=self.calibration is not None)
-        self.writer = self.store.writer(self.session_id)
+        self.writer = self.store.writer(self.session_id, on_problem=self._on_store_problem)
         if self._calibration_problem:
             self.notice("calibration_unusable", self._calibration_problem)
         self._prepare_voice()
@@ -241,6 +241,15 @@ class VisitRunner:
             self.listener(ev)
             if ev.kind == "visit_end":
                 self.finished.set()
+
+    def _on_store_problem(self, problem) -> None:
+        """A storage fault (or its end) from the writer thread: said at once, in the call window too."""
+        if problem is None:
+            self.notice("storage_recovered", "Saving works again; what was recorded meanwhile has been "
+                                             "written.", level="info")
+        else:
+            self.notice(f"storage_{problem.code}", f"Saving is failing: {problem.message} {problem.fix}",
+                        level="error")
 
     def notice(self, code: str, message: str, level: str = "warning") -> None:
         ev = Notice(round(self.clock.now(), 3), code, message, level)

@@ -8,6 +8,7 @@ A video file gives `frames.csv` (trainer.analysis.offline_video); any file with 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -26,8 +27,9 @@ def probe_streams(path: str | os.PathLike) -> tuple[bool, bool]:
         raise SourceError(f"Input file not found: {p}")
     try:
         with av.open(str(p)) as c:
-            # A still-image "video" stream inside an audio file (cover art) is not a camera recording.
-            has_video = any(s.type == "video" and (s.frames or 0) != 1 for s in c.streams)
+            # A still-image "video" stream inside an audio file (cover art) is not a camera recording;
+            # FFmpeg marks it as an attached picture. (A genuine one-frame video still counts.)
+            has_video = any(s.type == "video" and not _attached_picture(s) for s in c.streams)
             has_audio = any(s.type == "audio" for s in c.streams)
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise SourceError(f"Cannot read {p}: it is not a video or audio file this app can decode ({exc}).",
@@ -35,6 +37,26 @@ def probe_streams(path: str | os.PathLike) -> tuple[bool, bool]:
     if not has_video and not has_audio:
         raise SourceError(f"{p.name} contains neither video nor audio.")
     return has_video, has_audio
+
+
+def _attached_picture(stream) -> bool:
+    import av
+
+    flag = getattr(getattr(av.stream, "Disposition", None), "attached_pic", None)
+    if flag is None:  # older PyAV: fall back to the frame count of cover art
+        return (stream.frames or 0) == 1
+    return bool(stream.disposition & flag)
+
+
+def _finite(value):
+    """`value` with every non-finite float (NaN, ±inf) replaced by None, through dicts and lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def analyze_recording(path: str | os.PathLike, out_dir: str | os.PathLike, *,
@@ -47,7 +69,12 @@ def analyze_recording(path: str | os.PathLike, out_dir: str | os.PathLike, *,
 
     has_video, has_audio = probe_streams(path)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise SourceError(f"--out {out} is a file; give a folder for frames.csv, voice.csv and summary.json.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SourceError(f"The output folder {out} cannot be created: {exc.strerror or exc}.") from None
     summary: dict = {"input": Path(path).name}  # the name only: full paths can say more than needed
     speech_segments = None
     if has_audio:
@@ -64,7 +91,10 @@ def analyze_recording(path: str | os.PathLike, out_dir: str | os.PathLike, *,
         summary.update(video)
     summary["measures"] = _measures(summary, has_audio)
     summary = {k: v for k, v in summary.items() if not k.startswith("_")}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # Strict JSON: a value that is not a finite number (no data for a ratio) is written as null, never as
+    # NaN/Infinity, which other JSON readers reject.
+    (out / "summary.json").write_text(json.dumps(_finite(summary), indent=2, sort_keys=True, allow_nan=False)
+                                      + "\n", encoding="utf-8")
     return summary
 
 

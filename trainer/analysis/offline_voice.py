@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import time
 from pathlib import Path
@@ -75,8 +76,8 @@ def _parse_rttm(p: Path, lines, speaker: str | None) -> list[Interval]:
         except (IndexError, ValueError):
             raise SourceError(f"{p}:{n}: not an RTTM SPEAKER line (type file channel start duration "
                               f"<NA> <NA> speaker ...): {ln[:80]}") from None
-        if dur < 0 or start < 0:
-            raise SourceError(f"{p}:{n}: negative start or duration")
+        if not (math.isfinite(start) and math.isfinite(dur)) or dur < 0 or start < 0:
+            raise SourceError(f"{p}:{n}: start and duration must be finite seconds, 0 or more")
         rows.append((name, start, start + dur))
     if not rows:
         raise SourceError(f"{p.name} has no SPEAKER lines.")
@@ -98,7 +99,7 @@ def _parse_csv(p: Path, lines) -> list[Interval]:
             if k == 0:
                 continue  # a header line such as "start,end"
             raise SourceError(f"{p}:{n}: expected 'start,end' in seconds, got: {ln[:80]}") from None
-        if end < start or start < 0:
+        if not (math.isfinite(start) and math.isfinite(end)) or end < start or start < 0:
             raise SourceError(f"{p}:{n}: the interval {start}..{end} is not a valid time span")
         out.append((start, end))
     if not out:
@@ -157,13 +158,12 @@ def analyze_voice(path: str | os.PathLike, out_dir: str | os.PathLike, *,
         else:
             ref = np.asarray(patient_audio, dtype=np.float32).reshape(-1)
 
-    src = AudioFileSource(path, realtime=False)
+    src = AudioFileSource(path, realtime=False)  # streamed: memory stays flat for long recordings
     src.open()
-    duration = src.duration
     voice = create_voice_processor(end_of_turn_s=end_of_turn_s)
     for s, e in pat_segs or ():
         voice.patient_segment(s, e)
-    total = max(1, int(np.ceil(len(src.samples) / src.block)))
+    total = max(1, int(np.ceil(src.duration * src.rate / src.block)))  # from the file's metadata
     fed = 0  # reference samples handed over so far
     lead = DEFAULT_RATE  # hand the playback over 1 s ahead of the microphone, as a live player does
     notices: list[str] = []
@@ -178,9 +178,12 @@ def analyze_voice(path: str | os.PathLike, out_dir: str | os.PathLike, *,
             if isinstance(ev, Notice):
                 notices.append(ev.message)
         if progress is not None:
-            progress(i + 1, total)
+            progress(min(i + 1, total), total)
+    if progress is not None:
+        progress(total, total)
     voice.flush()
     elapsed = time.perf_counter() - t0
+    duration = src.duration  # exact now that every block has been read
 
     mic_speech = voice.clinician_intervals()
     summary: dict = {

@@ -60,7 +60,10 @@ def decode_audio(path: str | os.PathLike, rate: int = DEFAULT_RATE) -> np.ndarra
 
 
 class AudioFileSource:
-    """Blocks from an audio file (or a video's audio track), paced to the session clock if realtime."""
+    """Blocks from an audio file (or a video's audio track), paced to the session clock if realtime.
+
+    The file is decoded as it is played, a few blocks ahead, never loaded whole (an hour of audio would
+    take about 0.6 GB as float32): memory stays flat whatever the file's length."""
 
     kind = "file"
 
@@ -73,32 +76,103 @@ class AudioFileSource:
         self.rate = rate
         self.block = int(round(block_s * rate))
         self._stop = threading.Event()
-        self.samples: np.ndarray | None = None
+        self._opened = False
+        self._estimate = 0.0  # seconds, from the container's metadata
+        self._emitted = 0  # samples delivered so far
+        self._finished = False
 
     def open(self) -> None:
-        if self.samples is None:
-            self.samples = decode_audio(self.path, self.rate)
+        """Check that the file exists and has a decodable audio track (SourceError otherwise)."""
+        if self._opened:
+            return
+        av = _av()
+        if not self.path.is_file():
+            raise SourceError(f"Audio file not found: {self.path}", hint="Check the path given to --mic.")
+        try:
+            container = av.open(str(self.path))
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise SourceError(f"Cannot read audio from {self.path}: {exc}",
+                              hint="Use a WAV, FLAC or MP4/M4A file.") from None
+        try:
+            if not container.streams.audio:
+                raise SourceError(f"{self.path.name} has no audio track.", hint="Give a file with sound to --mic.")
+            stream = container.streams.audio[0]
+            if stream.duration is not None and stream.time_base is not None:
+                self._estimate = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                self._estimate = container.duration / 1_000_000
+        finally:
+            container.close()
+        self._opened = True
 
     @property
     def duration(self) -> float:
-        return 0.0 if self.samples is None else len(self.samples) / self.rate
+        """The file's length: exact once every block has been read, else the container's own figure."""
+        return self._emitted / self.rate if self._finished else self._estimate
+
+    def _chunks(self) -> Iterator[np.ndarray]:
+        """Decoded mono float32 pieces at `rate`, in order; a file that breaks off part-way ends early."""
+        av = _av()
+        container = av.open(str(self.path))
+        got = False
+        try:
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
+            try:
+                for frame in container.decode(stream):
+                    for out in resampler.resample(frame):
+                        got = True
+                        yield np.clip(out.to_ndarray().reshape(-1).astype(np.float32), -1.0, 1.0)
+            except (av.error.FFmpegError, EOFError) as exc:
+                if not got:
+                    raise SourceError(f"Cannot decode audio from {self.path}: {exc}") from None
+            for out in resampler.resample(None):
+                got = True
+                yield np.clip(out.to_ndarray().reshape(-1).astype(np.float32), -1.0, 1.0)
+        finally:
+            container.close()
+        if not got:
+            raise SourceError(f"{self.path.name} contains no decodable audio.")
 
     def blocks(self) -> Iterator[AudioBlock]:
         self.open()
         pacer = Pacer(self.clock, self.realtime, self._stop)
-        n = len(self.samples)
-        for start in range(0, n, self.block):
-            t = start / self.rate
-            # A block is available once its last sample has been "captured".
-            if not pacer.wait_until(t + self.block / self.rate):
-                break
-            yield AudioBlock(t, self.samples[start:start + self.block], self.rate)
+        self._emitted, self._finished = 0, False
+        pending: list[np.ndarray] = []
+        have = 0
+        for chunk in self._chunks():
+            pending.append(chunk)
+            have += len(chunk)
+            while have >= self.block:
+                buf = np.concatenate(pending)
+                block, rest = buf[:self.block], buf[self.block:]
+                pending, have = ([rest] if len(rest) else []), len(rest)
+                t = self._emitted / self.rate
+                # A block is available once its last sample has been "captured".
+                if not pacer.wait_until(t + self.block / self.rate):
+                    return
+                self._emitted += len(block)
+                yield AudioBlock(t, block, self.rate)
+        if have:
+            block = np.concatenate(pending)
+            t = self._emitted / self.rate
+            if not pacer.wait_until(t + len(block) / self.rate):
+                return
+            self._emitted += len(block)
+            yield AudioBlock(t, block, self.rate)
+        self._finished = True
 
     def stop(self) -> None:
         self._stop.set()
 
     def close(self) -> None:
         self.stop()
+
+
+def _av():
+    import av  # heavy: FFmpeg bindings, loaded when a file is first opened
+
+    return av
 
 
 def _sounddevice():

@@ -275,7 +275,9 @@ def _show(value: Any) -> str:
         return f"'{value}'"
     if value is None:
         return "nothing (null)"
-    return f"{type(value).__name__} {value!r}"
+    kind = {bool: "true/false", int: "the number", float: "the number", list: "the list",
+            dict: "the mapping"}.get(type(value), "the value")  # words, not Python class names
+    return f"{kind} {value!r}"
 
 
 # -- one policy file ------------------------------------------------------------------------------------

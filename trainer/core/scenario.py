@@ -22,6 +22,7 @@ which the visit can never end.
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,12 @@ VOICE_RANGES: dict[str, tuple[float, float]] = {"rate": (0.7, 1.4), "pitch": (0.
 
 #: Default length a clinician is expected to talk in a turn, for length estimates (seconds).
 DEFAULT_EXPECT_S = 25.0
+#: Documented limits (docs/scenarios.md), enforced by `trainer validate` and when scenarios load: they keep
+#: a broken or hostile file from stalling the app.
+MAX_STEPS = 5_000
+MAX_TEXT_CHARS = 2_000  # any text value (a patient line: about two minutes of speech)
+MAX_FILE_BYTES = 4_000_000
+
 MEDIA_SUFFIXES = {"audio": (".wav", ".flac", ".mp3", ".m4a", ".ogg"), "video": (".mp4", ".mov", ".mkv", ".webm")}
 
 
@@ -393,6 +400,9 @@ class _Reader:
         value = value.strip()
         if nonempty and not value:
             raise self.fail(m.where(key), f"{what}: '{key}' is empty")
+        if len(value) > MAX_TEXT_CHARS:
+            raise self.fail(m.where(key), f"{what}: '{key}' is {len(value):,} characters long; the limit is "
+                                          f"{MAX_TEXT_CHARS:,} (split a long line into several steps)")
         return value
 
     def number(self, m: LDict, key: str, what: str, lo: float, hi: float, *, required: bool = False,
@@ -454,9 +464,13 @@ def _is_ident(value: Any) -> bool:
 def _typename(typ: Any) -> str:
     names = {str: "text", int: "a whole number", float: "a number", bool: "true or false", LDict: "a mapping",
              LList: "a list", list: "a list", dict: "a mapping", type(None): "nothing"}
+    import datetime
+
+    # Never a Python class name in a message for scenario authors (YAML reads 2024-05-01 as a date).
+    names.update({datetime.date: "a date", datetime.datetime: "a date and time", bytes: "binary data"})
     if isinstance(typ, tuple):
-        return " or ".join(names.get(t, t.__name__) for t in typ)
-    return names.get(typ, getattr(typ, "__name__", str(typ)))
+        return " or ".join(names.get(t, "another kind of value") for t in typ)
+    return names.get(typ, "another kind of value")
 
 
 _TOP_KEYS = {"id", "title", "summary", "behaviours", "expected_minutes", "difficulty", "patient", "setting",
@@ -635,10 +649,18 @@ class _Parser:
         if p.suffix.lower() not in MEDIA_SUFFIXES[key]:
             raise r.fail(sm.where(key), f"{what}: {key} must be a {'/'.join(MEDIA_SUFFIXES[key])} file, "
                                         f"got '{value}'")
-        if not p.is_absolute():
-            if self.base is None:
-                raise r.fail(sm.where(key), f"{what}: a relative {key} path needs the scenario to be a file")
-            p = self.base / p
+        # Media must live in the scenario's own folder (its pack): a scenario file must not be able to
+        # make the app open any file on the machine. Symlinks are resolved before the check.
+        if p.is_absolute():
+            raise r.fail(sm.where(key), f"{what}: {key} must be a path relative to the scenario's folder "
+                                        f"(for example clips/{p.name}), got '{value}'")
+        if self.base is None:
+            raise r.fail(sm.where(key), f"{what}: a relative {key} path needs the scenario to be a file")
+        folder = self.base.resolve()
+        p = (self.base / p).resolve()
+        if not p.is_relative_to(folder):
+            raise r.fail(sm.where(key), f"{what}: {key} '{value}' is outside the scenario's folder {folder}; "
+                                        f"keep media beside the scenario file (links are followed)")
         if not p.is_file():
             raise r.fail(sm.where(key), f"{what}: {key} file not found: {p}")
         return str(p)
@@ -765,6 +787,8 @@ class _Parser:
         raw_steps = r.get(top, "steps", LList, "scenario")
         if not raw_steps:
             raise r.fail(top.where("steps"), "steps: the list is empty; a scenario needs at least one patient line")
+        if len(raw_steps) > MAX_STEPS:
+            raise r.fail(top.where("steps"), f"steps: {len(raw_steps):,} steps; the limit is {MAX_STEPS:,}")
         steps: list[Step] = []
         seen: dict[str, int] = {}
         for i, raw in enumerate(raw_steps):
@@ -890,45 +914,78 @@ class _Parser:
             raise r.fail(top.where("steps"), "steps: a scenario needs at least one patient line")
 
     def check_graph(self, s: Scenario, raw_steps: LList) -> None:
+        """Reachability, a way to the end from every step, and no loop of instant steps; linear in the
+        number of steps and branches (the follow-on map is built once, not asked of the scenario per step,
+        so a 5,000-step pack checks in well under a second)."""
         r = self.r
-        index = {st.id: i for i, st in enumerate(s.steps)}
+        steps = s.steps
+        index = {st.id: i for i, st in enumerate(steps)}
+        follow: list[list[int]] = []  # per step: indexes of every step that may follow it
+        ends: list[bool] = []
+        for i, st in enumerate(steps):
+            out = [index[b.next] for b in getattr(st, "branches", ())]
+            if st.end:
+                succ = None
+            elif st.next:
+                succ = index[st.next]
+            else:
+                succ = i + 1 if i + 1 < len(steps) else None
+            if succ is not None:
+                out.append(succ)
+            follow.append(out)
+            ends.append(succ is None)
         # Reachable from the first step, counting branch targets and override jumps.
-        reachable: set[str] = set()
-        todo = [s.steps[0].id] + [o.goto for o in s.overrides if o.goto]
+        reachable = [False] * len(steps)
+        todo = [0] + [index[o.goto] for o in s.overrides if o.goto]
         while todo:
-            sid = todo.pop()
-            if sid in reachable:
+            i = todo.pop()
+            if reachable[i]:
                 continue
-            reachable.add(sid)
-            todo.extend(s.targets(s.steps[index[sid]]))
-        for i, st in enumerate(s.steps):
-            if st.id not in reachable:
+            reachable[i] = True
+            todo.extend(j for j in follow[i] if not reachable[j])
+        for i, st in enumerate(steps):
+            if not reachable[i]:
                 raise r.fail(raw_steps.where(i), f"step '{st.id}' can never be reached from the first step")
-        # From every step the visit must be able to end (no trap loops).
-        can_end = {st.id for st in s.steps if s.successor(st) is None}
-        changed = True
-        while changed:
-            changed = False
-            for st in s.steps:
-                if st.id not in can_end and any(t in can_end for t in s.targets(st)):
-                    can_end.add(st.id)
-                    changed = True
-        for i, st in enumerate(s.steps):
-            if st.id not in can_end:
+        # From every step the visit must be able to end (no trap loops): walk back from the final steps.
+        before: list[list[int]] = [[] for _ in steps]
+        for i, out in enumerate(follow):
+            for j in out:
+                before[j].append(i)
+        can_end = list(ends)
+        todo = [i for i, e in enumerate(ends) if e]
+        while todo:
+            j = todo.pop()
+            for i in before[j]:
+                if not can_end[i]:
+                    can_end[i] = True
+                    todo.append(i)
+        for i, st in enumerate(steps):
+            if not can_end[i]:
                 raise r.fail(raw_steps.where(i), f"step '{st.id}' leads only into a loop: the visit could never end")
-        # Decide and event steps take no time: a loop made only of them would spin forever.
-        instant = {st.id for st in s.steps if isinstance(st, (Decision, EventStep))}
-        for start in instant:
-            stack, seen = [start], set()
+        # Decide and event steps take no time: a loop made only of them would spin forever. One
+        # depth-first pass over the instant steps finds such a loop (an edge back onto the current path).
+        instant = [isinstance(st, (Decision, EventStep)) for st in steps]
+        state = [0] * len(steps)  # 0 unseen, 1 on the current path, 2 done
+        for root in range(len(steps)):
+            if not instant[root] or state[root]:
+                continue
+            stack = [(root, iter(follow[root]))]
+            state[root] = 1
             while stack:
-                cur = stack.pop()
-                for t in s.targets(s.steps[index[cur]]):
-                    if t == start:
-                        raise r.fail(raw_steps.where(index[start]),
-                                     f"step '{start}' is in a loop of decide/event steps that takes no time")
-                    if t in instant and t not in seen:
-                        seen.add(t)
-                        stack.append(t)
+                node, it = stack[-1]
+                for j in it:
+                    if not instant[j]:
+                        continue
+                    if state[j] == 1:
+                        raise r.fail(raw_steps.where(j),
+                                     f"step '{steps[j].id}' is in a loop of decide/event steps that takes no time")
+                    if state[j] == 0:
+                        state[j] = 1
+                        stack.append((j, iter(follow[j])))
+                        break
+                else:
+                    state[node] = 2
+                    stack.pop()
 
 
 #: Overrides every scenario has: skip the current step; end the visit now.
@@ -937,13 +994,25 @@ BUILTIN_OVERRIDES: dict[str, str] = {"skip": "Skip to the next step", "end_visit
 
 def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     """Parse and validate scenario YAML text; raises ScenarioError naming path:line:column."""
-    return _Parser(text, path).parse()
+    # The cyclic garbage collector would rescan the tens of thousands of fresh nodes of a large pack
+    # many times over (it doubled the time of a 5,000-step file); nothing built here is cyclic garbage.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _Parser(text, path).parse()
+    finally:
+        if paused:
+            gc.enable()
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Load a scenario file; unreadable files and bad content raise ScenarioError naming the file."""
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(str(p), f"the file is {size / 1e6:.1f} MB; the limit for a scenario file is "
+                                        f"{MAX_FILE_BYTES / 1e6:.0f} MB", line=1, column=1)
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(str(p), "file not found") from None

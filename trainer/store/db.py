@@ -15,8 +15,11 @@ commits at least every `COMMIT_INTERVAL_S` (a crash loses at most that much).
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import os
+import shutil
 import queue
 import sqlite3
 import threading
@@ -26,14 +29,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from trainer.core.errors import StoreError
-from trainer.core.events import FrameSample, Notice, ScenarioEvent, SourceFinished, SourceStatus, SpeechSegment
+from trainer.core.events import (AudioLevel, FrameSample, Notice, ScenarioEvent, SourceFinished, SourceStatus,
+                                 SpeechSegment, SpeechStarted)
 from trainer.core.face_metrics import cue_response, summarise_face
 from trainer.core.measures import VisitRecord, measure_all, source_live_intervals
 from trainer.core.metrics import face_present_ratio, total_duration
 from trainer.core.talktime import summarize
 from trainer.privacy import private_dir, private_file
 
-COMMIT_INTERVAL_S = 0.5
+COMMIT_INTERVAL_S = 0.1  # cheap in WAL mode (no fsync per commit); with the analysis latency a crash loses < 0.5 s
+RETRY_S = 1.0  # during a storage fault
+BUSY_TIMEOUT_S = 1.0  # the writer waits this long for a lock before reporting it (notice within 2 s)
+MAX_HELD_ROWS = 150_000  # rows kept in memory while storage fails: about an hour of 30 fps frames, ~40 MB
 
 MIGRATIONS = [
     """
@@ -104,20 +111,77 @@ def _make_private(path: Path) -> None:
 def _connect(path: Path) -> sqlite3.Connection:
     try:
         _make_private(path)
-        con = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+        con = sqlite3.connect(str(path), timeout=3, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"Cannot open the session store at {path}: {exc}",
-                         hint="Check that the folder exists and that you may write to it.") from None
+        problem = diagnose(exc, path)
+        raise StoreError(problem.message, hint=problem.fix) from exc
     con.row_factory = sqlite3.Row
     try:
         con.execute("PRAGMA foreign_keys = ON")
         con.execute("PRAGMA journal_mode = WAL")  # readers (history, summary) never block the writer
         con.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.DatabaseError as exc:
+        con.execute("PRAGMA secure_delete = ON")  # purged sessions are overwritten, not just unlinked
+    except sqlite3.Error as exc:
         con.close()
-        raise StoreError(f"The session store {path} is damaged or not a trainer database: {exc}",
-                         hint="Move the file aside; the app will create a new one.") from None
+        problem = diagnose(exc, path)
+        raise StoreError(problem.message, hint=problem.fix) from exc
     return con
+
+
+@dataclass(frozen=True)
+class StoreProblem:
+    """A storage fault in words: `code` is disk_full, read_only, locked, damaged or io_error; `message`
+    names the file or folder; `fix` is what the user (or IT) can do about it."""
+
+    code: str
+    message: str
+    fix: str
+
+
+def diagnose(exc: BaseException, path: Path) -> StoreProblem:
+    """Tell a full disk, a read-only folder, a file locked by another program and a damaged file apart
+    (SQLite's result code, else the OS error number)."""
+    path = Path(path)
+    folder = path.parent
+    cause = exc
+    while isinstance(cause, StoreError) and (cause.__cause__ or cause.__context__) is not None:
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, StoreError) and getattr(cause, "problem", None) is not None:
+        return cause.problem
+    name = getattr(cause, "sqlite_errorname", "") or ""
+    code = getattr(cause, "errno", None)
+    text = str(cause).lower()
+    if name.startswith("SQLITE_FULL") or code == errno.ENOSPC or "disk is full" in text:
+        return StoreProblem("disk_full", f"The disk holding {folder} is full.",
+                            "Free some space on that disk. Nothing is lost meanwhile: the visit is kept in "
+                            "memory and written as soon as there is room.")
+    if name.startswith("SQLITE_READONLY") or code in (errno.EROFS, errno.EACCES, errno.EPERM) or \
+            "readonly" in text or "read-only" in text or "permission denied" in text:
+        return StoreProblem("read_only", f"The session folder {folder} cannot be written (read-only or "
+                                         f"no permission).",
+                            f"Make it writable for your account (for example: chmod u+w '{folder}'), or "
+                            f"ask IT to set a writable data folder in the site policy.")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return StoreProblem("locked", f"Another program is holding {path} (the file is locked).",
+                            "Close other trainer windows and programs that may have it open (a backup, "
+                            "sync or database tool); the app retries on its own.")
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+        return StoreProblem("damaged", f"The session store {path} is damaged ({cause}).",
+                            "The app sets the damaged file aside (nothing is deleted) and starts a new one.")
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR")) or code == errno.ENOENT:
+        # SQLite only says it cannot open or write: ask the file system why.
+        if folder.exists() and not os.access(folder, os.W_OK):
+            return diagnose(OSError(errno.EROFS, "read-only"), path)
+        try:
+            if folder.exists() and shutil.disk_usage(folder).free < 64 * 1024:
+                return diagnose(OSError(errno.ENOSPC, "disk full"), path)
+        except OSError:
+            pass
+    if name.startswith("SQLITE_CANTOPEN") or code == errno.ENOENT:
+        return StoreProblem("io_error", f"The session store {path} cannot be opened ({cause}).",
+                            f"Check that {folder} exists and is on a connected disk.")
+    return StoreProblem("io_error", f"The session store {path} cannot be written ({cause}).",
+                        f"Check the disk holding {folder} (trainer doctor shows the data folder).")
 
 
 @dataclass(frozen=True)
@@ -142,19 +206,73 @@ class SessionSummary:
     measures: dict = field(default_factory=dict)
 
 
+def _explained(method):
+    """Turn SQLite's errors in a store method into a StoreError that says what is wrong and what to do."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            problem = diagnose(exc, self.path)
+            raise StoreError(problem.message, hint=problem.fix) from exc
+    return wrapper
+
+
 class SessionStore:
     """Opens (creating and migrating) the database at `path`."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.set_aside: Path | None = None  # where a damaged store was moved (a copy, byte for byte)
+        try:
+            self._open_checked()
+        except StoreError as exc:
+            if exc.__cause__ is None and exc.__context__ is None:
+                raise  # already explained (e.g. written by a newer version of the app)
+            problem = diagnose(exc, self.path)
+            if problem.code != "damaged":
+                raise StoreError(problem.message, hint=problem.fix) from None
+            self.set_aside = self._set_aside(problem)
+            self._open_checked()
+
+    def _open_checked(self) -> None:
+        """Open, run SQLite's quick integrity check (a damaged page is found here, not later in Past
+        sessions), and migrate. Raises StoreError explained by `diagnose`."""
         con = _connect(self.path)
         try:
+            result = con.execute("PRAGMA quick_check").fetchone()[0]
+            if result != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {result}")
             self._migrate(con)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"The session store {self.path} is damaged or not a trainer database: {exc}",
-                             hint="Move the file aside; the app will create a new one.") from None
+        except sqlite3.Error as exc:
+            problem = diagnose(exc, self.path)
+            raise StoreError(problem.message, hint=problem.fix) from exc
         finally:
             con.close()
+
+    def _set_aside(self, problem: StoreProblem) -> Path:
+        """Copy the damaged store (with its -wal) to sessions.damaged-<time>.sqlite3 beside it, then remove
+        the original so a new one can start. Never overwrites anything; if the copy fails, nothing is
+        removed and the problem is raised."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.stem}.damaged-{stamp}{self.path.suffix}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{self.path.stem}.damaged-{stamp}-{n}{self.path.suffix}")
+        try:
+            for suffix in ("", "-wal"):
+                src = Path(f"{self.path}{suffix}")
+                if src.exists():
+                    shutil.copy2(src, f"{aside}{suffix}")
+                    private_file(f"{aside}{suffix}")
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(problem.message, hint=f"It could not be set aside ({exc.strerror or exc}); move "
+                                                  f"it to another folder yourself, then start the app "
+                                                  f"again.") from None
+        return aside
 
     @staticmethod
     def _migrate(con: sqlite3.Connection) -> None:
@@ -170,6 +288,7 @@ class SessionStore:
         return _connect(self.path)
 
     # -- writing ------------------------------------------------------------------------------------
+    @_explained
     def create_session(self, scenario_id: str, scenario_title: str, *, camera: str = "", mic: str = "",
                        calibrated: bool = False) -> int:
         """Insert a session row (status 'interrupted' until closed) and return its id."""
@@ -186,19 +305,44 @@ class SessionStore:
         finally:
             con.close()
 
-    def writer(self, session_id: int) -> "SessionWriter":
-        return SessionWriter(self, session_id)
+    def writer(self, session_id: int, on_problem=None) -> "SessionWriter":
+        """The session's writer; `on_problem(StoreProblem | None)` hears about storage faults at once."""
+        return SessionWriter(self, session_id, on_problem)
 
     # -- reading ------------------------------------------------------------------------------------
+    @staticmethod
+    def _settle(con: sqlite3.Connection, row: dict) -> dict:
+        """A session never closed (the app crashed or was killed): if its visit had ended, say how
+        (the few writes after the end are not worth calling it interrupted); otherwise keep 'interrupted'
+        and give it the length of what was stored: the time of its last stored sample."""
+        if row.get("status") != "interrupted" or row.get("duration_s") is not None:
+            return row
+        sid = row["id"]
+        end = con.execute("SELECT t, data FROM events WHERE session_id = ? AND kind = 'visit_end' "
+                          "ORDER BY t DESC LIMIT 1", (sid,)).fetchone()
+        if end is not None:
+            reason = json.loads(end[1]).get("reason")
+            row["status"] = "completed" if reason == "completed" else "ended_early"
+            row["duration_s"] = end[0]
+            return row
+        last = con.execute(
+            "SELECT MAX(m) FROM (SELECT MAX(t) AS m FROM frames WHERE session_id = ?1 "
+            "UNION ALL SELECT MAX(\"end\") FROM speech WHERE session_id = ?1 "
+            "UNION ALL SELECT MAX(t) FROM events WHERE session_id = ?1)", (sid,)).fetchone()[0]
+        row["duration_s"] = round(float(last), 3) if last is not None else 0.0
+        return row
+
+    @_explained
     def sessions(self, limit: int = 200) -> list[dict]:
         """Past sessions, newest first."""
         con = self.connect()
         try:
             rows = con.execute("SELECT * FROM sessions ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-            return [dict(r) for r in rows]
+            return [self._settle(con, dict(r)) for r in rows]
         finally:
             con.close()
 
+    @_explained
     def history(self, limit: int = 200) -> list[dict]:
         """Past sessions, newest first, each with its face-present ratio and clinician talk seconds."""
         con = self.connect()
@@ -208,10 +352,11 @@ class SessionStore:
                 "(SELECT COALESCE(SUM(\"end\" - start), 0) FROM speech p WHERE p.session_id = s.id "
                 " AND p.speaker = 'clinician') AS clinician_s "
                 "FROM sessions s ORDER BY s.id DESC LIMIT ?", (limit,)).fetchall()
-            return [dict(r) for r in rows]
+            return [self._settle(con, dict(r)) for r in rows]
         finally:
             con.close()
 
+    @_explained
     def delete_older_than(self, days: int, now: datetime | None = None) -> int:
         """Delete sessions that started more than `days` days ago (site-policy retention); returns how many.
         Their frames, speech and events go with them (foreign keys cascade)."""
@@ -224,16 +369,18 @@ class SessionStore:
         finally:
             con.close()
 
+    @_explained
     def session(self, session_id: int) -> dict:
         con = self.connect()
         try:
             row = con.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"Session {session_id} does not exist.")
+            return self._settle(con, dict(row))
         finally:
             con.close()
-        if row is None:
-            raise StoreError(f"Session {session_id} does not exist.")
-        return dict(row)
 
+    @_explained
     def frames(self, session_id: int) -> list[dict]:
         con = self.connect()
         try:
@@ -242,6 +389,7 @@ class SessionStore:
         finally:
             con.close()
 
+    @_explained
     def speech(self, session_id: int, speaker: str | None = None) -> list[tuple[float, float]]:
         con = self.connect()
         try:
@@ -255,6 +403,7 @@ class SessionStore:
         finally:
             con.close()
 
+    @_explained
     def events(self, session_id: int, kind: str | None = None) -> list[dict]:
         con = self.connect()
         try:
@@ -277,6 +426,7 @@ class SessionStore:
                 return list(rows[-1]["data"].get("rubric") or [])
         return []
 
+    @_explained
     def summary(self, session_id: int) -> SessionSummary:
         """Face-present ratio, talk seconds and notices, read back from the stored rows."""
         meta = self.session(session_id)
@@ -325,22 +475,37 @@ class SessionStore:
 
 class SessionWriter:
     """The single writer of one session: `put()` from any thread; a background thread inserts in batches
-    and commits at least every COMMIT_INTERVAL_S."""
+    and commits at least every COMMIT_INTERVAL_S.
 
-    def __init__(self, store: SessionStore, session_id: int):
+    Storage faults are loud and lose as little as they can: rows that could not be committed (disk full,
+    folder read-only, file locked by another program) stay in memory, at most MAX_HELD_ROWS of them (the
+    oldest frame samples go first beyond that, counted in `rows_dropped`); `on_problem(StoreProblem)` is
+    called at once with what happened and the fix, the write is retried every RETRY_S, and
+    `on_problem(None)` says when everything held has been written.
+
+    The clinician's speech is stored while it lasts: `SpeechStarted` inserts an open speech row whose end
+    follows the detector (`AudioLevel` blocks marked speaking) at every commit; the closed `SpeechSegment`
+    then replaces it. A crash keeps the speech up to the last commit.
+    """
+
+    def __init__(self, store: SessionStore, session_id: int, on_problem=None):
         self.store = store
         self.session_id = session_id
+        self.on_problem = on_problem or (lambda problem: None)
         self._queue: queue.Queue = queue.Queue()
         self._closed = threading.Event()
-        self.error: Exception | None = None
+        self.error: StoreError | None = None  # the current (unresolved) storage fault
+        self.problem: "StoreProblem | None" = None
         self.rows_written = 0
+        self.rows_dropped = 0
+        self._final: tuple | None = None
         self._thread = threading.Thread(target=self._run, name=f"store-writer-{session_id}", daemon=True)
         self._thread.start()
 
     def put(self, event) -> None:
         """Queue an event for storage (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished,
-        SourceStatus); other event types (live meter levels) are ignored."""
-        if isinstance(event, (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished, SourceStatus)):
+        SourceStatus; SpeechStarted and AudioLevel keep the open speech row growing); others are ignored."""
+        if isinstance(event, _STORED):
             self._queue.put(event)
 
     def _rows(self, ev):
@@ -363,59 +528,136 @@ class SessionWriter:
         return ("INSERT INTO events VALUES (?,?,?,?)",
                 (sid, ev.t, "source_finished", json.dumps({"source": ev.kind, "reason": ev.reason})))
 
+    # -- the writer thread --------------------------------------------------------------------------
     def _run(self) -> None:
-        try:
-            con = self.store.connect()
-        except StoreError as exc:
-            self.error = exc
-            return
-        last_commit = time.monotonic()
-        pending = 0
-        try:
-            con.execute("BEGIN")
-            while True:
-                timeout = max(0.0, COMMIT_INTERVAL_S - (time.monotonic() - last_commit))
+        held: list[tuple] = []  # (sql, args) not yet committed, oldest first
+        open_speech: list[float] | None = None  # [start, end] of the clinician speech in progress
+        open_rowid: int | None = None  # its row, once committed
+        con: sqlite3.Connection | None = None
+        last_try = time.monotonic()
+        closing = False
+        while True:
+            interval = RETRY_S if self.error is not None else COMMIT_INTERVAL_S
+            try:
+                ev = self._queue.get(timeout=max(0.0, interval - (time.monotonic() - last_try)))
+            except queue.Empty:
+                ev = None
+            while ev is not None:  # take everything queued, so a burst costs one transaction
+                if ev is _CLOSE:
+                    closing = True
+                elif isinstance(ev, SpeechStarted):
+                    open_speech = [ev.t, ev.t]
+                elif isinstance(ev, AudioLevel):
+                    if open_speech is not None and ev.speaking:
+                        open_speech[1] = max(open_speech[1], ev.t)
+                elif isinstance(ev, SpeechSegment) and ev.speaker == "clinician" and open_speech is not None:
+                    if open_rowid is not None:  # the growing row becomes the closed segment
+                        held.append(("UPDATE speech SET start = ?, \"end\" = ? WHERE rowid = ?",
+                                     (ev.start, ev.end, open_rowid)))
+                    else:
+                        held.append(self._rows(ev))
+                    open_speech, open_rowid = None, None
+                else:
+                    held.append(self._rows(ev))
                 try:
-                    ev = self._queue.get(timeout=timeout)
+                    ev = self._queue.get_nowait()
                 except queue.Empty:
                     ev = None
-                if ev is _CLOSE:
-                    break
-                if ev is not None:
-                    sql, args = self._rows(ev)
-                    con.execute(sql, args)
-                    pending += 1
-                if time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
-                    if pending:
-                        con.execute("COMMIT")
-                        self.rows_written += pending
-                        pending = 0
-                        con.execute("BEGIN")
-                    last_commit = time.monotonic()
-            con.execute("COMMIT")
-            self.rows_written += pending
-        except sqlite3.Error as exc:
-            self.error = StoreError(f"Writing the session failed: {exc}")
-        finally:
+            if len(held) > MAX_HELD_ROWS:
+                held = self._shed(held)
+            if not (closing or time.monotonic() - last_try >= interval):
+                continue
+            last_try = time.monotonic()
+            batch = list(held)
+            if open_speech is not None:
+                if open_rowid is None:
+                    batch.append(("INSERT INTO speech VALUES (?,?,?,?)",
+                                  (self.session_id, "clinician", open_speech[0], open_speech[1])))
+                else:
+                    batch.append(("UPDATE speech SET \"end\" = ? WHERE rowid = ?", (open_speech[1], open_rowid)))
+            final = self._final if closing else None
+            if final is not None:
+                batch.append(final)
+            if batch:
+                try:
+                    if con is None:
+                        con = self.store.connect()
+                        con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                    con.execute("BEGIN IMMEDIATE")
+                    new_rowid = None
+                    for sql, args in batch:
+                        cur = con.execute(sql, args)
+                        if open_speech is not None and open_rowid is None and sql.startswith("INSERT INTO speech"):
+                            new_rowid = cur.lastrowid
+                    con.execute("COMMIT")
+                except (sqlite3.Error, StoreError, OSError) as exc:
+                    if con is not None:
+                        try:
+                            con.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            pass
+                        con.close()
+                        con = None  # a fresh connection next time (a locked or moved file may be back)
+                    self._report(exc)
+                else:
+                    if new_rowid is not None:
+                        open_rowid = new_rowid
+                    self.rows_written += len(held)
+                    held.clear()
+                    if final is not None:
+                        self._final = None
+                    if self.error is not None:
+                        self.error, self.problem = None, None
+                        self.on_problem(None)
+            if closing and (not held and self._final is None or time.monotonic() >= self._give_up_at):
+                break
+        if con is not None:
             con.close()
+        self.rows_unsaved = len(held)
 
-    def close(self, status: str = "completed", duration_s: float | None = None, calibrated: bool | None = None) -> None:
-        """Flush everything queued, then mark the session closed with `status`."""
+    def _shed(self, held: list[tuple]) -> list[tuple]:
+        """Keep the memory bounded during a long fault: drop the oldest frame samples (speech, scenario
+        events and notices are few and matter more)."""
+        excess = len(held) - MAX_HELD_ROWS
+        kept = []
+        for row in held:
+            if excess > 0 and row[0].startswith("INSERT INTO frames"):
+                excess -= 1
+                self.rows_dropped += 1
+                continue
+            kept.append(row)
+        return kept
+
+    def _report(self, exc: Exception) -> None:
+        problem = diagnose(exc, self.store.path)
+        first = self.error is None or self.problem is None or self.problem.code != problem.code
+        self.problem = problem
+        self.error = StoreError(problem.message, hint=problem.fix)
+        if first:
+            self.on_problem(problem)
+
+    def close(self, status: str = "completed", duration_s: float | None = None, calibrated: bool | None = None,
+              timeout: float = 10.0) -> None:
+        """Flush everything queued and mark the session closed with `status`, in the same transaction as
+        the last rows (a crash before it leaves the session 'interrupted', never 'completed' with rows
+        missing). During a storage fault the writes are retried for `timeout` seconds; then StoreError."""
         if self._closed.is_set():
             return
         self._closed.set()
+        self._final = ("UPDATE sessions SET status = ?, ended_at = ?, duration_s = COALESCE(?, duration_s), "
+                       "calibrated = COALESCE(?, calibrated) WHERE id = ?",
+                       (status, datetime.now(timezone.utc).isoformat(timespec="seconds"), duration_s,
+                        None if calibrated is None else int(calibrated), self.session_id))
+        self._give_up_at = time.monotonic() + timeout
         self._queue.put(_CLOSE)
         self._thread.join()
-        if self.error is not None:
-            raise self.error
-        con = self.store.connect()
-        try:
-            con.execute("UPDATE sessions SET status = ?, ended_at = ?, duration_s = COALESCE(?, duration_s), "
-                        "calibrated = COALESCE(?, calibrated) WHERE id = ?",
-                        (status, datetime.now(timezone.utc).isoformat(timespec="seconds"), duration_s,
-                         None if calibrated is None else int(calibrated), self.session_id))
-        finally:
-            con.close()
+        if self._final is not None:
+            lost = getattr(self, "rows_unsaved", 0)
+            raise StoreError(f"{self.error.message if self.error else 'The session could not be saved.'} "
+                             f"{lost} recorded samples could not be written; the session stays marked "
+                             f"'interrupted'.", hint=self.problem.fix if self.problem else None)
 
 
 _CLOSE = object()
+_STORED = (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished, SourceStatus, SpeechStarted,
+           AudioLevel)

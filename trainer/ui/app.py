@@ -78,6 +78,50 @@ def apply_language(lang: str | None = None) -> str:
     return lang
 
 
+def install_quit_signals(app, window) -> None:
+    """Ctrl+C (SIGINT) and SIGTERM end a running visit like End call (the session is closed and its
+    summary stored), then quit. Qt's event loop runs in C++, where Python's handlers cannot run, so the
+    signal is also written to a socket pair whose notifier wakes the loop; the handler itself only
+    schedules the close, so the signal never surfaces as KeyboardInterrupt inside some Qt slot. A second
+    signal while closing quits at once."""
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier, QTimer
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    rsock, wsock = socket.socketpair()
+    rsock.setblocking(False)
+    wsock.setblocking(False)
+    signal.set_wakeup_fd(wsock.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(rsock.fileno(), QSocketNotifier.Read)
+
+    def drain() -> None:
+        try:
+            rsock.recv(64)
+        except OSError:
+            pass
+    notifier.activated.connect(drain)
+    state = {"closing": False}
+
+    def close_gracefully() -> None:
+        window.close()  # closeEvent ends the visit like End call and stores it
+        app.quit()
+
+    def handler(signum, frame) -> None:
+        if state["closing"]:
+            app.quit()
+            return
+        state["closing"] = True
+        sys.stderr.write(f"{signal.Signals(signum).name}: ending the visit and quitting\n")
+        QTimer.singleShot(0, close_gracefully)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    install_quit_signals._keep = (rsock, wsock, notifier)  # alive as long as the app
+
+
 def run_gui(args) -> int:
     """Open the main window (and, for `trainer run`, go straight into the visit)."""
     msg = _no_display_message()
@@ -106,6 +150,7 @@ def run_gui(args) -> int:
         QMessageBox.critical(window, title, text)
 
     install_exception_hooks(show_error)
+    install_quit_signals(app, window)
     window.resize(1200, 780)
     window.show()
     if getattr(args, "exit_after_first_window", False):

@@ -67,6 +67,10 @@ class MainWindow(QMainWindow):
         self.scenario_page.set_devices_text(
             f"Camera: {_describe_input(self.camera, 'webcam')}   ·   Microphone: {_describe_input(self.mic, 'mic')}")
         self.send_results()  # a backlog from an offline period goes as soon as the app starts
+        if self.store.set_aside is not None:
+            self.statusBar().showMessage(
+                f"The session store was damaged. It was set aside as {self.store.set_aside} (nothing was "
+                f"deleted) and a new one was started.")
 
     def _build_menu(self) -> None:
         m = self.menuBar().addMenu("&Session")
