@@ -64,3 +64,17 @@ def test_media_must_stay_inside_the_scenario_folder(tmp_path, fixtures):
         f.write_text(_with_clip(value))
         with pytest.raises(ScenarioError, match=fragment):
             load_scenario(f)
+
+
+def test_the_fast_graph_check_follows_the_same_steps_as_the_engine():
+    from trainer.core.scenario import _follow_map, discover_scenarios
+    from trainer.resources import builtin_scenarios_dir
+
+    scenarios, _ = discover_scenarios([builtin_scenarios_dir()])
+    assert scenarios
+    for s in scenarios:
+        index = {st.id: i for i, st in enumerate(s.steps)}
+        follow, ends = _follow_map(s, index)
+        for i, st in enumerate(s.steps):
+            assert [s.steps[j].id for j in follow[i]] == s.targets(st), (s.id, st.id)
+            assert ends[i] == (s.successor(st) is None)

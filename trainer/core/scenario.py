@@ -920,20 +920,7 @@ class _Parser:
         r = self.r
         steps = s.steps
         index = {st.id: i for i, st in enumerate(steps)}
-        follow: list[list[int]] = []  # per step: indexes of every step that may follow it
-        ends: list[bool] = []
-        for i, st in enumerate(steps):
-            out = [index[b.next] for b in getattr(st, "branches", ())]
-            if st.end:
-                succ = None
-            elif st.next:
-                succ = index[st.next]
-            else:
-                succ = i + 1 if i + 1 < len(steps) else None
-            if succ is not None:
-                out.append(succ)
-            follow.append(out)
-            ends.append(succ is None)
+        follow, ends = _follow_map(s, index)
         # Reachable from the first step, counting branch targets and override jumps.
         reachable = [False] * len(steps)
         todo = [0] + [index[o.goto] for o in s.overrides if o.goto]
@@ -986,6 +973,29 @@ class _Parser:
                 else:
                     state[node] = 2
                     stack.pop()
+
+
+def _follow_map(s: Scenario, index: dict[str, int]) -> tuple[list[list[int]], list[bool]]:
+    """`Scenario.targets` for every step at once, as indexes, plus whether the visit may end after each
+    step; built in one pass (`targets` looks the successor up by scanning the steps)."""
+    follow: list[list[int]] = []
+    ends: list[bool] = []
+    steps = s.steps
+    for i, st in enumerate(steps):
+        out = [index[b.next] for b in getattr(st, "branches", ())]
+        if getattr(st, "on_timeout", None):
+            out.append(index[st.on_timeout])
+        if st.end:
+            succ = None
+        elif st.next:
+            succ = index[st.next]
+        else:
+            succ = i + 1 if i + 1 < len(steps) else None
+        if succ is not None:
+            out.append(succ)
+        follow.append(out)
+        ends.append(succ is None)
+    return follow, ends
 
 
 #: Overrides every scenario has: skip the current step; end the visit now.
