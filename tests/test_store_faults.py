@@ -82,6 +82,13 @@ from trainer.core.events import FrameSample
 from trainer.store.db import SessionStore
 mnt = Path(sys.argv[1]); mode = sys.argv[3]
 out = {}
+def fill_disk():
+    with open(mnt / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536); f.flush()
+        except OSError:
+            pass
 if mode == "full-mid-visit":
     store = SessionStore(mnt / "data" / "s.sqlite3")
     sid = store.create_session("x", "X")
@@ -95,29 +102,17 @@ if mode == "full-mid-visit":
             w.put(FrameSample(n / 30, True, "camera", 1.0, 2.0, 0.0, 0.1, 0.0)); n += 1
             time.sleep(1 / 30)
     feed(1.0)
-    filler = mnt / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536); f.flush()
-        except OSError:
-            pass
+    fill_disk()
     full_at = time.monotonic()
     feed(3.0)
-    os.unlink(filler)
+    os.unlink(mnt / "filler")
     feed(2.0)
     w.close()
     out = {"notice_after_s": (problems[0][0] - full_at) if problems else None,
            "codes": [p[1] for p in problems], "message": problems[0][2] if problems else "",
            "put": n, "stored": len(store.frames(sid)), "status": store.session(sid)["status"]}
 elif mode == "full-at-start":
-    filler = mnt / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536); f.flush()
-        except OSError:
-            pass
+    fill_disk()
     try:
         SessionStore(mnt / "new" / "s.sqlite3")
         out = {"error": None}

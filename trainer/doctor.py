@@ -80,17 +80,13 @@ def check_model() -> tuple[str, str]:
 
 
 def check_data_dir() -> tuple[str, str]:
-    from trainer.privacy import permission_problems, private_dir
-    from trainer.store.paths import data_dir
+    from trainer.privacy import permission_problems
+    from trainer.store.paths import data_dir, data_dir_problem
 
     d = data_dir()
-    try:
-        private_dir(d)
-        probe = d / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        return FAIL, f"{d} is not writable: {exc}"
+    problem = data_dir_problem(d)
+    if problem:
+        return FAIL, problem
     loose = permission_problems(d)
     if loose:
         return WARN, (f"{d}: readable by other users: {'; '.join(loose[:3])}. "

@@ -229,21 +229,12 @@ def check_store() -> str:
 
 def check_data_folder() -> str:
     """The folder sessions will really go to (a policy's data_dir included): a folder, writable, private."""
-    from trainer.privacy import private_dir
-    from trainer.store.paths import data_dir
+    from trainer.store.paths import data_dir, data_dir_problem
 
-    d = data_dir()
-    if d.exists() and not d.is_dir():
-        raise RuntimeError(f"{d} is not a folder, so no session can be stored there (check TRAINER_DATA_DIR "
-                           f"or the site policy's data_dir)")
-    try:
-        private_dir(d)
-        probe = d / ".self-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise RuntimeError(f"{d} cannot be written: {exc.strerror or exc}") from None
-    return f"{d} is writable and private"
+    problem = data_dir_problem()
+    if problem:
+        raise RuntimeError(problem)
+    return f"{data_dir()} is writable and private"
 
 
 def check_patient_view() -> str:

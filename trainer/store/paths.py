@@ -29,3 +29,22 @@ def data_dir() -> Path:
 
 def default_db_path() -> Path:
     return data_dir() / "sessions.sqlite3"
+
+
+def data_dir_problem(d: Path | None = None) -> str | None:
+    """What stops sessions being stored in the data folder (not a folder, not writable), or None when it
+    is usable; creates it (private) when missing. For `trainer doctor` and the self-test."""
+    from trainer.privacy import private_dir
+
+    d = d or data_dir()
+    if d.exists() and not d.is_dir():
+        return (f"{d} is not a folder, so no session can be stored there (check TRAINER_DATA_DIR or the site "
+                f"policy's data_dir)")
+    try:
+        private_dir(d)
+        probe = d / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return f"{d} cannot be written: {exc.strerror or exc}"
+    return None
