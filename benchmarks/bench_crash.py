@@ -1,8 +1,9 @@
 """Crash safety: a visit on fixture files is killed with SIGKILL at a random time, then the store is read.
 
-Prints, over --runs kills, the distribution of the samples lost (the kill time on the session clock minus
-the last stored frame sample's time) and whether any speech segment the detector had started more than
-0.5 s before the kill is missing from the store. The README's bound: at most 0.5 s lost, no segment lost.
+Prints, over --runs kills, the distribution of the samples lost (the newest frame sample the analysis had
+produced before the kill minus the newest one stored), how far the analysis was behind the session
+clock at the kill (on a busy machine it falls behind; that is not storage loss), and whether any speech
+segment the detector had reported more than 0.5 s before the kill is missing from the store. The README's bound: at most 0.5 s lost, no segment lost.
 
     .venv/bin/python benchmarks/bench_crash.py --runs 20
 
@@ -30,7 +31,7 @@ FIXTURES = Path(os.environ.get("TRAINER_FIXTURES", REPO.parent / "shared" / "fix
 
 CHILD = r"""
 import sys, time
-from trainer.core.events import SpeechSegment, SpeechStarted
+from trainer.core.events import FrameSample, SpeechSegment, SpeechStarted
 from trainer.core.scenario import discover_scenarios
 from trainer.resources import builtin_scenarios_dir
 from trainer.store.db import SessionStore
@@ -38,8 +39,10 @@ from trainer.store.paths import default_db_path
 from trainer.visit import VisitRunner
 
 def listen(ev):
-    if isinstance(ev, SpeechStarted):
-        print(f"START {ev.t:.3f}", flush=True)
+    if isinstance(ev, FrameSample):
+        print(f"F {ev.t:.3f}", flush=True)
+    elif isinstance(ev, SpeechStarted):
+        print(f"START {ev.t:.3f} {time.monotonic():.6f}", flush=True)
     elif isinstance(ev, SpeechSegment) and ev.speaker == "clinician":
         print(f"SEGMENT {ev.start:.3f} {ev.end:.3f}", flush=True)
 
@@ -77,11 +80,15 @@ def one_run(data_dir: Path, kill_after: float, env: dict) -> dict:
     speech = con.execute("SELECT start, \"end\" FROM speech WHERE speaker = 'clinician'").fetchall()
     status = con.execute("SELECT status FROM sessions").fetchone()[0]
     con.close()
-    starts = [float(x.split()[1]) for x in lines if x.startswith("START ")]
-    # A segment started well before the kill must be stored (open or closed), covering its start.
-    missing = [s for s in starts if s < killed_at - 0.5
+    starts = [(float(x.split()[1]), float(x.split()[2])) for x in lines if x.startswith("START ")]
+    produced = max((float(x.split()[1]) for x in lines if x.startswith("F ")), default=0.0)
+    # A segment the detector had reported more than 0.5 s before the kill must be stored (open or closed),
+    # covering its start. (Reported, not started: on a busy machine the analysis runs behind the clock.)
+    kill_mono = t0 + killed_at
+    missing = [s for s, said_at in starts if said_at < kill_mono - 0.5
                and not any(a - 0.3 <= s <= b + 0.3 for a, b in speech)]
-    return {"killed_at": killed_at, "lost_s": max(0.0, killed_at - last_frame), "speech_rows": len(speech),
+    return {"killed_at": killed_at, "lost_s": max(0.0, produced - last_frame),
+            "behind_s": max(0.0, killed_at - produced), "speech_rows": len(speech),
             "segments_started": len(starts), "segments_missing": len(missing), "status": status}
 
 
@@ -98,15 +105,18 @@ def main() -> int:
         for i in range(args.runs):
             r = one_run(Path(d) / f"run{i}", rng.uniform(2.0, 6.0), env)
             results.append(r)
-            print(f"run {i + 1:2d}: killed at {r['killed_at']:.2f} s, lost {r['lost_s']:.3f} s, "
+            print(f"run {i + 1:2d}: killed at {r['killed_at']:.2f} s, lost {r['lost_s']:.3f} s, analysis "
+                  f"behind the clock {r['behind_s']:.3f} s, "
                   f"speech rows {r['speech_rows']}, started {r['segments_started']}, missing {r['segments_missing']}, "
                   f"{r['status']}",
                   flush=True)
     lost = sorted(r["lost_s"] for r in results)
+    behind = sorted(r["behind_s"] for r in results)
     print(f"\nlost at kill -9 over {len(lost)} runs: min {lost[0]:.3f} s, median {statistics.median(lost):.3f} s, "
           f"p90 {lost[int(0.9 * (len(lost) - 1))]:.3f} s, max {lost[-1]:.3f} s; "
           f"runs over 0.5 s: {sum(x > 0.5 for x in lost)}; "
-          f"speech segments missing: {sum(r['segments_missing'] for r in results)}")
+          f"speech segments missing: {sum(r['segments_missing'] for r in results)}; analysis behind the "
+          f"clock at the kill: median {statistics.median(behind):.3f} s, max {behind[-1]:.3f} s")
     print(json.dumps({"lost_s": lost}))
     return 0
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from trainer.core.events import AudioLevel, FrameSample, ScenarioEvent, SpeechSegment, SpeechStarted
+from trainer.core.events import AudioLevel, FrameSample, SpeechSegment, SpeechStarted, VisitEnded
 from trainer.store.db import COMMIT_INTERVAL_S, SessionStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -57,7 +57,7 @@ def test_a_session_never_closed_gets_the_length_of_what_was_stored(tmp_path):
     assert store.summary(crashed).duration_s == 5.2
     finished = store.create_session("x", "X")
     w2 = store.writer(finished)
-    w2.put(ScenarioEvent(61.5, "visit_end", {"reason": "completed"}))
+    w2.put(VisitEnded(61.5, reason="completed"))
     time.sleep(COMMIT_INTERVAL_S * 4 + 0.3)  # the visit ended; the process died before closing
     meta = store.session(finished)
     assert meta["status"] == "completed" and meta["duration_s"] == 61.5

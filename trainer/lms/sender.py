@@ -107,7 +107,7 @@ class _Client:
                                      headers={"Authorization": self.auth, "Content-Type": "application/json",
                                               "X-Experience-API-Version": XAPI_VERSION})
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with _opener().open(req, timeout=self.timeout) as resp:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
@@ -115,6 +115,14 @@ class _Client:
             reason = getattr(exc, "reason", None) or exc
             raise LrsUnreachable(f"The learning record store at {self.lms.endpoint} cannot be reached ({reason}).",
                                  hint="Results stay queued on this computer and are sent later.") from None
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """The site's own proxy settings, as they were before trainer.privacy pointed the process-wide https
+    proxy variables at a refusing proxy (that blocks MediaPipe's usage logger); see its docstring."""
+    from trainer.privacy import site_proxies
+
+    return urllib.request.build_opener(urllib.request.ProxyHandler(site_proxies()))
 
 
 def _explain(status: int, body: bytes) -> str:

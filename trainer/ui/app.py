@@ -81,25 +81,24 @@ def apply_language(lang: str | None = None) -> str:
 def install_quit_signals(app, window) -> None:
     """Ctrl+C (SIGINT) and SIGTERM end a running visit like End call (the session is closed and its
     summary stored), then quit. Qt's event loop runs in C++, where Python's handlers cannot run, so the
-    signal is also written to a socket pair whose notifier wakes the loop; the handler itself only
+    signal is also written to a pipe whose notifier wakes the loop; the handler itself only
     schedules the close, so the signal never surfaces as KeyboardInterrupt inside some Qt slot. A second
     signal while closing quits at once."""
     import signal
-    import socket
 
     from PySide6.QtCore import QSocketNotifier, QTimer
 
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or os.name != "posix":
         return
-    rsock, wsock = socket.socketpair()
-    rsock.setblocking(False)
-    wsock.setblocking(False)
-    signal.set_wakeup_fd(wsock.fileno(), warn_on_full_buffer=False)
-    notifier = QSocketNotifier(rsock.fileno(), QSocketNotifier.Read)
+    rfd, wfd = os.pipe()  # a pipe, not a socket: the UI opens no socket of any kind
+    os.set_blocking(rfd, False)
+    os.set_blocking(wfd, False)
+    signal.set_wakeup_fd(wfd, warn_on_full_buffer=False)
+    notifier = QSocketNotifier(rfd, QSocketNotifier.Read)
 
     def drain() -> None:
         try:
-            rsock.recv(64)
+            os.read(rfd, 64)
         except OSError:
             pass
     notifier.activated.connect(drain)
@@ -119,7 +118,7 @@ def install_quit_signals(app, window) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, handler)
-    install_quit_signals._keep = (rsock, wsock, notifier)  # alive as long as the app
+    install_quit_signals._keep = (rfd, wfd, notifier)  # alive as long as the app
 
 
 def run_gui(args) -> int:
