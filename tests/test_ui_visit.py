@@ -61,6 +61,21 @@ def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
     assert "s in" in window.summary_page.values["clinician"].text() or \
         window.summary_page.values["clinician"].text().startswith("not enough to judge")
 
+    # The replay shows the window as it was at any time of the session, from the stored rows.
+    window.show_replay(sid, at=3.0)
+    qtbot.waitUntil(lambda: window.replay_page is not None and window.stack.currentWidget() is window.replay_page,
+                    timeout=30000)
+    replay = window.replay_page
+    assert replay.window_view.face_label.text().startswith("Face: found")  # the camera was live at 0:03
+    assert replay.time_label.text().startswith("0:03 /")
+    assert replay.lines_list.count() >= 1 and replay.window_view.patient.caption
+    qtbot.keyClick(replay, Qt.Key_End)
+    assert "no camera signal since 0:0" in replay.window_view.face_label.text()  # the clip ended at 6.6 s
+    qtbot.keyClick(replay, Qt.Key_Home)
+    assert replay.t == 0.0
+    qtbot.keyClick(replay, Qt.Key_Escape)
+    qtbot.waitUntil(lambda: window.replay_page is None, timeout=2000)
+
     # History lists the session (Ctrl+H), Enter opens its summary again.
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)

@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="save a picture of the visit window a few seconds in, then end the visit and quit")
     p.add_argument("--screenshot-delay", type=float, default=4.0, metavar="S", help=argparse.SUPPRESS)
 
+    p = sub.add_parser("replay", help="open the app on the replay of a stored session (its number in Past sessions)")
+    p.add_argument("session", type=int, metavar="SESSION")
+    p.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)  # picture of the replay, then quit
+    p.add_argument("--at", type=float, default=0.0, metavar="S", help="start at this session time (seconds)")
+
     p = sub.add_parser("doctor", help="check cameras, microphones, Qt, PortAudio and the face model")
     p.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)  # child process of the Qt check
 
@@ -148,7 +153,17 @@ def main(argv: list[str] | None = None) -> int:
             print(e, file=sys.stderr)
         print(f"{len(found)} valid, {len(errors)} with errors", file=sys.stderr if errors else sys.stdout)
         return 1 if errors else 0
-    if args.command in ("gui", "run"):
+    if args.command == "replay":
+        from trainer.core.errors import TrainerError
+        from trainer.store.db import SessionStore
+        from trainer.store.paths import default_db_path
+
+        try:
+            SessionStore(default_db_path()).session(args.session)
+        except TrainerError as exc:
+            print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+            return 2
+    if args.command in ("gui", "run", "replay"):
         from trainer.ui.app import run_gui  # the only place the CLI reaches into Qt
 
         return run_gui(args)

@@ -157,6 +157,8 @@ def run_gui(args) -> int:
             print(f"first-window {time.perf_counter() - _T0:.3f}s after trainer.ui.app import", flush=True)
             app.quit()
         QTimer.singleShot(0, first_window)
+    if getattr(args, "command", None) == "replay":
+        QTimer.singleShot(0, lambda: window.show_replay(args.session, at=args.at, screenshot=args.screenshot))
     if getattr(args, "command", None) == "run":
         QTimer.singleShot(0, lambda: window.start_visit_by_ref(args.scenario))
         if getattr(args, "screenshot", None):

@@ -42,6 +42,7 @@ class MainWindow(QMainWindow):
         self.runner: VisitRunner | None = None
         self.bridge: EventBridge | None = None
         self.visit_page: VisitPage | None = None
+        self.replay_page = None
         self.last_session_id: int | None = None
         self._ending = False
         self._starting = False
@@ -144,6 +145,53 @@ class MainWindow(QMainWindow):
         self.summary_page.show_summary(summary, behaviours, feedback=self.settings.default_feedback_mode != "off",
                                        rubric=rubric)
         self.stack.setCurrentWidget(self.summary_page)
+
+    # -- replay -------------------------------------------------------------------------------------
+    def show_replay(self, session_id: int, at: float = 0.0, screenshot: str | None = None) -> None:
+        """Open the replay of a stored session (read off the main thread), at session time `at`."""
+        if self.runner is not None:
+            return
+        from trainer.store.timeline import load_timeline
+
+        store = self.store
+
+        def opened(timeline) -> None:
+            scenario = next((s for s in self.scenario_page.scenarios if s.id == timeline.scenario_id), None)
+            if scenario is None:
+                QMessageBox.critical(self, "Cannot replay this session",
+                                     f"The visit '{timeline.title}' is not installed on this computer, so its "
+                                     "patient cannot be shown. Install its scenario pack and try again.")
+                return
+            from trainer.ui.replay_page import ReplayPage
+
+            page = ReplayPage(timeline, scenario, moments=self._moments(session_id))
+            page.back_requested.connect(self._close_replay)
+            if self.replay_page is not None:
+                self._close_replay()
+            self.replay_page = page
+            self.stack.addWidget(page)
+            self.stack.setCurrentWidget(page)
+            page.seek(at)
+            page.setFocus()
+            if screenshot:
+                def grab():
+                    ok = self.grab().save(screenshot)
+                    print(f"screenshot {'saved' if ok else 'FAILED'}: {screenshot}", flush=True)
+                    self.close()
+                QTimer.singleShot(1500, grab)
+
+        run_task(lambda progress, cancelled: load_timeline(store, session_id), on_done=opened,
+                 on_error=lambda exc: QMessageBox.critical(self, getattr(exc, "title", "Cannot replay"), str(exc)))
+
+    def _moments(self, session_id: int) -> list[tuple[float, str]]:
+        return []
+
+    def _close_replay(self) -> None:
+        page, self.replay_page = self.replay_page, None
+        if page is not None:
+            self.stack.removeWidget(page)
+            page.deleteLater()
+        self.show_history()
 
     # -- the visit ----------------------------------------------------------------------------------
     def start_visit_by_ref(self, ref: str) -> None:

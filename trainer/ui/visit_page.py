@@ -255,11 +255,11 @@ class VisitPage(QWidget):
         self.state = VisitState(has_mic=True)
         self.view = None
         self._now = lambda: 0.0
-        self._head: tuple[float | None, float | None] = (None, None)
         self._camera_lost = False  # the state says the camera signal is gone: keep its notice, not a frame
         self._camera_off: str | None = None
         self._cards_step: str | None = None
         self._status: str | None = None  # replaces the prompt while the call is being ended
+        self._replay = False
         self._all_notices: list[Notice] = []
         self._render_timer = QTimer(self)
         self._render_timer.timeout.connect(self.render)
@@ -288,7 +288,6 @@ class VisitPage(QWidget):
 
     def on_sample(self, s: FrameSample) -> None:
         self.state.apply(s)
-        self._head = (s.yaw, s.pitch)
 
     def on_level(self, lv: AudioLevel) -> None:
         self.state.apply(lv)
@@ -382,11 +381,13 @@ class VisitPage(QWidget):
     def _render_face(self, view) -> None:
         face = view.face
         self._camera_lost = face.signal == "lost" or self._camera_off is not None
-        if self._camera_off:
+        if self._camera_off and not self._replay:
             self.self_view.show_unavailable(self._camera_off)
             self.face_label.setText("Face feedback is off for this visit.")
             self.quality_label.hide()
             return
+        if self._replay:
+            self.self_view.show_unavailable(self._camera_off or "")
         if face.signal == "lost":
             self.self_view.show_unavailable(f"No camera signal\nsince {clock_text(face.since or 0.0)}")
             self.face_label.setText(f"Face: {face.text}")
@@ -399,12 +400,24 @@ class VisitPage(QWidget):
             self.face_label.setText("Face: not found — are you in front of the camera?")
         else:
             gaze = GAZE_TEXT.get(face.gaze or "") if self.feedback_mode == "live" else None
-            self.face_label.setText(f"Face: found · {head_direction_text(*self._head)}" +
+            self.face_label.setText(f"Face: found · {head_direction_text(*self._head())}" +
                                     (f"\nYou are {gaze}" if gaze else ""))
         if self.feedback_mode == "live":
             advice = [QUALITY_ADVICE.get(q, q.replace("_", " ")) for q in face.quality]
             self.quality_label.setText("\n".join(advice))
             self.quality_label.setVisible(bool(advice))
+
+    def _head(self) -> tuple[float | None, float | None]:
+        f = self.state.frame
+        return (None, None) if f is None else (f.yaw, f.pitch)
+
+    def set_replay(self, note: str) -> None:
+        """Replay mode: the same window, read-only (no call controls), the self-view showing `note`."""
+        self._render_timer.stop()  # the replay page renders on each move of its playhead
+        for w in (self.end_button, self.share_button, self.invite_button, self.facilitator_button):
+            w.hide()
+        self._camera_off = note
+        self._replay = True
 
     def _render_mic(self, view) -> None:
         mic = view.mic
@@ -438,6 +451,7 @@ class VisitPage(QWidget):
             b.setProperty("card_id", card["id"])
             b.setShortcut(QKeySequence(str(i)))
             b.clicked.connect(lambda _=False, cid=card["id"]: self.card_chosen.emit(cid))
+            b.setEnabled(not self._replay)
             self.cards_row.addWidget(b)
             self._card_buttons.append(b)
         self.cards_box.show()

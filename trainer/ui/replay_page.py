@@ -1,0 +1,319 @@
+"""The replay page: a stored session played back on the session clock, for debriefs.
+
+    +---------------------------------------------------+------------------+
+    | the call window as it was at the playhead          | moments          |
+    | (VisitPage in replay mode: patient re-enacting     | (click to jump)  |
+    |  each line, turn prompt, cards, panels)            | patient's lines  |
+    +---------------------------------------------------+------------------+
+    | timeline: lanes for gaze, expressivity, smile, nods, talk (interruptions), cues,     |
+    | cards/actions/overrides, notices and gaps; moments as flags; the playhead            |
+    +--------------------------------------------------------------------------------------+
+    | [Play] [-10 s] [-1 s]  1:23 / 6:02  [+1 s] [+10 s]  speed        [Back]              |
+
+Keyboard: Space play/pause, Left/Right 1 s, Shift+Left/Right 10 s, Home/End, Page Up/Page Down the
+previous/next moment, Escape back. The timeline takes clicks and drags. Everything shown is computed from
+the stored session by trainer.store.timeline and trainer.core.replay; this page only draws it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPen, QShortcut
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+                               QSplitter, QVBoxLayout, QWidget)
+
+from trainer.core.visit_state import clock_text
+from trainer.ui.visit_page import VisitPage
+
+LANE_H = 20
+LABEL_W = 118
+GAZE_COLOURS = {"camera": "#2e9e62", "screen": "#7cc59b", "away": "#d9822b", "unknown": "#9aa3ad",
+                "absent": "#c94b4b"}
+MARK_COLOURS = {"interruption": "#d93b3b", "nod": "#2d6cdf", "face responded": "#2e9e62",
+                "no visible response": "#d9822b", "face not seen": "#9aa3ad"}
+
+
+class TimelineView(QWidget):
+    """Lanes of a Timeline with a playhead; click or drag to seek (emits `seek(t)`)."""
+
+    seek = Signal(float)
+
+    def __init__(self, timeline, moments=(), parent=None):
+        super().__init__(parent)
+        self.timeline = timeline
+        self.moments = list(moments)  # (t, title)
+        self.t = 0.0
+        self.setMinimumHeight(LANE_H * (len(timeline.lanes) + 1) + 8)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.NoFocus)  # the page handles the keyboard
+        self.setAccessibleName("Session timeline")
+        self.setAccessibleDescription("Lanes for gaze, expressivity, smiles, nods, talk, cues, actions and "
+                                      "notices; click to move the playhead")
+
+    def set_time(self, t: float) -> None:
+        self.t = t
+        self.update()
+
+    def _x(self, t: float) -> float:
+        w = max(1.0, self.width() - LABEL_W - 8)
+        return LABEL_W + w * (t / max(1e-6, self.timeline.duration_s))
+
+    def _t(self, x: float) -> float:
+        w = max(1.0, self.width() - LABEL_W - 8)
+        return min(self.timeline.duration_s, max(0.0, (x - LABEL_W) / w * self.timeline.duration_s))
+
+    def mousePressEvent(self, ev) -> None:
+        if ev.position().x() >= LABEL_W:
+            self.seek.emit(self._t(ev.position().x()))
+
+    def mouseMoveEvent(self, ev) -> None:
+        if ev.buttons() & Qt.LeftButton and ev.position().x() >= LABEL_W:
+            self.seek.emit(self._t(ev.position().x()))
+        else:
+            self.setToolTip(self._tip(ev.position()))
+
+    def _tip(self, pos) -> str:
+        row = int((pos.y() - LANE_H) // LANE_H)
+        if not 0 <= row < len(self.timeline.lanes) or pos.x() < LABEL_W:
+            return ""
+        lane, t = self.timeline.lanes[row], self._t(pos.x())
+        tol = 3 * self.timeline.duration_s / max(1, self.width())
+        words = [lab for m, lab in lane.marks if abs(m - t) <= tol]
+        words += [lab for a, b, lab in lane.spans if a - tol <= t <= b + tol]
+        return f"{clock_text(t)}  {lane.name}: " + ", ".join(dict.fromkeys(words)) if words else ""
+
+    def paintEvent(self, _ev) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.fillRect(self.rect(), QColor("#ffffff"))
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.8))
+        p.setFont(small)
+        # Minute ticks on the top row.
+        p.setPen(QColor("#55606b"))
+        step = 60 if self.timeline.duration_s > 150 else 15
+        t = 0.0
+        while t <= self.timeline.duration_s:
+            x = self._x(t)
+            p.drawLine(QPointF(x, LANE_H - 4), QPointF(x, self.height()))
+            p.drawText(QPointF(x + 2, LANE_H - 6), clock_text(t))
+            t += step
+        for i, lane in enumerate(self.timeline.lanes):
+            y = LANE_H * (i + 1)
+            p.setPen(QColor("#1e2329"))
+            p.drawText(QRectF(4, y, LABEL_W - 8, LANE_H), Qt.AlignVCenter | Qt.AlignLeft, lane.name)
+            p.fillRect(QRectF(LABEL_W, y + 2, self.width() - LABEL_W - 8, LANE_H - 4), QColor("#f1f3f6"))
+            for a, b, label in lane.spans:
+                colour = GAZE_COLOURS.get(label, "#c94b4b" if label.startswith("no ") else "#5b7fbf")
+                if lane.name == "Patient talk":
+                    colour = "#8e6bbf"
+                x0, x1 = self._x(a), max(self._x(b), self._x(a) + 1.5)
+                p.fillRect(QRectF(x0, y + 4, x1 - x0, LANE_H - 8), QColor(colour))
+            if lane.values:
+                p.setPen(QPen(QColor("#2d6cdf"), 1.2))
+                pts = [QPointF(self._x(t), y + LANE_H - 3 - v * (LANE_H - 6)) for t, v in lane.values]
+                for a, b in zip(pts, pts[1:]):
+                    p.drawLine(a, b)
+            for t, label in lane.marks:
+                p.setPen(QPen(QColor(MARK_COLOURS.get(label, "#1e2329")), 2))
+                x = self._x(t)
+                p.drawLine(QPointF(x, y + 3), QPointF(x, y + LANE_H - 3))
+        # Moments: flags across all lanes.
+        for t, _title in self.moments:
+            x = self._x(t)
+            p.setPen(QPen(QColor("#b58b00"), 1, Qt.DashLine))
+            p.drawLine(QPointF(x, LANE_H), QPointF(x, self.height()))
+            p.setBrush(QColor("#f0c23b"))
+            p.setPen(Qt.NoPen)
+            p.drawPolygon([QPointF(x, LANE_H - 12), QPointF(x + 8, LANE_H - 8), QPointF(x, LANE_H - 4)])
+        x = self._x(self.t)
+        p.setPen(QPen(QColor("#d93b3b"), 2))
+        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+        p.end()
+
+
+class ReplayPage(QWidget):
+    """Plays a `trainer.store.timeline.Timeline` back; `back_requested` when the user leaves."""
+
+    back_requested = Signal()
+
+    def __init__(self, timeline, scenario, moments=(), parent=None):
+        super().__init__(parent)
+        self.timeline = timeline
+        self.model = timeline.model
+        self.moments = sorted(moments)  # (t, title)
+        self.t = 0.0
+        self.speed = 1.0
+        self._playing = False
+        self._last_wall = 0.0
+        self._shown_line = None
+        self._caregiver = None
+        self._connection = "ok"
+        self.setObjectName("replayPage")
+        self.setFocusPolicy(Qt.StrongFocus)
+
+        title = QLabel(f"Replay — {timeline.title} (session {timeline.session_id})")
+        title.setObjectName("pageTitle")
+        self.window_view = VisitPage(scenario, feedback_mode="live")
+        self.window_view.set_replay("Replay\n(no video was recorded;\nthe panels show the measures)")
+        self.window_view.follow_clock(lambda: self.t)
+        self.window_view.setFocusPolicy(Qt.NoFocus)
+
+        self.moment_list = QListWidget()
+        self.moment_list.setAccessibleName("Moments")
+        for t, text in self.moments:
+            item = QListWidgetItem(f"{clock_text(t)}  {text}")
+            item.setData(Qt.UserRole, t)
+            self.moment_list.addItem(item)
+        if not self.moments:
+            self.moment_list.addItem("No moments were picked out for this session.")
+        self.moment_list.itemActivated.connect(self._jump_item)
+        self.moment_list.itemClicked.connect(self._jump_item)
+        self.lines_list = QListWidget()
+        self.lines_list.setAccessibleName("The patient's lines")
+        self.lines_list.setWordWrap(True)
+        for t, who, text in timeline.lines:
+            item = QListWidgetItem(f"{clock_text(t)}  {who}: {text}")
+            item.setData(Qt.UserRole, t)
+            self.lines_list.addItem(item)
+        self.lines_list.itemActivated.connect(self._jump_item)
+        self.lines_list.itemClicked.connect(self._jump_item)
+        side = QWidget()
+        side_lay = QVBoxLayout(side)
+        side_lay.setContentsMargins(0, 0, 0, 0)
+        side_lay.addWidget(QLabel("Moments"))
+        side_lay.addWidget(self.moment_list, 1)
+        side_lay.addWidget(QLabel("What the patient said"))
+        side_lay.addWidget(self.lines_list, 2)
+        split = QSplitter()
+        split.addWidget(self.window_view)
+        split.addWidget(side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        side.setMinimumWidth(260)
+        self.moment_list.setWordWrap(True)
+        split.setSizes([900, 320])
+
+        self.lanes = TimelineView(timeline, self.moments)
+        self.lanes.seek.connect(self.seek)
+        self.play_button = QPushButton("Play")
+        self.play_button.setToolTip("Play or pause (Space)")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.time_label = QLabel()
+        self.time_label.setAccessibleName("Playhead time")
+        self.speed_box = QComboBox()
+        for s in (0.5, 1.0, 2.0, 4.0):
+            self.speed_box.addItem(f"{s:g}x", s)
+        self.speed_box.setCurrentIndex(1)
+        self.speed_box.setAccessibleName("Playback speed")
+        self.speed_box.currentIndexChanged.connect(lambda i: setattr(self, "speed", self.speed_box.itemData(i)))
+        back = QPushButton("Back")
+        back.setToolTip("Leave the replay (Escape)")
+        back.clicked.connect(self.back_requested)
+        controls = QHBoxLayout()
+        controls.addWidget(self.play_button)
+        for label, dt in (("−10 s", -10.0), ("−1 s", -1.0)):
+            b = QPushButton(label)
+            b.clicked.connect(lambda _=False, dt=dt: self.step(dt))
+            controls.addWidget(b)
+        controls.addWidget(self.time_label)
+        for label, dt in (("+1 s", 1.0), ("+10 s", 10.0)):
+            b = QPushButton(label)
+            b.clicked.connect(lambda _=False, dt=dt: self.step(dt))
+            controls.addWidget(b)
+        controls.addWidget(QLabel("Speed"))
+        controls.addWidget(self.speed_box)
+        controls.addStretch(1)
+        controls.addWidget(back)
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.lanes)
+        lay.addLayout(controls)
+        for key, fn in (("Space", self.toggle_play), ("Left", lambda: self.step(-1)), ("Right", lambda: self.step(1)),
+                        ("Shift+Left", lambda: self.step(-10)), ("Shift+Right", lambda: self.step(10)),
+                        ("Home", lambda: self.seek(0.0)), ("End", lambda: self.seek(self.timeline.duration_s)),
+                        ("PgUp", lambda: self.jump_moment(-1)), ("PgDown", lambda: self.jump_moment(1)),
+                        ("Escape", self.back_requested.emit)):
+            QShortcut(QKeySequence(key), self, activated=fn, context=Qt.WidgetWithChildrenShortcut)
+        self._timer = QTimer(self)
+        self._timer.setInterval(50)
+        self._timer.timeout.connect(self._advance)
+        self.seek(0.0)
+
+    # -- transport ----------------------------------------------------------------------------------
+    def seek(self, t: float) -> None:
+        """Show the session at time t (clamped to the session)."""
+        self.t = min(self.timeline.duration_s, max(0.0, float(t)))
+        page = self.window_view
+        page.state = self.model.state_at(self.t)
+        page.render()
+        self._reenact(page.view)
+        self.lanes.set_time(self.t)
+        self.time_label.setText(f"{clock_text(self.t)} / {clock_text(self.timeline.duration_s)}")
+
+    def step(self, dt: float) -> None:
+        self.seek(self.t + dt)
+
+    def toggle_play(self) -> None:
+        self._playing = not self._playing
+        if self._playing and self.t >= self.timeline.duration_s:
+            self.seek(0.0)
+        self.play_button.setText("Pause" if self._playing else "Play")
+        self._last_wall = time.monotonic()
+        (self._timer.start if self._playing else self._timer.stop)()
+
+    def jump_moment(self, direction: int) -> None:
+        """The previous (-1) or next (+1) moment from the playhead."""
+        times = [t for t, _ in self.moments]
+        if direction > 0:
+            later = [t for t in times if t > self.t + 0.05]
+            if later:
+                self.seek(later[0])
+        else:
+            earlier = [t for t in times if t < self.t - 0.05]
+            if earlier:
+                self.seek(earlier[-1])
+
+    def _jump_item(self, item) -> None:
+        t = item.data(Qt.UserRole)
+        if t is not None:
+            self.seek(float(t))
+
+    def _advance(self) -> None:
+        now = time.monotonic()
+        dt, self._last_wall = now - self._last_wall, now
+        if self.t >= self.timeline.duration_s:
+            self.toggle_play()
+            return
+        self.seek(self.t + dt * self.speed)
+        self.window_view.patient.advance()
+
+    # -- the patient's side -------------------------------------------------------------------------
+    def _reenact(self, view) -> None:
+        """Put the patient view in the state of the session at the playhead (line, emotion, caregiver,
+        connection); a line already being shown keeps going instead of restarting."""
+        patient = self.window_view.patient
+        scenario = self.window_view.scenario
+        caregiver = scenario.caregiver.persona if (view.caregiver_present and scenario.caregiver) else None
+        if caregiver is not self._caregiver:
+            self._caregiver = caregiver
+            patient.set_caregiver(caregiver)
+        if view.connection != self._connection:
+            self._connection = view.connection
+            patient.set_connection_state(view.connection)
+        line = view.line
+        key = (line.step, line.started) if line is not None else None
+        if key == self._shown_line:
+            return
+        self._shown_line = key
+        if line is not None:
+            patient.set_emotion(line.emotion, speaker=line.speaker)
+            patient.speak(line.text, line.duration, None, speaker=line.speaker, start_t=line.started)
+        else:
+            patient.stop_speaking()
+            said = [(t, text) for t, _who, text in self.timeline.lines if t <= self.t]
+            patient.set_caption(said[-1][1] if said else "")  # as live: the last line stays as a caption
