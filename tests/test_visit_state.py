@@ -4,7 +4,8 @@ rebuilt with state_at (replay), and honest about lost signals."""
 from __future__ import annotations
 
 from trainer.core.engine import ScenarioEngine
-from trainer.core.events import AudioLevel, FrameSample, Notice, SourceFinished, SpeechSegment, event_from_row
+from trainer.core.events import (AudioLevel, FrameSample, Notice, SourceFinished, SourceStatus, SpeechSegment,
+                                 event_from_row)
 from trainer.core.scenario import ClinicianTurn, PatientLine, load_scenario
 from trainer.core.visit_state import VisitState, state_at
 from trainer.resources import builtin_scenarios_dir
@@ -98,12 +99,17 @@ def test_a_stored_session_replays_through_event_from_row():
     assert state_at(rebuilt, t) == state_at(events, t)
 
 
-def test_no_frame_for_over_a_second_is_a_lost_signal():
+def test_analysis_behind_is_said_and_only_the_source_declares_a_lost_signal():
+    """A busy computer delays analysed frames; that is 'not analysed since', never 'no camera signal'."""
     s = VisitState()
     s.apply(FrameSample(2.0, True, "screen"))
-    assert s.view(2.9).face.signal == "live" and s.view(3.2).face.text == "no camera signal since 0:02"
+    assert s.view(2.9).face.signal == "live" and s.view(3.5).face.signal == "live"
+    assert s.view(4.5).face.text == "not analysed since 0:02 (the computer is busy)"
+    assert s.view(4.5).face.gaze is None  # the old gaze is not shown as current
     s.apply(AudioLevel(2.0, -20.0, True))
-    assert s.view(2.5).mic.speaking and s.view(3.5).mic.text == "no microphone signal since 0:02"
+    assert s.view(2.5).mic.speaking and s.view(4.5).mic.signal == "stale" and not s.view(4.5).mic.speaking
+    s.apply(SourceStatus(4.6, "camera", "ended", "end of file"))
+    assert s.view(4.7).face.text == "no camera signal since 0:02"  # since the last frame it sent
 
 
 def test_a_turn_without_time_limit_has_no_countdown():

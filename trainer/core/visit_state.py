@@ -14,9 +14,11 @@ without its level.
 Rules the view follows (DESIGN.md section 8: anything shown live can be shown again in a replay):
 - Talk seconds: the patient's from line playback up to t; the clinician's from closed speech segments
   (the voice side closes a segment when speech stops), so both are reproducible from stored rows.
-- Face panel: the newest frame's face / gaze / quality, but "no camera signal since m:ss" when the
-  camera source ended (or failed, was lost) or no frame arrived for more than SIGNAL_GAP_S of session
-  time - never the last state held on screen.
+- Face panel: the newest frame's face / gaze / quality; "no camera signal since m:ss" when the camera
+  source reported that it ended, failed or was lost (SourceStatus / SourceFinished: the pipeline watches
+  capture, so a busy computer is not mistaken for a lost camera); "not analysed since m:ss" (signal
+  'stale') when no analysed frame arrived for more than STALE_S of session time although the camera is
+  live (the analysis is behind) - never the last state held on screen.
 - Mic panel: likewise from AudioLevel events and the microphone's source events.
 - Notices stay active NOTICE_S seconds (errors stay until the end).
 """
@@ -27,7 +29,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from trainer.core.clock import clock_text  # noqa: F401 - m:ss, shown by the window from here
-from trainer.core.events import SIGNAL_GAP_S, SOURCE_STOPPED
+from trainer.core.events import SOURCE_STOPPED
+
+#: No analysed frame (or meter block) for this long while the source is live: the panel stops showing the
+#: last state and says the analysis is behind (session seconds; capture gaps are the source's to report).
+STALE_S = 2.0
 
 #: How long a warning or info notice stays on screen (session seconds); errors stay.
 NOTICE_S = 10.0
@@ -64,7 +70,7 @@ class TurnView:
 
 @dataclass(frozen=True)
 class FacePanel:
-    """signal: 'waiting' (no frame yet), 'live' or 'lost' (see `since`, the time of the last frame or of
+    """signal: 'waiting' (no frame yet), 'live', 'stale' (analysis behind) or 'lost' (see `since`, the time of the last frame or of
     the source's end). face / gaze / quality describe the newest frame while live."""
 
     signal: str
@@ -78,6 +84,8 @@ class FacePanel:
         """The panel's words."""
         if self.signal == "lost":
             return f"no camera signal since {clock_text(self.since or 0.0)}"
+        if self.signal == "stale":
+            return f"not analysed since {clock_text(self.since or 0.0)} (the computer is busy)"
         if self.signal == "waiting":
             return "waiting for the camera"
         if not self.face:
@@ -88,7 +96,7 @@ class FacePanel:
 
 @dataclass(frozen=True)
 class MicPanel:
-    """signal: 'waiting', 'live', 'lost' or 'none' (no microphone); level_db/speaking from the newest
+    """signal: 'waiting', 'live', 'stale', 'lost' or 'none' (no microphone); level_db/speaking from the newest
     meter block while live (None in a replay of a stored session)."""
 
     signal: str
@@ -101,6 +109,8 @@ class MicPanel:
         """The panel's words."""
         if self.signal == "lost":
             return f"no microphone signal since {clock_text(self.since or 0.0)}"
+        if self.signal == "stale":
+            return f"not analysed since {clock_text(self.since or 0.0)} (the computer is busy)"
         if self.signal == "none":
             return "no microphone"
         if self.signal == "waiting":
@@ -248,9 +258,9 @@ class VisitState:
         if self.camera_down_at is not None:
             return FacePanel("lost", since=min(self.camera_down_at, f.t) if f is not None else self.camera_down_at)
         if f is None:
-            return FacePanel("lost", since=0.0) if t > SIGNAL_GAP_S else FacePanel("waiting")
-        if t - f.t > SIGNAL_GAP_S:
-            return FacePanel("lost", since=f.t)
+            return FacePanel("waiting")
+        if t - f.t > STALE_S:
+            return FacePanel("stale", since=f.t)
         return FacePanel("live", f.face, f.gaze, tuple(getattr(f, "quality", ()) or ()), f.t)
 
     def _mic(self, t: float) -> MicPanel:
@@ -261,8 +271,8 @@ class VisitState:
             return MicPanel("lost", since=self.mic_down_at)
         if lv is None:
             return MicPanel("live")  # no meter events (a stored session): the signal is not known lost
-        if t - lv.t > SIGNAL_GAP_S:
-            return MicPanel("lost", since=lv.t)
+        if t - lv.t > STALE_S:
+            return MicPanel("stale", since=lv.t)
         return MicPanel("live", lv.rms_db, lv.speaking, lv.t)
 
 

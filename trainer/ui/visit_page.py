@@ -393,6 +393,10 @@ class VisitPage(QWidget):
             self.face_label.setText(f"Face: {face.text}")
             self.quality_label.hide()
             return
+        if face.signal == "stale":
+            self.face_label.setText(f"Face: {face.text}")
+            self.quality_label.hide()
+            return
         if face.signal == "waiting":
             self.face_label.setText("Face: waiting for the camera")
             return
@@ -429,8 +433,8 @@ class VisitPage(QWidget):
             self.mic_meter.setValue(0)
         if mic.signal == "none":
             self.mic_label.setText("No mic")
-        elif mic.signal == "lost":
-            self.mic_label.setText(f"No microphone signal since {clock_text(mic.since or 0.0)}")
+        elif mic.signal in ("lost", "stale"):
+            self.mic_label.setText(mic.text[0].upper() + mic.text[1:])
         else:
             self.mic_label.setText("Speaking" if mic.speaking else "Mic")
         self.mic_label.setProperty("active", live and mic.speaking)
