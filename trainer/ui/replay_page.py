@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPen, QShortcut
+from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
@@ -45,6 +45,7 @@ class TimelineView(QWidget):
         self.timeline = timeline
         self.moments = list(moments)  # (t, title)
         self.t = 0.0
+        self._lanes_pixmap: QPixmap | None = None
         self.setMinimumHeight(LANE_H * (len(timeline.lanes) + 1) + 8)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.NoFocus)  # the page handles the keyboard
@@ -54,6 +55,11 @@ class TimelineView(QWidget):
 
     def set_time(self, t: float) -> None:
         self.t = t
+        self.update()
+
+    def set_moments(self, moments) -> None:
+        self.moments = list(moments)
+        self._lanes_pixmap = None
         self.update()
 
     def _x(self, t: float) -> float:
@@ -85,7 +91,20 @@ class TimelineView(QWidget):
         return f"{clock_text(t)}  {lane.name}: " + ", ".join(dict.fromkeys(words)) if words else ""
 
     def paintEvent(self, _ev) -> None:
+        # The lanes do not change while the playhead moves: drawn once per size, then only the playhead.
+        if self._lanes_pixmap is None or self._lanes_pixmap.size() != self.size():
+            self._lanes_pixmap = QPixmap(self.size())
+            lp = QPainter(self._lanes_pixmap)
+            self._paint_lanes(lp)
+            lp.end()
         p = QPainter(self)
+        p.drawPixmap(0, 0, self._lanes_pixmap)
+        x = self._x(self.t)
+        p.setPen(QPen(QColor("#d93b3b"), 2))
+        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+        p.end()
+
+    def _paint_lanes(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.Antialiasing)
         p.fillRect(self.rect(), QColor("#ffffff"))
         small = QFont(self.font())
@@ -128,10 +147,6 @@ class TimelineView(QWidget):
             p.setBrush(QColor("#f0c23b"))
             p.setPen(Qt.NoPen)
             p.drawPolygon([QPointF(x, LANE_H - 12), QPointF(x + 8, LANE_H - 8), QPointF(x, LANE_H - 4)])
-        x = self._x(self.t)
-        p.setPen(QPen(QColor("#d93b3b"), 2))
-        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
-        p.end()
 
 
 class ReplayPage(QWidget):
