@@ -38,19 +38,27 @@ from trainer.store.db import SessionStore
 from trainer.store.paths import default_db_path
 from trainer.visit import VisitRunner
 
+import threading
+_out = threading.Lock()  # events come from several threads: one whole line at a time
+
+def say(line):
+    with _out:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
 def listen(ev):
     if isinstance(ev, FrameSample):
-        print(f"F {ev.t:.3f}", flush=True)
+        say(f"F {ev.t:.3f}")
     elif isinstance(ev, SpeechStarted):
-        print(f"START {ev.t:.3f} {time.monotonic():.6f}", flush=True)
+        say(f"START {ev.t:.3f} {time.monotonic():.6f}")
     elif isinstance(ev, SpeechSegment) and ev.speaker == "clinician":
-        print(f"SEGMENT {ev.start:.3f} {ev.end:.3f}", flush=True)
+        say(f"SEGMENT {ev.start:.3f} {ev.end:.3f}")
 
 scenario = discover_scenarios([builtin_scenarios_dir()])[0][0]
 runner = VisitRunner(scenario, SessionStore(default_db_path()), camera=sys.argv[1], mic=sys.argv[2],
                      listener=listen, realtime=True, sound_output=False)
 runner.start()
-print(f"T0 {time.monotonic() - runner.clock.now():.6f}", flush=True)
+say(f"T0 {time.monotonic() - runner.clock.now():.6f}")
 time.sleep(60)
 """
 
