@@ -3,6 +3,8 @@
     trainer                         open the app (same as `trainer gui`)
     trainer gui [--camera X] [--mic Y]
     trainer run SCENARIO [--camera X] [--mic Y]   open the app straight into a visit
+    trainer run SCENARIO --headless --camera F --mic F --out DIR   the same visit without a window
+    trainer simulate SCENARIO --clinician PROFILE --voice F --camera F [--speed N|--fast] --out DIR
     trainer doctor                  check cameras, microphones, Qt, PortAudio and the model
     trainer validate PATH...        check scenario files or folders (errors as file:line:column)
     trainer lms status [--json]     results queued for the programme's learning record store (xAPI)
@@ -67,6 +69,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="PNG",
                    help="save a picture of the visit window a few seconds in, then end the visit and quit")
     p.add_argument("--screenshot-delay", type=float, default=4.0, metavar="S", help=argparse.SUPPRESS)
+    p.add_argument("--headless", action="store_true",
+                   help="run the visit without a window (real time; the session is stored as usual) and write "
+                        "summary.json and turns.csv to --out")
+    p.add_argument("--out", metavar="DIR", help="with --headless: folder for summary.json and turns.csv")
+
+    p = sub.add_parser("simulate", help="run a whole visit with a simulated clinician (for tests and benchmarks)")
+    p.add_argument("scenario", help="a built-in scenario id or a .yaml file")
+    p.add_argument("--clinician", required=True, metavar="PROFILE",
+                   help="attentive, silent, interrupter or monologue")
+    p.add_argument("--voice", action="append", default=[], metavar="FILE",
+                   help="a recording of someone talking (audio file, video with sound, or a folder of them): "
+                        "the clinician's voice; repeat for more")
+    p.add_argument("--camera", metavar="FILE", help="a video of a face, looped as the camera ('none': no camera)")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--fast", action="store_true", help="as fast as the CPU allows (virtual clock, deterministic)")
+    pace.add_argument("--speed", type=float, metavar="N", help="virtual clock held to N times real time")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for sessions.sqlite3 (the session, in the app's format), summary.json, turns.csv")
+    p.add_argument("--face-fps", type=float, default=15.0, metavar="N",
+                   help="camera frames analysed per second of session time (default 15)")
+    p.add_argument("--headphones", action="store_true", help="no speaker path: the microphone does not hear "
+                                                           "the patient")
+    p.add_argument("--speaker-gain", type=float, default=-12.0, metavar="DB",
+                   help="patient's voice in the microphone relative to the clinician's (default -12 dB)")
+    p.add_argument("--speaker-delay", type=float, default=60.0, metavar="MS",
+                   help="playback-to-microphone delay (default 60 ms)")
+    p.add_argument("--noise", type=float, default=-40.0, metavar="DB",
+                   help="background noise relative to the clinician's speech (default -40 dB)")
 
     p = sub.add_parser("replay", help="open the app on the replay of a stored session (its number in Past sessions)")
     p.add_argument("session", type=int, metavar="SESSION")
@@ -121,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_doctor()
     if args.command == "analyze":
         return _analyze(args)
+    if args.command == "simulate":
+        return _simulate(args)
+    if args.command == "run" and args.headless:
+        return _headless(args)
     if args.command == "lms":
         return _lms(args)
     if args.command == "run":
@@ -276,6 +310,77 @@ def _analyze(args) -> int:
         print(f"warning: {summary.get('message') or 'the input ended early; partial results kept'}",
               file=sys.stderr)
         return 1
+    return 0
+
+
+def _usage(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _simulate(args) -> int:
+    from pathlib import Path
+
+    from trainer.core.errors import TrainerError
+    from trainer.sim.clinician import PROFILES, SpeakerPath
+
+    profile = PROFILES.get(args.clinician)
+    if profile is None:
+        return _usage(f"unknown clinician profile '{args.clinician}' (choose from {', '.join(PROFILES)})")
+    if profile.speaks and not args.voice:
+        return _usage("trainer simulate needs --voice FILE: a recording of someone talking, used as the "
+                      "clinician's voice (the app ships none)")
+    if not args.camera:
+        return _usage("trainer simulate needs --camera FILE: a video of a face, looped as the camera "
+                      "(or --camera none)")
+    if args.face_fps <= 0 or (args.speed is not None and args.speed <= 0):
+        return _usage("--face-fps and --speed must be positive")
+    try:
+        from trainer.sim.run import simulate
+        from trainer.sim.voice import ClinicianVoice
+        from trainer.store.db import SessionStore
+
+        scenario = _resolve_scenario(args.scenario)
+        voice = ClinicianVoice.from_files(args.voice) if profile.speaks else None
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        store = SessionStore(out / "sessions.sqlite3")
+        speed = 0.0 if args.fast else args.speed
+        result = simulate(scenario, store, profile=profile, voice=voice,
+                          camera=None if args.camera == "none" else args.camera,
+                          speaker=SpeakerPath(on=not args.headphones, gain_db=args.speaker_gain,
+                                              delay_s=args.speaker_delay / 1000.0, noise_db=args.noise),
+                          face_fps=args.face_fps, speed=speed, out_dir=out)
+    except TrainerError as exc:
+        return _usage(str(exc))
+    rep = result.report
+    fig = rep["figures"]
+    print(f"wrote {args.out}: session {result.session_id} ({rep['end_reason']}), {rep['duration_s']:.1f} s of visit "
+          f"in {result.wall_s:.1f} s, {fig['turns']} turns ({fig['spoken_turns_timed_out']} spoken turns timed out), "
+          f"end latency max {fig['end_latency_max_s']} s, {len(fig['interruptions_reported'])} interruptions")
+    return 0
+
+
+def _headless(args) -> int:
+    from trainer.core.errors import TrainerError
+
+    if not args.out:
+        return _usage("trainer run --headless needs --out DIR (where summary.json and turns.csv go)")
+    if not args.camera or not args.mic:
+        return _usage("trainer run --headless needs --camera and --mic (files or device indexes)")
+    try:
+        from trainer.sim.run import run_headless
+        from trainer.store.db import SessionStore
+        from trainer.store.paths import default_db_path
+
+        scenario = _resolve_scenario(args.scenario)
+        report = run_headless(scenario, SessionStore(default_db_path()), camera=args.camera, mic=args.mic,
+                              out_dir=args.out)
+    except TrainerError as exc:
+        return _usage(str(exc))
+    fig = report["figures"]
+    print(f"wrote {args.out}: session {report['session_id']} ({report['end_reason']}), {report['duration_s']:.1f} s, "
+          f"{fig['turns']} turns, end latency max {fig['end_latency_max_s']} s")
     return 0
 
 

@@ -5,6 +5,11 @@ very same object. Threads: the pipeline's workers, one engine ticker, the store'
 only touched under `_lock`. `listener(event)` is called on those worker threads; the UI's bridge queues
 events onto the Qt main thread.
 
+A simulated visit (trainer.sim) uses the same object in *stepped* mode: the caller owns a virtual session
+clock, passes ready-made sources (a looping video, a virtual microphone) and calls `advance()` once per
+step instead of the engine ticker and the virtual player's thread running on wall time, so a whole visit
+runs as fast as the CPU allows and the same inputs give the same session.
+
 Layering: this module sits between `ui` and `store` (see the import-linter contract in pyproject.toml).
 """
 
@@ -18,7 +23,7 @@ from trainer.analysis.calibration import load_calibration
 from trainer.analysis.face import create_face_processor
 from trainer.analysis.pipeline import VisitPipeline
 from trainer.capture.audio import open_audio_source
-from trainer.capture.patient_voice import PatientPlayer, PatientVoice, RenderedLine
+from trainer.capture.patient_voice import VIRTUAL_LOOKAHEAD_S, PatientPlayer, PatientVoice, RenderedLine
 from trainer.capture.video import open_frame_source
 from trainer.core.clock import SessionClock
 from trainer.core.engine import ScenarioEngine
@@ -40,12 +45,20 @@ class FramePreview:
 
 
 class VisitRunner:
-    """Runs one scenario with the given camera and microphone specs (index, file path or None)."""
+    """Runs one scenario with the given camera and microphone specs (index, file path, None, or a ready
+    source object implementing the capture protocols).
 
-    def __init__(self, scenario: Scenario, store: SessionStore, *, camera: str | int | None = 0,
-                 mic: str | int | None = "default", listener: Callable[[object], None] | None = None,
+    `clock`: the session clock (a SessionClock on a virtual time function for simulations); `stepped`:
+    no ticker or playback thread, the caller calls `advance()` (see the module docstring);
+    `on_playback(t, samples, rate)`: also receives the patient's played audio (a simulated room's
+    speaker path)."""
+
+    def __init__(self, scenario: Scenario, store: SessionStore, *, camera=0, mic="default",
+                 listener: Callable[[object], None] | None = None,
                  realtime: bool = True, voice: PatientVoice | None = None, sound_output: bool = True,
-                 calibration="auto", lms="policy", turn_time_scale="settings"):
+                 calibration="auto", lms="policy", turn_time_scale="settings",
+                 clock: SessionClock | None = None, stepped: bool = False,
+                 on_playback: Callable[[float, object, int], None] | None = None):
         self.scenario = scenario
         # Where results go when the visit ends: the site policy's LRS ("policy"), a given LmsPolicy, or
         # None; and the user's time limits for turns ("settings", a factor, or None for none). Read now, so
@@ -60,12 +73,15 @@ class VisitRunner:
         self.lms = lms
         self.store = store
         self.listener = listener or (lambda ev: None)
-        self.clock = SessionClock()
+        self.clock = clock or SessionClock()
+        self.stepped = stepped
+        self._on_playback = on_playback
         # The patient's lines are rendered before t = 0 (start()), so the engine knows each line's exact
         # length; a line that could not be rendered falls back to the engine's word-count estimate.
         self.voice = voice or PatientVoice()
         self._rendered: dict[str, RenderedLine] = {}
-        self.player = PatientPlayer(self.clock, self._on_patient_audio, use_device=sound_output and realtime)
+        self.player = PatientPlayer(self.clock, self._on_patient_audio, use_device=sound_output and realtime,
+                                    autopump=not stepped)
         self.engine = ScenarioEngine(scenario, line_duration=self._line_duration, turn_time_scale=turn_time_scale)
         if mic is None:
             self.engine.no_microphone()
@@ -76,8 +92,10 @@ class VisitRunner:
         self.session_id: int | None = None
         self.writer = None
         self.camera_spec, self.mic_spec = camera, mic
-        frame_source = open_frame_source(camera, clock=self.clock, realtime=realtime)
-        audio_source = open_audio_source(mic, clock=self.clock, realtime=realtime) if mic is not None else None
+        frame_source = camera if hasattr(camera, "frames") else \
+            open_frame_source(camera, clock=self.clock, realtime=realtime)
+        audio_source = mic if hasattr(mic, "blocks") else \
+            (open_audio_source(mic, clock=self.clock, realtime=realtime) if mic is not None else None)
         # Eye-contact calibration: the one saved for this user and camera ("auto"), a given one, or None
         # for the default geometry (camera above the screen). The session records which.
         self._calibration_problem: str | None = None
@@ -109,9 +127,18 @@ class VisitRunner:
         with self._lock:
             self._dispatch(self.engine.start(0.0))
         self.pipeline.start()
-        self._ticker = threading.Thread(target=self._tick_loop, name="scenario-ticker", daemon=True)
-        self._ticker.start()
+        if not self.stepped:
+            self._ticker = threading.Thread(target=self._tick_loop, name="scenario-ticker", daemon=True)
+            self._ticker.start()
         return self.session_id
+
+    def advance(self) -> None:
+        """Stepped mode: bring the engine and the patient's playback up to the clock's time (what the
+        ticker and the virtual player's thread do on wall time). Playback is handed over
+        VIRTUAL_LOOKAHEAD_S ahead, as a sound card's buffer would."""
+        with self._lock:
+            self._dispatch(self.engine.tick(self._now()))
+        self.player.pump(self.clock.now() + VIRTUAL_LOOKAHEAD_S)
 
     def end(self) -> int:
         """End the call (if still running), stop the pipeline, flush and close the session."""
@@ -183,6 +210,8 @@ class VisitRunner:
         feed = getattr(self.pipeline, "patient_audio", None)
         if feed is not None:
             feed(t, samples, rate)
+        if self._on_playback is not None:
+            self._on_playback(t, samples, rate)
 
     # -- event routing ------------------------------------------------------------------------------
     def _tick_loop(self) -> None:
@@ -272,6 +301,8 @@ def camera_key(spec) -> str:
     """A stable name for a camera spec: 'camera 0' for a webcam index, the file name for a video file."""
     if spec is None:
         return "none"
+    if hasattr(spec, "frames"):
+        return f"source {getattr(spec, 'name', type(spec).__name__)}"
     if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
         return f"camera {int(spec)}"
     from pathlib import Path
@@ -284,6 +315,8 @@ def _describe(spec) -> str:
     its folder (a full path can say more about the user than the session needs)."""
     if spec is None:
         return "none"
+    if hasattr(spec, "frames") or hasattr(spec, "blocks"):  # a source object (simulated visits)
+        return str(getattr(spec, "name", type(spec).__name__))
     text = str(spec)
     if text.isdigit() or text == "default":
         return text

@@ -41,7 +41,10 @@ def rms_db(samples: np.ndarray) -> float:
 class SegmenterConfig:
     """Timing rules that turn per-frame decisions into segments and turns (seconds)."""
 
-    onset_s: float = 0.064  # speech must last this long to open a segment (drops clicks and coughs)
+    # Speech must last this long to open a segment (drops clicks and coughs). Not shorter than
+    # min_segment_s: a SpeechStarted for a segment that is then dropped as too short made the engine
+    # count an interruption (or a spoken turn) that the stored session has no speech for.
+    onset_s: float = 0.1
     hangover_s: float = 0.2  # a pause at least this long closes a segment (two words 0.25 s apart stay two)
     min_segment_s: float = 0.1  # shorter segments are dropped
     end_of_turn_s: float = 0.7  # from the end of speech to TurnEnded (the configurable hang-over)

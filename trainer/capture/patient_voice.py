@@ -217,7 +217,9 @@ class PatientVoice:
         if samples is not None:
             line = RenderedLine(samples, TTS_RATE, mouth_envelope(samples, TTS_RATE), "cache")
         else:
-            samples = self._synthesize(text, voice)
+            # Quantised as the cache stores it, so the first visit hears exactly what later ones do
+            # (the same inputs give the same session; trainer.sim relies on it).
+            samples = _as_stored(self._synthesize(text, voice))
             _write_wav_atomic(path, samples, TTS_RATE)
             line = RenderedLine(samples, TTS_RATE, mouth_envelope(samples, TTS_RATE), "tts")
         self._memory[key] = line
@@ -259,6 +261,11 @@ class PatientVoice:
 
         samples = decode_audio(path, rate=TTS_RATE)
         return RenderedLine(samples, TTS_RATE, mouth_envelope(samples, TTS_RATE), "clip")
+
+
+def _as_stored(samples: np.ndarray) -> np.ndarray:
+    """The samples as they come back from a 16-bit cache file."""
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").astype(np.float32) / 32767.0
 
 
 def _read_wav(path: Path) -> np.ndarray | None:
@@ -308,8 +315,12 @@ class PatientPlayer:
     """
 
     def __init__(self, clock, on_played: Callable[[float, np.ndarray, int], None] | None = None, *,
-                 device: int | str | None = None, use_device: bool = True, block_s: float = 0.02):
+                 device: int | str | None = None, use_device: bool = True, block_s: float = 0.02,
+                 autopump: bool = True):
         self.clock = clock
+        # Virtual playback normally reports blocks from its own thread, on the clock; a caller that steps
+        # a virtual session clock itself (trainer.sim) turns this off and calls pump(now) at each step.
+        self.autopump = autopump
         self.on_played = on_played or (lambda t, s, r: None)
         self.device = device
         self.use_device = use_device
@@ -340,6 +351,8 @@ class PatientPlayer:
         else:
             self.reason = "sound output turned off"
             self.mode = "virtual"
+        if self.mode == "virtual" and not self.autopump:
+            return self.mode
         target = self._virtual_loop if self.mode == "virtual" else self._deliver_loop
         self._thread = threading.Thread(target=target, name=f"patient-voice-{self.mode}", daemon=True)
         self._thread.start()
