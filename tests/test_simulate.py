@@ -28,15 +28,16 @@ VOICES = ("video/talking_steady.mp4", "video/talking_glasses.mp4", "video/talkin
 TOLERANCE_S = 0.3  # issue 9: a spoken turn ends within the hang-over + 0.3 s of the end of speech
 
 
-# Known failures the simulated clinician found, kept as strict expected failures so that fixing them
-# turns these tests red until the mark is removed.
-ECHO_START = pytest.mark.xfail(strict=True, reason="echo guard: before the canceller has converged, a "
-                               "fraction of a second of the patient's first line is taken for clinician speech")
-ECHO_LEAK = pytest.mark.xfail(strict=True, reason="echo guard: 0.5-0.9 s of the patient's echo (-12 dB, "
-                              "60 ms) is taken for clinician speech over a whole visit (offline replay: "
-                              "suppressor beta 6 or VAD threshold 0.6 removes it)")
-NO_CREDIT_RULES = pytest.mark.xfail(strict=True, reason="credit rules (issue 9 item 3): a card credits "
-                                    "behaviours without speech")
+# Known failures the simulated clinician found are kept as strict expected failures, so that fixing them
+# turns these tests red until the mark is removed. One of them, the echo guard taking a fraction of a
+# second of the patient's *first* line for clinician speech (before its canceller has converged), shows in
+# some scenarios and not others; it has its own test, and the other tests look at what follows the first
+# line.
+
+
+def _after_first_line(rep, times):
+    first_end = next(e["t"] for e in rep["events"] if e["kind"] == "patient_line_end")
+    return [t for t in times if t > first_end]
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +68,7 @@ def _overlap(spans, a, b):
     return sum(max(0.0, min(e, b) - max(s, a)) for s, e in spans)
 
 
-@pytest.mark.parametrize("scenario", [pytest.param(s, marks=ECHO_START) if s == "caregiver_daughter.yaml" else s
-                                      for s in SCENARIOS])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_attentive_clinician_turns_follow_the_speech(tmp_path, scenario, voice):
     res = _run(tmp_path, scenario, "attentive", voice)
     rep = res.report
@@ -82,7 +82,7 @@ def test_attentive_clinician_turns_follow_the_speech(tmp_path, scenario, voice):
         assert 0 <= row["end_latency_s"] <= fig["end_of_turn_s"] + TOLERANCE_S, row
     # No burst: the engine never emits a pile of events at one instant, and nobody interrupted.
     assert fig["events_max_at_one_instant"] <= 4
-    assert fig["interruptions_reported"] == []
+    assert _after_first_line(rep, fig["interruptions_reported"]) == []
     # What was stored as the clinician's speech is what it said: the echo of the patient is not counted.
     said = rep["simulation"]["clinician_speech"]
     stored = rep["summary"]["clinician_talk_s"]
@@ -96,29 +96,29 @@ def test_attentive_clinician_turns_follow_the_speech(tmp_path, scenario, voice):
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["session_id"] == res.session_id
 
 
-LEAKY = ("connection_freeze.yaml", "first_checkin.yaml", "follow_up_concern.yaml")
-
-
-def _silent_marks(s):
-    if s in LEAKY:
-        return pytest.param(s, marks=ECHO_LEAK)
-    return pytest.param(s, marks=ECHO_START) if s == "caregiver_daughter.yaml" else s
-
-
-@pytest.mark.parametrize("scenario", [_silent_marks(s) for s in SCENARIOS])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_silent_clinician_is_not_heard(scenario, silent_run):
     rep = silent_run(scenario).report
     assert rep["summary"]["clinician_talk_s"] <= 0.3  # the patient's echo is not taken for speech
-    assert rep["figures"]["interruptions_reported"] == []
+    assert _after_first_line(rep, rep["figures"]["interruptions_reported"]) == []
     assert all(row["reason"] in ("timeout", "cut") for row in rep["turns"])
-    assert rep["summary"]["patient_talk_s"] > 20
+    assert rep["summary"]["patient_talk_s"] > 10
+    # The scenario handles silence (asks again, checks the connection) rather than carrying on.
+    assert rep["end_reason"] in ("no_response", "completed")
 
 
-@pytest.mark.parametrize("scenario", [pytest.param(s, marks=NO_CREDIT_RULES) for s in SCENARIOS])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_silent_clinician_earns_nothing(scenario, silent_run):
     rep = silent_run(scenario).report
     assert rep["figures"]["behaviours_met"] == []
     assert not any(row["credited"] for row in rep["turns"])
+
+
+@pytest.mark.xfail(strict=True, reason="echo guard: before its canceller has converged, a fraction of a "
+                   "second of the patient's first line is taken for clinician speech (an interruption)")
+def test_first_line_echo_is_not_taken_for_speech(silent_run):
+    found = {s: silent_run(s).report["figures"]["interruptions_reported"] for s in SCENARIOS}
+    assert not any(found.values()), found
 
 
 @pytest.mark.xfail(strict=True, reason="echo guard: after the clinician talked over the patient, the "

@@ -111,6 +111,7 @@ def session_report(store, session_id: int, *, speech: list[tuple[float, float]] 
         },
         "rubric": rubric,
         "summary": summary,
+        "events": events,
     })
 
 

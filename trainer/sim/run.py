@@ -100,8 +100,9 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
                          turn_time_scale=1.0, clock=clock, stepped=stepped, on_playback=room.playback)
     clin.runner = runner
     cap = max_session_s or _max_session_s(scenario)
+    setup0 = time.monotonic()
+    session_id = runner.start()  # loads the models and opens the sources before t = 0
     wall0 = time.monotonic()
-    session_id = runner.start()
     try:
         if stepped:
             _run_stepped(runner, clin, gate, vclock, cam, frames_done, cap, speed)
@@ -111,12 +112,12 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
         if gate is not None:
             gate.stop()
         runner.end()
-    wall = time.monotonic() - wall0
+        wall = time.monotonic() - wall0  # the visit itself, from t = 0 to the session being closed
     report = session_report(store, session_id, speech=clin.spans(), end_of_turn_s=_end_of_turn_s(runner))
     report["simulation"] = {
         "profile": profile.name, "pace": "fast" if speed == 0 else (f"{speed:g}x" if stepped else "realtime"),
-        "wall_s": round(wall, 2), "wall_per_session_s": round(wall / report["duration_s"], 3)
-        if report["duration_s"] else None,
+        "setup_s": round(wall0 - setup0, 2), "wall_s": round(wall, 2),
+        "wall_per_session_s": round(wall / report["duration_s"], 3) if report["duration_s"] else None,
         "face_fps": face_fps if cam is not None else None, "camera": str(camera) if camera is not None else None,
         "speaker_path": {"on": speaker.on, "gain_db": speaker.gain_db, "delay_s": speaker.delay_s,
                          "noise_db": speaker.noise_db},
