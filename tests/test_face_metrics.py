@@ -71,7 +71,7 @@ def test_smoothed_state_never_changes_faster_than_the_dwell(raws, fps):
             assert s in raws[: i + 1]
 
 
-def _pitch_track(nods_at, amp=8.0, fps=FPS, dur=6.0, jitter=0.0, seed=1):
+def _pitch_track(nods_at, amp=12.0, fps=FPS, dur=6.0, jitter=0.0, seed=1):
     import random
 
     rnd = random.Random(seed)
@@ -94,7 +94,48 @@ def test_nod_detector_finds_nods_and_dates_their_onsets():
     found = [n for t, p in _pitch_track([1.0, 2.5, 4.0], jitter=0.4) for n in [det.update(t, p)] if n]
     assert len(found) == 3
     for n, onset in zip(found, [1.0, 2.5, 4.0]):
-        assert abs(n.onset - onset) < 0.15 and 0 < n.t - n.onset < 0.8 and n.depth_deg > 5
+        assert abs(n.onset - onset) < 0.15 and 0 < n.t - n.onset < 0.8 and n.depth_deg > 8
+
+
+def test_speech_paced_head_dips_are_not_nods():
+    """Dips of 4-7 degrees (the head bobbing with the rhythm of speech) stay under the nod size."""
+    det = NodDetector()
+    for amp in (4.0, 5.5, 7.0):
+        assert not [t for t, p in _pitch_track([1.0, 2.5, 4.0], amp=amp, jitter=0.3) if det.update(t, p)]
+
+
+def test_rigid_pitch_follows_the_head_and_ignores_the_jaw():
+    """RigidPitch recovers a head rotation from the rigid landmarks; moving jaw, lips and lids does not
+    change it."""
+    import math
+
+    import numpy as np
+
+    from trainer.analysis.face import RIGID_POINTS, RigidPitch
+
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.3, 0.7, size=(478, 3))
+    base[:, 2] -= 0.5
+    size = (640, 480)
+    rp = RigidPitch()
+    assert rp.update(base, size, 2.0) == pytest.approx(2.0)
+
+    def pitched(deg):
+        # Rotate in pixel space (x right, y up, z towards the camera) about the centroid of the rigid set,
+        # chin down for positive degrees, then back to normalised landmark coordinates.
+        w, h = size
+        p = np.stack((base[:, 0] * w, -base[:, 1] * h, -base[:, 2] * w), axis=1)
+        c = p[list(RIGID_POINTS)].mean(axis=0)
+        a = math.radians(deg)
+        rx = np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
+        q = (p - c) @ rx.T + c
+        return np.stack((q[:, 0] / w, -q[:, 1] / h, -q[:, 2] / w), axis=1)
+
+    assert rp.update(pitched(10.0), size, 99.0) == pytest.approx(-8.0, abs=0.01)
+    moved = pitched(10.0)
+    others = [i for i in range(478) if i not in RIGID_POINTS]
+    moved[others, 1] += rng.uniform(0.0, 0.05, size=len(others))  # jaw drops, lids close
+    assert rp.update(moved, size, 99.0) == pytest.approx(-8.0, abs=0.01)
 
 
 def test_looking_down_and_staying_is_not_a_nod():
@@ -187,3 +228,53 @@ def test_cue_response_wait_before_speaking(clip_samples):
     (r,) = cue_response([2.0], clip_samples["wide_framing"], speech_segments=[(0.5, 1.0), (4.5, 6.0)])
     assert r.wait_s == pytest.approx(2.5)
     assert not math.isnan(r.to_dict()["wait_s"])
+
+
+def test_a_glance_of_015_s_is_kept_and_saccade_frames_do_not_count():
+    from trainer.analysis.gaze import MOVING
+
+    out = smooth(["camera"] * 20 + ["away"] * 5 + ["camera"] * 20)  # 5 frames at 30 fps: 0.167 s
+    assert "away" in out
+    # Frames in flight neither confirm a change nor break one under way.
+    out = smooth(["camera"] * 20 + [MOVING] * 4 + ["screen"] + ["camera"] * 20)
+    assert set(out) == {"camera"}
+    out = smooth(["camera"] * 20 + ["away", MOVING, "away", "away", "away", "away"] + ["away"] * 5)
+    assert out[-1] == "away"
+
+
+def _eyes(h=(0.05, -0.05), v=(-0.06, -0.06), ap=(0.33, 0.33), lid=-0.22, widths=(40.0, 40.0)):
+    from trainer.analysis.gaze import EyeFeatures
+
+    return EyeFeatures(sum(h) / 2, sum(v) / 2, sum(ap) / 2, min(widths), 0.1, h, v, widths, ap, lid)
+
+
+def test_eye_tracker_trusts_the_better_seen_eye_or_gives_up():
+    from trainer.analysis.gaze import EyeTracker
+
+    tr = EyeTracker()
+    for i in range(60):
+        tr.learn(i / FPS, _eyes())
+    # One iris jumps into its corner while the other stays: the mean would say "slightly aside".
+    odd = _eyes(h=(0.05, 0.20))
+    assert not tr.agree(odd)
+    assert tr.combine(odd) is None  # both eyes equally well seen: no verdict
+    better_left = _eyes(h=(0.05, 0.20), widths=(25.0, 40.0))
+    # The left eye moved 0.25 from its usual place (-0.05): so did the gaze.
+    assert tr.combine(better_left).h == pytest.approx(0.25, abs=1e-6)
+    assert tr.combine(_eyes()).h == pytest.approx(0.0)
+
+
+def test_lowered_lids_with_the_iris_visible_read_as_looking_down():
+    """Reading notes: the upper lids drop 0.2 eye widths (the eyes 30 degrees down), the iris landmarks stay near the rest position
+    (the model pulls them back up) and the head is 10 degrees down: that is `away`, not the camera."""
+    from trainer.analysis.gaze import DEFAULT_GEOMETRY, EyeTracker, classify_gaze, gaze_angles
+
+    tr = EyeTracker()
+    for i in range(60):
+        tr.learn(i / FPS, _eyes())
+    down = tr.combine(_eyes(ap=(0.13, 0.13), lid=-0.02))
+    m = gaze_angles(down, 0.0, -10.0)
+    assert m.pitch < -26.0 and classify_gaze(m, DEFAULT_GEOMETRY) == "away"
+    # A squint or a smile lowers the lid a little: still the camera.
+    squint = tr.combine(_eyes(ap=(0.28, 0.28), lid=-0.19))
+    assert classify_gaze(gaze_angles(squint, 0.0, 0.0), DEFAULT_GEOMETRY) == "camera"

@@ -33,10 +33,15 @@ def test_exact_talk_seconds_and_share(call_turns):
     assert s.clinician_share == pytest.approx(12.5 / (12.5 + 11.85))
 
 
-def test_interruptions_on_the_reference_turns(call_turns):
+def test_interruptions_and_backchannels_on_the_reference_turns(call_turns):
     clinician, patient = call_turns
     found = tt.interruptions(clinician, patient)
-    assert found == pytest.approx([9.92, 14.49, 18.15])
+    # 9.92 (1.11 s) and 14.49 (3.43 s) take the floor: the patient stops during them. 18.15 is 0.44 s
+    # inside the patient's 18.05-21.49 line, which goes on: a backchannel, not an interruption.
+    assert found == pytest.approx([9.92, 14.49])
+    assert tt.backchannels(clinician, patient) == pytest.approx([18.15])
+    s = tt.summarize(clinician, patient).as_dict()
+    assert s["interruptions"] == pytest.approx([9.92, 14.49]) and s["backchannels"] == pytest.approx([18.15])
     # The second speaker's starts after the first had finished are not interruptions.
     for t in (7.55, 21.78):
         assert all(abs(t - x) > 0.05 for x in found)
@@ -45,8 +50,25 @@ def test_interruptions_on_the_reference_turns(call_turns):
 def test_minimum_overlap_drops_short_latching(call_turns):
     clinician, patient = call_turns
     # 9.92 overlaps the patient's line by 0.10 s, 14.49 by 0.21 s, 18.15 by 0.44 s.
-    assert tt.interruptions(clinician, patient, min_overlap_s=0.15) == pytest.approx([14.49, 18.15])
-    assert tt.interruptions(clinician, patient, min_overlap_s=0.3) == pytest.approx([18.15])
+    assert tt.interruptions(clinician, patient, min_overlap_s=0.15) == pytest.approx([14.49])
+    assert tt.interruptions(clinician, patient, min_overlap_s=0.3) == []
+
+
+def test_backchannel_definition_edges():
+    patient = [(0.0, 5.0), (5.6, 9.0)]
+    # In a pause of the patient's turn it overlaps nothing: neither.
+    assert tt.overlap_kinds([(5.05, 5.45)], patient) == ([], [])
+    # Over the patient, short, patient goes on: backchannel; exactly the stated length still is one.
+    assert tt.overlap_kinds([(2.0, 2.0 + tt.BACKCHANNEL_MAX_S)], patient) == ([], [2.0])
+    # Longer than the stated length: an interruption even though the patient goes on.
+    assert tt.overlap_kinds([(2.0, 3.5)], patient) == ([2.0], [])
+    # Short, but the patient stops and does not come back: the clinician took the floor.
+    assert tt.overlap_kinds([(8.6, 9.4)], patient) == ([8.6], [])
+    # Starting in a breath pause (0.3 s) of the patient's sentence and talking on while the patient
+    # resumes: mid-turn, an interruption.
+    assert tt.overlap_kinds([(5.2, 7.0)], [(0.0, 5.0), (5.3, 9.0)]) == ([5.2], [])
+    # Short reply well after the patient finished: neither.
+    assert tt.overlap_kinds([(11.0, 11.5)], patient) == ([], [])
 
 
 def test_overlaps_turns_monologue_latencies(call_turns):
@@ -111,5 +133,6 @@ def test_set_algebra_and_bounds(a, b):
     assert all(x >= 0 for x in s.response_latencies_s)
     assert s.longest_monologue_s <= (max((e for _s, e in a), default=0) - min((s0 for s0, _e in a), default=0)) + 1e-9
     for t in s.interruptions:
-        assert any(ps < t < pe for ps, pe in tt.merge_intervals(b))
+        assert any(ps < t < pe for ps, pe in tt.patient_turns(b))
+    assert not set(s.interruptions) & set(s.backchannels)
     assert not math.isnan(s.clinician_talk_s)

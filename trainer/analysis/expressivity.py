@@ -8,7 +8,8 @@ baseline, smile events and head nods. Pure numpy/Python, causal (usable live, fr
   small weight, so talking alone does not read as an expressive face.
 - `SmileDetector.update(t, smile)` -> smile event when a smile starts (hysteresis + minimum duration).
 - `NodDetector.update(t, pitch, yaw)` -> a `Nod` on the frame where a nod is recognised: the head went
-  down by at least `min_drop_deg` within `max_fall_s` and came back up, without a larger sideways turn.
+  down by at least `MIN_NOD_DEG` (8 degrees) in 0.08-0.8 s and came back up within 0.8 s, without a
+  larger sideways turn. Smaller, speech-paced head dips are not nods.
 """
 
 from __future__ import annotations
@@ -154,19 +155,34 @@ class Nod:
     depth_deg: float
 
 
+#: Smallest nod: the head goes down at least this far (degrees, top to bottom of the rigid-head pitch).
+#: Speech-paced head dips are smaller: 4-7 degrees on the talking fixture clips (talking_steady's dips
+#: reach 7.3 degrees from the highest to the lowest point), while deliberate nods there and in
+#: nods_lookaways go down 8-20 degrees (most 9-13).
+MIN_NOD_DEG = 8.0
+#: The fall from top to bottom takes at least this long (a one-frame jump is a landmark glitch) and at
+#: most `MAX_NOD_FALL_S`; the head comes back up within `MAX_NOD_HOLD_S` of the bottom.
+MIN_NOD_FALL_S = 0.08
+MAX_NOD_FALL_S = 0.8
+MAX_NOD_HOLD_S = 0.8
+
+
 class NodDetector:
-    """Head nods from the pitch track (degrees, + = chin up), causal.
+    """Head nods from the pitch track (degrees, + = chin up), causal. FaceProcessor feeds it the pitch of
+    the rigid part of the head (`trainer.analysis.face.RigidPitch`), not the mesh-fitted pose.
 
     The pitch is lightly low-passed, then turned into alternating tops and bottoms (a turn counts once
     the pitch has come back by `turn_deg`, which rejects jitter). A top followed by a bottom is a nod when
-    the drop is at least `min_drop_deg`, took at most `max_fall_s`, the head came back up within
+    the drop is at least `min_drop_deg`, took `min_fall_s` to `max_fall_s`, the head came back up within
     `max_hold_s` of the bottom (looking down at notes and staying there is not a nod), and the head did
     not turn sideways more than it went down.
     """
 
-    def __init__(self, min_drop_deg: float = 4.5, max_fall_s: float = 0.8, max_hold_s: float = 0.8,
-                 turn_deg: float = 1.5, smooth_s: float = 0.05):
+    def __init__(self, min_drop_deg: float = MIN_NOD_DEG, max_fall_s: float = MAX_NOD_FALL_S,
+                 max_hold_s: float = MAX_NOD_HOLD_S, turn_deg: float = 1.5, smooth_s: float = 0.05,
+                 min_fall_s: float = MIN_NOD_FALL_S):
         self.min_drop_deg = min_drop_deg
+        self.min_fall_s = min_fall_s
         self.max_fall_s = max_fall_s
         self.max_hold_s = max_hold_s
         self.turn_deg = turn_deg
@@ -230,6 +246,6 @@ class NodDetector:
         drop = top[1] - bottom[1]
         fall = bottom[0] - top[0]
         turn = abs(bottom[2] - top[2])
-        if drop >= self.min_drop_deg and fall <= self.max_fall_s and held <= self.max_hold_s and turn < drop:
+        if drop >= self.min_drop_deg and self.min_fall_s <= fall <= self.max_fall_s and held <= self.max_hold_s and turn < drop:
             return Nod(top[0], t, drop)
         return None

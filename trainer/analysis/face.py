@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trainer.analysis.expressivity import ExpressivityTracker, Nod, NodDetector, Smile, SmileDetector
-from trainer.analysis.gaze import (BLINK, DEFAULT_GEOMETRY, GazeGeometry, GazeMeasurement, GazeSmoother,
-                                   classify_gaze, eye_features, gaze_angles)
+from trainer.analysis.gaze import (BLINK, DEFAULT_GEOMETRY, MOVING, SACCADE_DEG_S, EyeTracker, GazeGeometry, GazeMeasurement,
+                                   GazeSmoother, classify_gaze, eye_features, gaze_angles)
 from trainer.analysis.models import model_path
 from trainer.analysis.quality import QualityMonitor, QualityThresholds
 from trainer.capture.base import Frame
@@ -218,27 +218,46 @@ class FaceProcessor:
         self.expressivity = ExpressivityTracker()
         self.smile_detector = SmileDetector()
         self.nod_detector = NodDetector()
+        self.rigid_pitch = RigidPitch()
         self.nods: list[Nod] = []
-        self._open_ap: float | None = None  # this person's lid opening with open eyes (eye widths)
-        self._ap_t: float | None = None
+        self.eye_tracker = EyeTracker()
+        self._lowered_since: float | None = None
+        self._last_gaze: tuple[float, float, float] | None = None  # t, yaw, pitch of the last measured gaze
 
     def process(self, frame: Frame) -> tuple[FrameSample, FaceObservation]:
         """Analyse one frame (see the class docstring)."""
         obs = self.analyzer.analyze(frame)
         t = frame.t
+        eyes = None
         if obs.face and obs.landmarks is not None and obs.yaw is not None:
             obs.eyes = eye_features(obs.landmarks, obs.image_size, obs.blendshapes)
-            obs.gaze = gaze_angles(obs.eyes, obs.yaw, obs.pitch, obs.matrix)
+            eyes = self.eye_tracker.combine(obs.eyes)
+            if eyes is not None:
+                obs.gaze = gaze_angles(eyes, obs.yaw, obs.pitch, obs.matrix)
         flags, gaze_ok = self.quality.update(t, frame.image, obs)
         obs.quality = flags
+        lids = self._lids(t, obs.eyes) if obs.eyes is not None else "open"
+        if lids != "lowered":
+            self._lowered_since = None
+        elif self._lowered_since is None:
+            self._lowered_since = t
         if not obs.face:
             raw = "absent"
-        elif obs.gaze is None or not gaze_ok:
+        elif obs.eyes is None or not gaze_ok:
             raw = "unknown"
-        elif self._eyes_closed(t, obs.eyes):
-            raw = self._closed_eyes(obs.gaze)
+        elif lids == "shut" or (lids == "lowered" and t - self._lowered_since < LOWERED_AFTER_S):
+            # Shut, or closing/opening in a blink: the iris cannot be judged (a blink holds the state).
+            raw = self._closed_eyes(obs.yaw, obs.pitch, obs.matrix)
+        elif obs.gaze is None:
+            raw = "unknown"  # the eyes disagree and neither is clearly better seen
         else:
+            # Open, or lids lowered for longer than a blink with the iris still visible: a look down
+            # (the lid-corrected vertical offset from EyeTracker.combine measures how far).
             raw = classify_gaze(obs.gaze, self.geometry, self.smoother.state)
+            if self._saccade(t, obs.gaze):
+                raw = MOVING
+        if raw not in ("camera", "screen", "away", MOVING):
+            self._last_gaze = None
         obs.raw_gaze = raw
         gaze = self.smoother.update(t, raw)
         expressivity = smile = None
@@ -246,13 +265,15 @@ class FaceProcessor:
         if obs.face:
             expressivity, smile = self.expressivity.update(t, obs.blendshapes)
             self.smile_detector.update(t, self.expressivity.smile_above_baseline(smile))
-            found = self.nod_detector.update(t, obs.pitch, obs.yaw)
+            pitch = self.rigid_pitch.update(obs.landmarks, obs.image_size, obs.pitch)
+            found = self.nod_detector.update(t, pitch, obs.yaw)
             if found is not None:
                 self.nods.append(found)
                 nod = True
         else:
             self.smile_detector.update(t, None)
             self.nod_detector.update(t, None)
+            self.rigid_pitch.reset()
         sample = FrameSample(t, obs.face, gaze, _r(obs.yaw), _r(obs.pitch), _r(obs.roll),
                              _r(expressivity, 3), _r(smile, 3), nod, flags)
         return sample, obs
@@ -262,24 +283,35 @@ class FaceProcessor:
         """Smiles found so far (the last has end=None while it lasts)."""
         return self.smile_detector.events
 
-    def _eyes_closed(self, t: float, eyes) -> bool:
-        """Closed or nearly closed: the blink blendshape says so, or the lids are much narrower than this
-        person's open eyes (the blendshape misses some half-blinks, and the iris landmarks follow the lids
-        then, reading as a downward glance)."""
-        dt = 0.0 if self._ap_t is None else max(0.0, t - self._ap_t)
-        self._ap_t = t
-        if eyes.blink < OPEN_SCORE:
-            if self._open_ap is None:
-                self._open_ap = eyes.aperture
-            else:
-                self._open_ap += (eyes.aperture - self._open_ap) * (1.0 - math.exp(-dt / OPEN_AP_TAU_S))
-        if eyes.blink >= BLINK_SCORE:
-            return True
-        return self._open_ap is not None and eyes.aperture < CLOSED_AP_RATIO * self._open_ap
+    def _saccade(self, t: float, g: GazeMeasurement) -> bool:
+        """True when the gaze moved faster than SACCADE_DEG_S since the previous measured frame."""
+        last = self._last_gaze
+        self._last_gaze = (t, g.yaw, g.pitch)
+        if last is None or t <= last[0] or t - last[0] > 0.2:
+            return False
+        return math.hypot(g.yaw - last[1], g.pitch - last[2]) / (t - last[0]) > SACCADE_DEG_S
 
-    def _closed_eyes(self, m: GazeMeasurement) -> str:
-        """Class for a frame with the eyes (nearly) shut: a blink keeps the current state, unless the head
-        alone points clearly outside the camera and screen (lids drop when looking down at the desk)."""
+    def _lids(self, t: float, eyes) -> str:
+        """'open', 'lowered' (narrowed, iris still visible: a look down, or a blink under way) or 'shut'.
+
+        Shut: the blink blendshape says so and the lids are under SHUT_AP_RATIO of this person's open
+        opening, or the lids are under that share whatever the blendshape says. Lowered: the blendshape
+        or a lid opening under CLOSED_AP_RATIO of the open one (the blendshape misses some half-blinks).
+        Open frames teach the person's baselines (EyeTracker)."""
+        if eyes.blink < OPEN_SCORE:
+            self.eye_tracker.learn(t, eyes)
+        open_ap = self.eye_tracker.open_ap
+        ratio = 1.0 if not open_ap else eyes.aperture / open_ap
+        if ratio < SHUT_AP_RATIO or (eyes.blink >= BLINK_SCORE and ratio < CLOSED_AP_RATIO):
+            return "shut"
+        if eyes.blink >= BLINK_SCORE or ratio < CLOSED_AP_RATIO:
+            return "lowered"
+        return "open"
+
+    def _closed_eyes(self, yaw: float, pitch: float, matrix) -> str:
+        """Class for a frame with the eyes shut: a blink keeps the current state, unless the head alone
+        points clearly outside the camera and screen (lids drop when looking down at the desk)."""
+        m = gaze_angles(_STRAIGHT, yaw, pitch, matrix)
         head = GazeMeasurement(m.head_yaw, m.head_pitch, m.head_yaw, m.head_pitch, m.cam_yaw, m.cam_pitch)
         if classify_gaze(head, self.geometry) == "away":
             return "away"
@@ -294,9 +326,70 @@ class FaceProcessor:
 #: below which they count as open for learning the person's open-eye lid opening.
 BLINK_SCORE = 0.45
 OPEN_SCORE = 0.3
-#: Lid opening below this share of the person's open-eye opening counts as closed.
+#: Lid opening below this share of the person's open-eye opening counts as narrowed ("lowered"), below
+#: SHUT_AP_RATIO as shut (no iris to measure: a blink at its deepest is 0.05-0.2 of the open opening on the
+#: fixture clips).
 CLOSED_AP_RATIO = 0.45
-OPEN_AP_TAU_S = 3.0
+SHUT_AP_RATIO = 0.25
+#: Lids lowered (not shut) for longer than a blink's closing and opening are a look down, measured from the
+#: iris and the lid (EyeTracker); shorter, they are treated as part of a blink.
+LOWERED_AFTER_S = 0.3
+_STRAIGHT = None  # set below (eye features of an eye looking straight ahead in the head)
+
+
+#: Landmarks that jaw, lips, cheeks and lids leave in place (forehead, nose bridge and tip, eye corners,
+#: temples): the rigid part of the head that nods are measured on. MediaPipe's transformation matrix is
+#: fitted to the whole mesh, so an opening jaw or closing lids tilt it by a few degrees (on the talking
+#: fixture clips its pitch swung 1-2 degrees more than this set's with the head still).
+RIGID_POINTS = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 362, 263, 234, 454, 127, 356, 109, 338,
+                67, 297, 21, 251)
+
+
+class RigidPitch:
+    """Whole-head pitch from the rigid landmarks only (RIGID_POINTS), for nod detection.
+
+    The first face frame after a reset is the reference: its rigid points (in pixels, z on the x scale,
+    axes x right, y up, z towards the camera) and its matrix pitch. Each later frame's pitch is the
+    reference pitch plus the pitch of the rotation that best maps the reference points onto the current
+    ones (Kabsch least squares, centroids removed), so what the jaw, lips and lids do does not enter.
+    """
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the reference (after the face was lost: the next face may be someone else or moved)."""
+        self._ref: np.ndarray | None = None
+        self._ref_pitch = 0.0
+
+    def update(self, landmarks: np.ndarray | None, size: tuple[int, int], pitch: float | None) -> float | None:
+        """Rigid pitch in degrees (+ = chin up) of one frame; None without landmarks or pose."""
+        if landmarks is None or pitch is None:
+            return pitch
+        w, h = size
+        pts = landmarks[RIGID_POINTS_IDX].astype(np.float64)
+        pts = np.stack((pts[:, 0] * w, -pts[:, 1] * h, -pts[:, 2] * w), axis=1)
+        pts -= pts.mean(axis=0)
+        if self._ref is None:
+            self._ref, self._ref_pitch = pts, float(pitch)
+            return float(pitch)
+        u, _s, vt = np.linalg.svd(self._ref.T @ pts)
+        d = 1.0 if np.linalg.det(vt.T @ u.T) >= 0 else -1.0
+        r = vt.T @ np.diag((1.0, 1.0, d)) @ u.T
+        # Rotation about the x axis (y up, z towards the camera): + turns the face's front downwards.
+        return self._ref_pitch - math.degrees(math.atan2(r[2, 1], r[2, 2]))
+
+
+RIGID_POINTS_IDX = np.array(RIGID_POINTS)
+
+
+def _straight_eyes():
+    from trainer.analysis.gaze import IRIS_REST_V, EyeFeatures
+
+    return EyeFeatures(0.0, IRIS_REST_V, 0.3, 20.0, 0.0)
+
+
+_STRAIGHT = _straight_eyes()
 
 
 def geometry_of(calibration) -> GazeGeometry:

@@ -59,13 +59,21 @@ GAZE_LEAK = 0.11
 
 @dataclass(frozen=True, slots=True)
 class EyeFeatures:
-    """Eye measurements of one frame (image-plane, head-aligned, in eye widths unless stated)."""
+    """Eye measurements of one frame (image-plane, head-aligned, in eye widths unless stated).
+
+    `h`, `v` are the width-weighted mean of both eyes; the per-eye values (person's right eye first) are
+    kept for the consistency check (`EyeTracker.combine`), which may replace the mean by one eye."""
 
     h: float  # iris offset along the eye axis, + towards the picture's right (the person's left)
     v: float  # iris offset across the eye axis, + downwards in the picture
     aperture: float  # lid opening / eye width, mean of both eyes
     eye_px: float  # width of the smaller eye in pixels (resolution available for the iris)
     blink: float  # mean eyeBlink blendshape (0 open .. 1 closed)
+    hs: tuple[float, float] = (0.0, 0.0)  # per eye: h
+    vs: tuple[float, float] = (0.0, 0.0)  # per eye: v
+    widths: tuple[float, float] = (1.0, 1.0)  # per eye: width in pixels
+    apertures: tuple[float, float] = (0.0, 0.0)  # per eye: lid opening / eye width
+    lid: float = 0.0  # upper-lid midpoint across the eye axis (mean of both eyes, + downwards)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +98,7 @@ def eye_features(landmarks: np.ndarray, size: tuple[int, int], blendshapes: dict
     norm = float(np.hypot(axis[0], axis[1])) or 1.0
     ex = axis / norm
     ey = np.array([-ex[1], ex[0]])  # picture-down when the head is upright
-    hs, vs, aps, ws = [], [], [], []
+    hs, vs, aps, ws, lids = [], [], [], [], []
     for a, b, up, lo, iris in ((R_OUTER, R_INNER, R_UPPER, R_LOWER, R_IRIS),
                                (L_INNER, L_OUTER, L_UPPER, L_LOWER, L_IRIS)):
         mid = (p[a] + p[b]) * 0.5
@@ -99,6 +107,7 @@ def eye_features(landmarks: np.ndarray, size: tuple[int, int], blendshapes: dict
         hs.append(float(d @ ex) / width)
         vs.append(float(d @ ey) / width)
         aps.append(float(np.hypot(*(p[up] - p[lo]))) / width)
+        lids.append(float((p[up] - mid) @ ey) / width)
         ws.append(width)
     # Weight by eye width: with the head turned, the far eye is foreshortened and its iris less precise.
     wsum = ws[0] + ws[1]
@@ -107,7 +116,86 @@ def eye_features(landmarks: np.ndarray, size: tuple[int, int], blendshapes: dict
     blink = 0.0
     if blendshapes:
         blink = 0.5 * (blendshapes.get("eyeBlinkLeft", 0.0) + blendshapes.get("eyeBlinkRight", 0.0))
-    return EyeFeatures(hm, vm, 0.5 * (aps[0] + aps[1]), min(ws), blink)
+    return EyeFeatures(hm, vm, 0.5 * (aps[0] + aps[1]), min(ws), blink, (hs[0], hs[1]), (vs[0], vs[1]),
+                       (ws[0], ws[1]), (aps[0], aps[1]), 0.5 * (lids[0] + lids[1]))
+
+
+#: Eyes whose iris offsets differ from the person's usual left-right difference by more than this (eye
+#: widths; 0.12 is about 17 degrees of eye rotation) disagree: one iris landmark is off (an eye turned
+#: into its corner, half hidden by the nose or a lid, a reflection on glasses). The two eyes' iris offsets
+#: are not equal even when both look at the lens: each person's iris sits nearer one corner than the other
+#: (on the fixture clips the per-eye difference at the lens ranges from 0.02 to 0.17 eye widths), which is
+#: why the difference is compared with the person's own.
+EYE_DISAGREE_H = 0.12
+EYE_DISAGREE_V = 0.08
+#: When the eyes disagree, the better-seen eye (width x lid opening) is trusted if it is seen at least
+#: this much better; otherwise the frame is `unknown`.
+BETTER_EYE_RATIO = 1.3
+#: Time constant (s) of the person's open-eye baselines (lid opening, upper-lid position, eye difference).
+EYE_BASELINE_TAU_S = 3.0
+#: The upper lid follows the eye down (lid-eye coordination): a lid lowered by x eye widths below the
+#: person's open-eye position means the eye turned down by about asin(x / EYE_RADIUS). The iris landmark
+#: of a lowered eye is unreliable (the lid covers its top and the model pulls it back up), so the
+#: vertical iris offset used is at least the lid's estimate minus this slack (eye widths), which keeps
+#: squints and smiles (upper lid 0.02-0.04 lower on the fixture clips) from reading as looking down.
+LID_SLACK = 0.04
+
+
+class EyeTracker:
+    """Per-person eye baselines, learned causally on frames with the eyes open: the lid opening, the
+    upper-lid position and the usual difference between the two eyes' iris offsets. `combine(eyes)`
+    returns the eye features to measure gaze from (both eyes, or the better-seen one when they
+    disagree, or None when they disagree and neither is clearly better seen), with the vertical offset
+    corrected by the lid position (LID_SLACK)."""
+
+    def __init__(self, tau_s: float = EYE_BASELINE_TAU_S):
+        self.tau_s = tau_s
+        self.open_ap: float | None = None
+        self.open_lid: float | None = None
+        self.diff_h: float | None = None
+        self.diff_v: float | None = None
+        self._t: float | None = None
+
+    def learn(self, t: float, eyes: EyeFeatures) -> None:
+        """Feed a frame whose eyes are open (not blinking)."""
+        dt = 0.0 if self._t is None else max(0.0, t - self._t)
+        self._t = t
+        k = 1.0 - math.exp(-dt / self.tau_s)
+        dh, dv = eyes.hs[0] - eyes.hs[1], eyes.vs[0] - eyes.vs[1]
+        if self.open_ap is None:
+            self.open_ap, self.open_lid, self.diff_h, self.diff_v = eyes.aperture, eyes.lid, dh, dv
+            return
+        self.open_ap += (eyes.aperture - self.open_ap) * k
+        self.open_lid += (eyes.lid - self.open_lid) * k
+        if self.agree(eyes):
+            self.diff_h += (dh - self.diff_h) * k
+            self.diff_v += (dv - self.diff_v) * k
+
+    def agree(self, eyes: EyeFeatures) -> bool:
+        """True when the two eyes' iris offsets differ as usual for this person."""
+        if self.diff_h is None:
+            return True
+        return (abs(eyes.hs[0] - eyes.hs[1] - self.diff_h) <= EYE_DISAGREE_H
+                and abs(eyes.vs[0] - eyes.vs[1] - self.diff_v) <= EYE_DISAGREE_V)
+
+    def combine(self, eyes: EyeFeatures) -> EyeFeatures | None:
+        """The features to measure gaze from (see the class docstring)."""
+        h, v = eyes.h, eyes.v
+        if not self.agree(eyes):
+            seen = [w * max(a, 1e-3) for w, a in zip(eyes.widths, eyes.apertures)]
+            best = 0 if seen[0] >= seen[1] else 1
+            if seen[best] < BETTER_EYE_RATIO * seen[1 - best]:
+                return None
+            # The one eye, moved by half the person's usual difference to where the mean would be.
+            sign = -0.5 if best == 0 else 0.5
+            h = eyes.hs[best] + sign * self.diff_h
+            v = eyes.vs[best] + sign * self.diff_v
+        if self.open_lid is not None:
+            v = max(v, IRIS_REST_V + (eyes.lid - self.open_lid) - LID_SLACK)
+        if h == eyes.h and v == eyes.v:
+            return eyes
+        return EyeFeatures(h, v, eyes.aperture, eyes.eye_px, eyes.blink, eyes.hs, eyes.vs, eyes.widths,
+                           eyes.apertures, eyes.lid)
 
 
 def camera_direction(matrix: np.ndarray | None) -> tuple[float, float]:
@@ -266,14 +354,23 @@ def classify_gaze(m: GazeMeasurement, geometry: GazeGeometry = DEFAULT_GEOMETRY,
 # ---------------------------------------------------------------------------------------------------------
 # Smoothing
 
-#: A new state must hold this long before it replaces the current one (one fixation is 0.2-0.4 s; a
-#: single noisy frame at 30 fps lasts 0.033 s).
-DWELL_S = 0.2
+#: A new state must hold this long (and two frames) before it replaces the current one: a glance of
+#: 0.15 s (a short fixation) still shows, while a single noisy frame (0.033 s at 30 fps) or a saccade
+#: across the camera (2-3 frames) does not.
+DWELL_S = 0.12
 #: Eyes closed longer than this are no longer a blink: the state becomes `unknown` (eyes shut, not away).
 MAX_BLINK_S = 0.6
 #: Raw value the caller passes for a frame on which the eyes are closed (a blink): it neither confirms
 #: nor contradicts the current state.
 BLINK = "blink"
+#: Raw value for a frame on which the eyes are in flight (a saccade): where they are is no fixation,
+#: so it neither confirms nor contradicts the current state either.
+MOVING = "moving"
+#: Gaze speed (degrees per second between consecutive frames) from which a frame is part of a saccade.
+#: Velocity-threshold fixation detection (I-VT, Salvucci & Goldberg 2000) uses 30-100 deg/s on eye
+#: trackers; webcam landmarks jitter by 1-2 degrees per frame (30-60 deg/s at 30 fps), hence the top of
+#: that range.
+SACCADE_DEG_S = 100.0
 
 
 def _group(state: str) -> str:
@@ -286,10 +383,11 @@ class GazeSmoother:
     - A change of state needs `dwell_s` seconds and at least two frames agreeing on it (times come from
       the frames, so the result does not depend on the frame rate). Coming back from `away`, camera and
       screen frames agree with each other (both are "engaged"); the state becomes the latest of them.
+    - `moving` frames (a saccade in flight) neither confirm nor contradict anything.
     - `blink` frames neither confirm nor contradict: a blink keeps camera or screen, and a change that
       was under way continues across it. While the state is `away`, closed eyes give `unknown`: a blink is
-      not a look-away, and where the eyes point cannot be seen. Eyes closed for more than `max_blink_s`
-      give `unknown` too.
+      not a look-away, and where the eyes point cannot be seen; the first open frame after it sets the
+      state. Eyes closed for more than `max_blink_s` give `unknown` too.
     - `absent` (no face) and `unknown` from low quality are passed through at once: they are facts about
       the frame, not guesses, and the next state after them is taken from the first good frame.
     """
@@ -315,12 +413,18 @@ class GazeSmoother:
             self.reset()
             self.state = raw
             return raw
+        if raw == MOVING:
+            return self.state if self.state in ("camera", "screen", "away") else "unknown"
         if raw == BLINK:
             if self._closed_since is None:
                 self._closed_since = t
             if self.state in (None, "absent", "unknown", "away") or t - self._closed_since > self.max_blink_s:
                 return "unknown"
             return self.state
+        if self._closed_since is not None and self.state == "away":
+            # The closure was reported as `unknown`: like after any unknown stretch, the first open frame
+            # says where the eyes are now.
+            self.state = None
         self._closed_since = None
         if self.state in (None, "absent", "unknown"):
             self.state, self._cand = raw, None

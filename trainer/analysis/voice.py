@@ -164,6 +164,34 @@ class TalkTracker:
                            len(talktime.interruptions(clin, pat)))
 
 
+class PlaybackSpeech:
+    """Is the patient speaking in this playback frame? Decided by the same speech detector as the
+    microphone (Silero, its own instance and hysteresis), run only on frames that the playback's level
+    (`PlaybackActivity`: within 30 dB of its recent peak, above -55 dBFS) does not already rule out. A
+    recorded patient track (`trainer analyze --patient-audio`) carries room noise, breaths and clicks
+    that loudness alone counts as talk; synthesised lines are clean, and cost the detector only while
+    they play."""
+
+    def __init__(self, vad=None):
+        from trainer.analysis.echo import PlaybackActivity
+
+        self.level = PlaybackActivity()
+        self.vad = vad or SileroVad()
+        self.decide = FrameDecision()
+        self._gated = True
+
+    def __call__(self, frame: np.ndarray) -> bool:
+        if not self.level(frame):
+            if not self._gated:
+                # Silence between lines: the next line starts afresh, as a stream after a gap.
+                self.vad.reset()
+                self.decide.reset()
+                self._gated = True
+            return False
+        self._gated = False
+        return self.decide(self.vad.prob(frame))
+
+
 @dataclass
 class VoiceConfig:
     """Settings of the voice analyser."""
@@ -232,14 +260,14 @@ class VoiceAnalyzer:
         to the audio device (before the microphone can hear it); any chunk size, mono or stereo."""
         reference = self._reference
         if reference is None:
-            from trainer.analysis.echo import EchoGuard, PlaybackActivity, ReferenceTrack
+            from trainer.analysis.echo import EchoGuard, ReferenceTrack
 
             # Called from the player's thread while the microphone thread runs: build every part first
             # and publish the reference last, since the microphone thread starts using them when it
             # sees it.
             reference = ReferenceTrack()
             self._guard = EchoGuard(FRAME)
-            self._ref_active = PlaybackActivity()
+            self._ref_active = PlaybackSpeech()
             self._ref_segmenter = Segmenter(SegmenterConfig(), "patient", turn_events=False)
             reference.add(t, samples, rate)
             self._reference = reference

@@ -7,10 +7,20 @@ display, offline analysis, reports and tests share one set of definitions:
 - **talk seconds**: the union of each speaker's intervals (overlapping intervals counted once);
   **clinician share** = clinician / (clinician + patient), None when nobody spoke.
 - **overlap**: time when both speak.
-- **interruption**: a clinician speech onset while the patient is speaking, counted when the patient
-  goes on speaking for at least `min_overlap_s` (0.05 s) after it. Shorter overlaps are latching (the
-  clinician answering on the patient's last syllable), within the detector's onset precision of one
-  32 ms frame; they are not interruptions. The time reported is the clinician's onset.
+- **backchannel**: a short clinician utterance ("mm-hm", "right", a laugh) during the patient's turn that
+  does not take the floor: it starts while the patient is mid-turn (the patient going on for at least
+  `MIN_OVERLAP_S` after its onset), lasts at most `BACKCHANNEL_MAX_S` (1.0 s), and the patient is still
+  speaking when it ends or speaks again within `BACKCHANNEL_RESUME_S` (1.0 s) of its end. Listed
+  separately and never counted as an interruption (docs/analysis-voice.md gives the literature). Short
+  utterances in the patient's pauses overlap nothing: they are neither.
+- **mid-turn**: inside the patient's turn, i.e. the patient's speech with pauses of at most
+  `MID_TURN_PAUSE_S` (0.5 s) bridged (a clinician starting in a breath pause of the patient's sentence
+  and talking on while the patient resumes started mid-turn).
+- **interruption**: the clinician starting to speak while the patient is mid-turn, counted when the
+  patient's turn goes on for at least `MIN_OVERLAP_S` (0.05 s) after the onset, unless the utterance is
+  a backchannel. Shorter overlaps are
+  latching (the clinician answering on the patient's last syllable), within the detector's onset
+  precision of one 32 ms frame; they are not interruptions. The time reported is the clinician's onset.
 - **turn**: a maximal run of one speaker's intervals. A clinician turn continues across pauses of at
   most `max_pause_s` (2 s) unless the patient starts speaking in the pause; patient speech that merely
   overlaps a clinician interval does not end the clinician's turn (and vice versa).
@@ -37,6 +47,13 @@ Interval = tuple[float, float]
 
 MIN_OVERLAP_S = 0.05
 MAX_PAUSE_S = 2.0
+#: Longest pause inside one patient turn (shorter silences are pauses in a sentence, not the floor
+#: offered; Heldner & Edlund 2010 measure within-speaker pauses mostly below half a second).
+MID_TURN_PAUSE_S = 0.5
+#: Backchannel: the longest clinician utterance that can be one, and the longest wait after it for the
+#: patient to go on.
+BACKCHANNEL_MAX_S = 1.0
+BACKCHANNEL_RESUME_S = 1.0
 
 
 def intersect(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
@@ -79,17 +96,42 @@ def subtract(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
     return out
 
 
+def patient_turns(patient: Iterable[Interval], max_pause_s: float = MID_TURN_PAUSE_S) -> list[Interval]:
+    """The patient's intervals with pauses of at most `max_pause_s` bridged (the span of each turn)."""
+    out: list[Interval] = []
+    for s, e in merge_intervals(patient):
+        if out and s - out[-1][1] <= max_pause_s:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def overlap_kinds(clinician: Iterable[Interval], patient: Iterable[Interval],
+                  min_overlap_s: float = MIN_OVERLAP_S) -> tuple[list[float], list[float]]:
+    """(interruption onsets, backchannel onsets) of the clinician (see the module docstring)."""
+    pat = patient_turns(patient)
+    ints: list[float] = []
+    backs: list[float] = []
+    for start, end in merge_intervals(clinician):
+        if not any(ps < start < pe and pe - start >= min_overlap_s for ps, pe in pat):
+            continue
+        goes_on = any(ps <= end < pe or 0.0 <= ps - end <= BACKCHANNEL_RESUME_S for ps, pe in pat)
+        (backs if end - start <= BACKCHANNEL_MAX_S and goes_on else ints).append(start)
+    return ints, backs
+
+
 def interruptions(clinician: Iterable[Interval], patient: Iterable[Interval],
                   min_overlap_s: float = MIN_OVERLAP_S) -> list[float]:
-    """Clinician onsets made while the patient was speaking (see the module docstring)."""
-    pat = merge_intervals(patient)
-    out: list[float] = []
-    for start, _end in merge_intervals(clinician):
-        for ps, pe in pat:
-            if ps < start < pe and pe - start >= min_overlap_s:
-                out.append(start)
-                break
-    return out
+    """Clinician onsets taking the floor while the patient was speaking (backchannels excluded; see the
+    module docstring)."""
+    return overlap_kinds(clinician, patient, min_overlap_s)[0]
+
+
+def backchannels(clinician: Iterable[Interval], patient: Iterable[Interval],
+                 min_overlap_s: float = MIN_OVERLAP_S) -> list[float]:
+    """Onsets of the clinician's backchannels during the patient's turns (see the module docstring)."""
+    return overlap_kinds(clinician, patient, min_overlap_s)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +223,7 @@ class TalkSummary:
     turns: int
     clinician_turns: int
     silence_after_cues_s: list[float | None] = field(default_factory=list)
+    backchannels: list[float] = field(default_factory=list)
 
     def as_dict(self, ndigits: int = 3) -> dict:
         """JSON-ready dict with times rounded to milliseconds."""
@@ -190,6 +233,7 @@ class TalkSummary:
             "patient_talk_s": r(self.patient_talk_s),
             "clinician_share": None if self.clinician_share is None else round(self.clinician_share, 4),
             "interruptions": [r(t) for t in self.interruptions],
+            "backchannels": [r(t) for t in self.backchannels],
             "overlaps": [[r(a), r(b)] for a, b in self.overlaps],
             "overlap_s": r(self.overlap_s),
             "longest_monologue_s": r(self.longest_monologue_s),
@@ -215,11 +259,12 @@ def summarize(clinician: Iterable[Interval], patient: Iterable[Interval], *, cue
     c_s, p_s = total_duration(clin), total_duration(pat)
     ov = intersect(clin, pat)
     seq = turns(clin, pat, max_pause_s)
+    ints, backs = overlap_kinds(clin, pat, min_overlap_s)
     return TalkSummary(
         clinician_talk_s=c_s,
         patient_talk_s=p_s,
         clinician_share=share(c_s, p_s),
-        interruptions=interruptions(clin, pat, min_overlap_s),
+        interruptions=ints,
         overlaps=ov,
         overlap_s=total_duration(ov),
         longest_monologue_s=max((t.duration for t in seq if t.speaker == "clinician"), default=0.0),
@@ -227,6 +272,7 @@ def summarize(clinician: Iterable[Interval], patient: Iterable[Interval], *, cue
         turns=len(seq),
         clinician_turns=sum(1 for t in seq if t.speaker == "clinician"),
         silence_after_cues_s=silence_after_cues(clin, pat, cues, session_end),
+        backchannels=backs,
     )
 
 
