@@ -82,7 +82,7 @@ def test_summary_measures_eye_contact_talk_time_and_cue_responses(tmp_path):
     w.put(PatientLineStarted(0.0, step="l1", cue=True, text="I'm scared."))
     w.put(PatientLineEnded(2.0, step="l1"))
     w.put(SpeechSegment(0.0, 2.0, "patient"))
-    w.put(SpeechSegment(1.5, 1.9, "clinician"))  # talks over the patient: an interruption
+    w.put(SpeechSegment(1.5, 1.9, "clinician"))  # a short "mm-hm" over the patient, who goes on: a backchannel
     w.put(SpeechSegment(3.0, 4.0, "clinician"))
     for i in range(50):  # 5 s at 10 fps: camera for 4 s, away for 1 s, a nod at 2.5 s
         t = i / 10
@@ -91,7 +91,7 @@ def test_summary_measures_eye_contact_talk_time_and_cue_responses(tmp_path):
     s = store.summary(sid)
     assert s.face["eye_contact_ratio"] == pytest.approx(0.8, abs=0.03)
     assert s.face["nods"] == 1
-    assert s.talk["interruptions"] == [pytest.approx(1.5)]
+    assert s.talk["interruptions"] == [] and s.talk["backchannels"] == [pytest.approx(1.5)]
     assert s.talk["silence_after_cues_s"] == [pytest.approx(1.0)]
     assert len(s.cues) == 1 and s.cues[0]["responded"] is True and s.cues[0]["kind"] == "nod"
     assert s.cues[0]["wait_s"] == pytest.approx(1.0)

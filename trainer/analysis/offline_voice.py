@@ -12,7 +12,8 @@ Patient information (optional) makes it a talk-time analysis:
 - `--patient-audio FILE`: the patient's playback signal, time-aligned with the microphone track (both
   start at session time 0), as a live session has it. It feeds the echo guard, so the patient's voice
   leaking from speakers into the microphone is not counted as the clinician's; the patient's speech
-  intervals are detected on it unless segments are given too.
+  intervals are detected on it by the speech detector (not its loudness: a recording carries room
+  noise) unless segments are given too.
 
 With segments but no playback signal, the microphone recording may or may not contain the patient (a
 headset vs. speakers). If most of the patient's time is also heard as speech on the microphone, the
@@ -160,7 +161,7 @@ def analyze_voice(path: str | os.PathLike, out_dir: str | os.PathLike, *,
 
     src = AudioFileSource(path, realtime=False)  # streamed: memory stays flat for long recordings
     src.open()
-    voice = create_voice_processor(end_of_turn_s=end_of_turn_s)
+    voice = create_voice_processor(end_of_turn_s=end_of_turn_s, recorded_playback=ref is not None)
     for s, e in pat_segs or ():
         voice.patient_segment(s, e)
     total = max(1, int(np.ceil(src.duration * src.rate / src.block)))  # from the file's metadata

@@ -29,6 +29,34 @@ from trainer.core.events import AudioLevel, Notice, SpeechSegment, SpeechStarted
 from trainer.core.metrics import merge_intervals
 
 
+#: Filled pauses ("uhh", "mmm") and laughter: Silero, trained on words, often calls them non-speech. A
+#: frame still counts as the speaker's talk when it is clearly voiced (periodicity, `voicing`, at least
+#: VOICED_MIN at a pitch of 70-400 Hz), at least FILLER_SNR_DB above the noise floor, and the speaker
+#: spoke (words, or such sounds) at most FILLER_GAP_S before, within FILLER_MAX_S of the last words the
+#: detector confirmed. A hum or a tone far from any speech is not talk.
+VOICED_MIN = 0.85
+FILLER_SNR_DB = 15.0
+FILLER_GAP_S = 1.0
+FILLER_MAX_S = 3.0
+_LAGS = np.arange(RATE // 400, RATE // 70 + 1)  # pitch periods of a voice, in samples
+
+
+def voicing(frame: np.ndarray) -> float:
+    """Periodicity of one frame (0..1): the largest normalised autocorrelation at lags of a voice's pitch
+    period (70-400 Hz). Vowels, hums and laughs' voiced bursts score 0.85-1; noise stays under 0.65 (the
+    fixtures' noise.wav peaks at 0.63)."""
+    x = np.asarray(frame, dtype=np.float64)
+    x = x - x.mean()
+    n = len(x)
+    spec = np.fft.rfft(x, 2 * n)
+    ac = np.fft.irfft(spec.real ** 2 + spec.imag ** 2, 2 * n)[:n]
+    c = np.concatenate(([0.0], np.cumsum(x * x)))
+    lags = _LAGS[_LAGS < n - 1]
+    energy = (c[n - lags]) * (c[n] - c[lags])  # energy of the two overlapping parts
+    r = ac[lags] / np.sqrt(np.maximum(energy, 1e-20))
+    return float(r.max()) if len(r) else 0.0
+
+
 def rms_db(samples: np.ndarray) -> float:
     """Root-mean-square level in dBFS (-120 for digital silence)."""
     if len(samples) == 0:
@@ -169,8 +197,9 @@ class PlaybackSpeech:
     microphone (Silero, its own instance and hysteresis), run only on frames that the playback's level
     (`PlaybackActivity`: within 30 dB of its recent peak, above -55 dBFS) does not already rule out. A
     recorded patient track (`trainer analyze --patient-audio`) carries room noise, breaths and clicks
-    that loudness alone counts as talk; synthesised lines are clean, and cost the detector only while
-    they play."""
+    that loudness alone counts as talk. Used when the playback is a recording (`VoiceAnalyzer(...,
+    recorded_playback=True)`); a live visit's playback is the app's own synthesised voice with digital
+    silence between lines, whose level is exact, and keeps the cheaper level rule."""
 
     def __init__(self, vad=None):
         from trainer.analysis.echo import PlaybackActivity
@@ -221,8 +250,12 @@ class VoiceAnalyzer:
     reported once as a Notice; an empty block means "the device is gone for now".
     """
 
-    def __init__(self, config: VoiceConfig | None = None, vad=None, *, end_of_turn_s: float | None = None):
+    def __init__(self, config: VoiceConfig | None = None, vad=None, *, end_of_turn_s: float | None = None,
+                 recorded_playback: bool = False):
         self.cfg = config or VoiceConfig()
+        # The patient's playback is a recording (offline --patient-audio): detect its speech with the
+        # speech detector rather than by level (PlaybackSpeech).
+        self.recorded_playback = recorded_playback
         seg_cfg = self.cfg.segmenter or SegmenterConfig()
         if end_of_turn_s is not None:
             seg_cfg = SegmenterConfig(seg_cfg.onset_s, seg_cfg.hangover_s, seg_cfg.min_segment_s, end_of_turn_s,
@@ -238,6 +271,10 @@ class VoiceAnalyzer:
         self._floor: float | None = None
         self._gate_ratio = 10 ** (self.cfg.quiet_margin_db / 10)
         self._floor_rise = 10 ** (1.0 * FRAME_S / 10)
+        self._filler_ratio = 10 ** (FILLER_SNR_DB / 10)
+        self._words_end: float | None = None  # end of the last frame the detector called speech
+        self._talk_end: float | None = None  # ... or that counted as a filler
+        self.filler_frames = 0
         self._resampler: StreamResampler | None = None
         self._pending = np.zeros(0, dtype=np.float32)
         self._pending_t: float | None = None  # session time of _pending[0]
@@ -260,14 +297,14 @@ class VoiceAnalyzer:
         to the audio device (before the microphone can hear it); any chunk size, mono or stereo."""
         reference = self._reference
         if reference is None:
-            from trainer.analysis.echo import EchoGuard, ReferenceTrack
+            from trainer.analysis.echo import EchoGuard, PlaybackActivity, ReferenceTrack
 
             # Called from the player's thread while the microphone thread runs: build every part first
             # and publish the reference last, since the microphone thread starts using them when it
             # sees it.
             reference = ReferenceTrack()
             self._guard = EchoGuard(FRAME)
-            self._ref_active = PlaybackSpeech()
+            self._ref_active = PlaybackSpeech() if self.recorded_playback else PlaybackActivity()
             self._ref_segmenter = Segmenter(SegmenterConfig(), "patient", turn_events=False)
             reference.add(t, samples, rate)
             self._reference = reference
@@ -391,6 +428,7 @@ class VoiceAnalyzer:
         self._pending_t = None
         self.vad.reset()
         self.decide.reset()
+        self._words_end = self._talk_end = None
         if self._resampler is not None:
             self._resampler.reset()
         return out
@@ -414,7 +452,22 @@ class VoiceAnalyzer:
             self.skipped += 1
             return self._record(self.segmenter.push(t, FRAME_S, False))
         p = self.vad.prob(frame)
-        return self._record(self.segmenter.push(t, FRAME_S, self.decide(p)))
+        speech = self.decide(p)
+        if speech:
+            self._words_end = self._talk_end = t + FRAME_S
+        elif self._filler(t, frame, level):
+            speech = True
+            self.filler_frames += 1
+            self._talk_end = t + FRAME_S
+        return self._record(self.segmenter.push(t, FRAME_S, speech))
+
+    def _filler(self, t: float, frame: np.ndarray, level: float) -> bool:
+        """True when a frame the detector rejected is a filled pause or laughter (see VOICED_MIN)."""
+        if self._words_end is None or t - self._words_end > FILLER_MAX_S or t - self._talk_end > FILLER_GAP_S:
+            return False
+        if level < self._floor * self._filler_ratio:
+            return False
+        return voicing(frame) >= VOICED_MIN
 
     def _record(self, events: list) -> list:
         for ev in events:
@@ -456,8 +509,9 @@ class VoiceAnalyzer:
         return self.talk.patient()
 
 
-def create_voice_processor(end_of_turn_s: float = 0.7) -> VoiceAnalyzer:
+def create_voice_processor(end_of_turn_s: float = 0.7, recorded_playback: bool = False) -> VoiceAnalyzer:
     """The voice processor the live pipeline uses (Silero VAD; echo guard once playback is fed).
 
-    `end_of_turn_s` is the hang-over before TurnEnded."""
-    return VoiceAnalyzer(end_of_turn_s=end_of_turn_s)
+    `end_of_turn_s` is the hang-over before TurnEnded; `recorded_playback` says the playback fed to
+    `patient_audio` is a recording (offline analysis), whose speech is found by the speech detector."""
+    return VoiceAnalyzer(end_of_turn_s=end_of_turn_s, recorded_playback=recorded_playback)
