@@ -2,6 +2,11 @@
 
     .venv/bin/python benchmarks/bench_face.py [--runs 3] [--fixtures DIR]
 
+0. The whole per-frame path against the landmarker alone, side by side on the same frames in one run
+   (issue 13): `FaceProcessor.process` (landmarks, rigid pose, eyes, gaze, quality, expressivity, smiles,
+   nods) timed per frame, and inside it the time spent in `FaceAnalyzer.analyze` (the MediaPipe
+   landmarker with its colour conversion), and a second, bare `FaceAnalyzer` on each same frame.
+   Target: whole path <= 1.3x the landmarker alone.
 1. Per-frame path at 640x480: decode -> landmarks -> features -> gaze state, quality, expressivity, nods
    (`VideoFileSource` + `FaceProcessor.process`), timed per frame over a 640x480 clip made from the
    fixture clips (cropped to 4:3 and scaled). Target: median <= 15 ms, p90 <= 25 ms.
@@ -92,6 +97,52 @@ def per_frame(video: Path) -> list[float]:
     return times[10:]
 
 
+class TimedAnalyzer:
+    """Wraps a FaceAnalyzer and records the milliseconds each `analyze` call takes."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.ms: list[float] = []
+
+    def analyze(self, frame):
+        t0 = time.perf_counter()
+        obs = self.inner.analyze(frame)
+        self.ms.append((time.perf_counter() - t0) * 1000.0)
+        return obs
+
+    def close(self):
+        self.inner.close()
+
+
+def path_vs_landmarker(video: Path) -> dict:
+    """Per-frame ms of the whole path and of the landmarker inside it, and of a second, bare landmarker
+    on each same frame right after (interleaved, so both see the same machine load; decoding is in
+    neither)."""
+    from trainer.analysis.face import FaceAnalyzer, FaceProcessor
+    from trainer.capture.video import VideoFileSource
+
+    src = VideoFileSource(video, realtime=False)
+    timed = TimedAnalyzer(FaceAnalyzer())
+    proc = FaceProcessor(analyzer=timed)
+    bare_analyzer = FaceAnalyzer()
+    whole, bare = [], []
+    try:
+        for f in src.frames():
+            t0 = time.perf_counter()
+            proc.process(f)
+            t1 = time.perf_counter()
+            bare_analyzer.analyze(f)
+            t2 = time.perf_counter()
+            whole.append((t1 - t0) * 1000.0)
+            bare.append((t2 - t1) * 1000.0)
+    finally:
+        proc.close()
+        bare_analyzer.close()
+        src.close()
+    skip = 10  # warm-up
+    return {"whole": whole[skip:], "inside": timed.ms[skip:], "bare": bare[skip:]}
+
+
 class Restamped:
     """A paced file source whose frames are stamped with the session clock on release (camera-like)."""
 
@@ -153,12 +204,28 @@ def spread(values) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only-path", action="store_true", help="only section 0 (path vs landmarker)")
     ap.add_argument("--fixtures", type=Path,
                     default=Path(os.environ.get("TRAINER_FIXTURES", REPO.parent / "shared" / "fixtures")))
     args = ap.parse_args()
     print(f"face benchmark: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, runs {args.runs}")
     with tempfile.TemporaryDirectory() as tmp:
         video, n = make_640x480(args.fixtures, Path(tmp) / "clip640x480.mp4")
+        print(f"\n0. whole per-frame path vs the landmarker alone, same {n} frames at 640x480 (ms per frame)")
+        ratios, rows = [], []
+        for _ in range(args.runs):
+            r = path_vs_landmarker(video)
+            w, i, b = (statistics.median(r[k]) for k in ("whole", "inside", "bare"))
+            rows.append((w, i, b))
+            ratios.append(sum(r["whole"]) / sum(r["inside"]))
+        print(f"   whole path (FaceProcessor.process)     {spread([x[0] for x in rows])}")
+        print(f"   landmarker inside it (analyze)         {spread([x[1] for x in rows])}")
+        print(f"   landmarker alone, same frames          {spread([x[2] for x in rows])}")
+        print(f"   whole / landmarker (total time)        {spread(ratios)}   target <= 1.3")
+        print(f"   whole / landmarker alone (medians)     {spread([x[0] / x[2] for x in rows])}")
+
+        if args.only_path:
+            return
         print(f"\n1. per-frame path, 640x480 ({n} frames of {', '.join(CLIPS_640)})")
         med, p90 = [], []
         for _ in range(args.runs):
