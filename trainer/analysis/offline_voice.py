@@ -137,7 +137,7 @@ def analyze_voice(path: str | os.PathLike, out_dir: str | os.PathLike, *,
     a file or a 16 kHz float array aligned with the recording; `progress(done, total)` is called with
     processed and total audio blocks; `cues`: patient cue times for `silence_after_cues_s`.
     Keys: speech_s, duration_s of audio, and with patient information the talk-time keys
-    (clinician_talk_s, patient_talk_s, clinician_share, interruptions, overlaps, overlap_s,
+    (clinician_talk_s, patient_talk_s, clinician_share, interruptions, backchannels, overlaps, overlap_s,
     longest_monologue_s, response_latencies_s, turns, clinician_turns, silence_after_cues_s,
     patient_source, echo_guard, overlap_measurable). `_segments` carries the voice.csv intervals for
     the caller (not for summary.json). Raises SourceError for unreadable inputs.
