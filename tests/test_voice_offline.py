@@ -62,7 +62,7 @@ def test_noisy_patient_recording_counts_its_speech_not_its_noise(fixtures, tmp_p
     nz = np.resize(noise, len(ref)).astype(np.float64)
     nz *= speech_rms * 10 ** (-20 / 20) / np.sqrt(np.mean(nz ** 2))  # room noise 20 dB under the voice
     mic = tmp_path / "mic.wav"
-    _write_wav(mic, scene.mic)
+    write_wav(mic, scene.mic)
     clean = analyze_voice(mic, tmp_path / "clean", patient_audio=scene.reference)
     noisy = analyze_voice(mic, tmp_path / "noisy", patient_audio=(ref + nz).astype(np.float32))
     assert noisy["patient_talk_s"] <= 1.15 * clean["patient_talk_s"]
