@@ -32,7 +32,9 @@ def test_seeking_anywhere_in_any_order_gives_the_live_state(monkeypatch, checkpo
 def test_a_stored_session_replays_the_window_it_showed(tmp_path):
     """Write a visit through the real session writer, read it back: the replay's window at t is the live
     window at t, except the mic meter level and quality flags (not stored; documented in core.visit_state)."""
-    events = _visit() + [SourceStatus(6.0, "camera", "ended", "end of file")]
+    # Only the camera's status event says it ended (no SourceFinished): the replay must read it back.
+    events = [e for e in _visit() if type(e).__name__ != "SourceFinished"]
+    events.append(SourceStatus(6.0, "camera", "ended", "end of file"))
     starts = [e.t for e in events if getattr(e, "kind", "") == "patient_line"]
     ends = [e.t for e in events if getattr(e, "kind", "") == "patient_line_end"]
     events += [SpeechSegment(a, b, "patient") for a, b in zip(starts, ends)]  # as VisitRunner stores them

@@ -337,4 +337,6 @@ def event_from_row(t: float, kind: str, data: dict | None) -> Any:
         return Notice(float(t), data.get("code", ""), data.get("message", ""), data.get("level", "warning"))
     if kind == "source_finished":
         return SourceFinished(float(t), data.get("source", ""), data.get("reason", ""))
+    if kind == "source_status":
+        return SourceStatus(float(t), data.get("source", ""), data.get("state", ""), data.get("reason", ""))
     return None
