@@ -5,7 +5,8 @@
     trainer run SCENARIO [--camera X] [--mic Y]   open the app straight into a visit
     trainer run SCENARIO --headless --camera F --mic F --out DIR   the same visit without a window
     trainer simulate SCENARIO --clinician PROFILE --voice F --camera F [--speed N|--fast] --out DIR
-    trainer doctor                  check cameras, microphones, Qt, PortAudio and the model
+    trainer doctor                  check cameras, microphones, sound output, Qt, PortAudio and the model
+    trainer check [--camera X] [--mic Y] [--json]   the pre-visit check (camera, microphone, speaker)
     trainer validate PATH...        check scenario files or folders (errors as file:line:column)
     trainer lms status [--json]     results queued for the programme's learning record store (xAPI)
     trainer lms send                send them now (only when the site policy names an LRS)
@@ -106,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check cameras, microphones, Qt, PortAudio and the face model")
     p.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)  # child process of the Qt check
 
+    p = sub.add_parser("check", help="the pre-visit check: camera (face, framing, light, height), microphone "
+                                     "(level, noise, clipping, a spoken sentence) and speaker, with a fix for "
+                                     "each problem; exit status 1 when something needs fixing")
+    _add_io_args(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--no-speaker", action="store_true", help="do not play the patient phrase")
+
     p = sub.add_parser("analyze", help="analyse a recording (video and/or audio) into CSV files and summary.json")
     p.add_argument("input", metavar="INPUT", help="a video file (with or without sound) or an audio file")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for frames.csv, voice.csv, summary.json")
@@ -157,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         return _headless(args)
     if args.command == "lms":
         return _lms(args)
+    if args.command == "check":
+        return _check(args)
     if args.command == "run":
         # Check the scenario before opening any window, so an unknown id or a broken file is reported here.
         from trainer.core.errors import TrainerError
@@ -382,6 +392,23 @@ def _headless(args) -> int:
     print(f"wrote {args.out}: session {report['session_id']} ({report['end_reason']}), {report['duration_s']:.1f} s, "
           f"{fig['turns']} turns, end latency max {fig['end_latency_max_s']} s")
     return 0
+
+
+def _check(args) -> int:
+    import json
+
+    from trainer.analysis.precheck import format_report, run_precheck
+
+    camera = args.camera if args.camera is not None else "0"
+    mic = args.mic if args.mic is not None else "default"
+    # The instructions go to stderr, so that --json output stays clean.
+    report = run_precheck(camera, mic, speaker=not args.no_speaker,
+                          progress=lambda text: print(text, file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(format_report(report))
+    return 0 if report.passed else 1
 
 
 def gui_main() -> int:

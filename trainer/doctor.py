@@ -1,6 +1,6 @@
 """`trainer doctor`: what this machine offers the trainer, each problem with a plain-language fix.
 
-Checks: cameras, microphones and PortAudio, the Qt platform (probed in a child process, because Qt aborts
+Checks: cameras, microphones, sound output and PortAudio, the Qt platform (probed in a child process, because Qt aborts
 the whole process when it cannot reach a display), the vendored face model, the data folder (writable, private)
 and the switches that keep the app off the network.
 """
@@ -59,6 +59,24 @@ def check_audio() -> list[tuple[str, str, str]]:
     return rows
 
 
+def check_sound_output() -> tuple[str, str]:
+    """Whether the patient's voice can be heard: an output device that opens (the patient player's own path)."""
+    from trainer.capture.patient_voice import PatientPlayer
+    from trainer.core.clock import SessionClock
+
+    player = PatientPlayer(SessionClock())
+    mode = player.open()
+    reason = player.reason
+    player.close()
+    if mode == "device":
+        from trainer.capture.audio import list_speakers
+
+        names = "; ".join(f"[{d['index']}] {d['name']}" for d in list_speakers())
+        return OK, f"opens ({names or 'default device'})"
+    return WARN, (f"{reason} Fix: connect speakers or headphones and choose them as the system's output; "
+                  "until then the patient's lines show as captions only.")
+
+
 def check_cameras() -> tuple[str, str]:
     from trainer.capture.video import list_cameras
 
@@ -111,6 +129,7 @@ def run_doctor(out=None) -> int:
     rows: list[tuple[str, str, str]] = []
     rows.append(("Cameras", *check_cameras()))
     rows += check_audio()
+    rows.append(("Sound output", *check_sound_output()))
     rows.append(("Qt", *check_qt()))
     rows.append(("Face model", *check_model()))
     rows.append(("Data folder", *check_data_dir()))

@@ -178,6 +178,16 @@ def check_portaudio() -> str:
     return f"PortAudio loaded; {len(mics)} microphone(s) visible"
 
 
+def check_sound_output() -> str:
+    """The sound output the patient's voice plays on (the doctor's check, which opens the device)."""
+    from trainer.doctor import OK, check_sound_output as probe
+
+    status, text = probe()
+    if status != OK:
+        raise Warn(text)
+    return f"sound output {text}"
+
+
 def check_scenarios() -> str:
     from trainer.core.scenario import discover_scenarios
     from trainer.resources import builtin_scenarios_dir
@@ -261,6 +271,7 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("audio decoding", check_audio_decoding),
     ("patient voice", check_patient_voice),
     ("audio devices", check_portaudio),
+    ("sound output", check_sound_output),
     ("built-in scenarios", check_scenarios),
     ("scenario packs", check_scenario_packs),
     ("session store", check_store),

@@ -6,9 +6,9 @@ per-frame condition, switched on above 0.7 and off below 0.3) so a notice neithe
 for a single odd frame; the camera-height flags use the median head pitch of the last seconds, because
 they describe the set-up, not a moment.
 
-Flag names are what the UI maps to advice (trainer/ui/visit_page.py QUALITY_ADVICE):
-face_too_small, off_centre, too_dark, backlit, camera_above_eye_level, camera_below_eye_level,
-face_lost, multiple_faces.
+Flag names: face_too_small, off_centre, too_dark, backlit, camera_above_eye_level,
+camera_below_eye_level, face_lost, multiple_faces. `ADVICE` holds the plain fix for each, shown by the
+call window and the pre-visit check alike.
 """
 
 from __future__ import annotations
@@ -21,6 +21,17 @@ import numpy as np
 
 FLAGS = ("face_too_small", "off_centre", "too_dark", "backlit", "camera_above_eye_level",
          "camera_below_eye_level", "face_lost", "multiple_faces")
+
+ADVICE = {
+    "face_too_small": "Move closer to the camera.",
+    "off_centre": "Centre yourself in the picture.",
+    "too_dark": "Your face is too dark: add light in front of you.",
+    "backlit": "Strong light behind you: face the light or close the blind.",
+    "camera_above_eye_level": "The camera is well above your eyes: lower it or raise your seat.",
+    "camera_below_eye_level": "The camera is well below your eyes: raise it to eye level.",
+    "face_lost": "Your face is not visible to the camera.",
+    "multiple_faces": "More than one face is in view.",
+}
 
 
 @dataclass(frozen=True, slots=True)

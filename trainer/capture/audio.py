@@ -417,9 +417,18 @@ def open_audio_source(spec: str | int | None, clock=None, realtime: bool = True)
 
 def list_microphones() -> list[dict]:
     """Input devices PortAudio reports (raises DeviceUnavailable when PortAudio itself is missing)."""
+    return _devices("max_input_channels")
+
+
+def list_speakers() -> list[dict]:
+    """Output devices (speakers, headphones) PortAudio reports; raises DeviceUnavailable without PortAudio."""
+    return _devices("max_output_channels")
+
+
+def _devices(channels_key: str) -> list[dict]:
     sd = _sounddevice()
     out = []
     for i, dev in enumerate(sd.query_devices()):
-        if dev["max_input_channels"] > 0:
+        if dev[channels_key] > 0:
             out.append({"index": i, "name": dev["name"], "rate": int(dev["default_samplerate"])})
     return out

@@ -47,3 +47,51 @@ def save_user_setting(key: str, value) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         raise StoreError(f"Your settings could not be saved to {path}: {exc.strerror or exc}.") from None
+
+
+# -- the pre-visit check: when it last passed, per camera and microphone -----------------------------------
+
+PRECHECK_FILE = "precheck.json"
+
+
+def _precheck_path() -> Path:
+    return config_dir() / PRECHECK_FILE
+
+
+def record_precheck(camera_key: str, mic_key: str, passed: bool, when=None) -> None:
+    """Remember that the pre-visit check passed (or not) for this camera and microphone, in local time.
+    A config folder that cannot be written only means the check is offered again next time."""
+    from datetime import datetime
+
+    when = when or datetime.now().astimezone()
+    path = _precheck_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data = data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = {}
+    key = f"{camera_key}|{mic_key}"
+    if passed:
+        data[key] = when.isoformat(timespec="seconds")
+    else:
+        data.pop(key, None)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def precheck_passed_today(camera_key: str, mic_key: str, now=None):
+    """The local time (datetime) the check last passed for this camera and microphone, if it was today."""
+    from datetime import datetime
+
+    now = now or datetime.now().astimezone()
+    try:
+        data = json.loads(_precheck_path().read_text(encoding="utf-8"))
+        when = datetime.fromisoformat(data[f"{camera_key}|{mic_key}"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return when if when.astimezone(now.tzinfo).date() == now.date() else None

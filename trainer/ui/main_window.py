@@ -18,6 +18,7 @@ from trainer.store.paths import default_db_path
 from trainer.ui.about_dialog import add_about_action
 from trainer.ui.bridge import EventBridge
 from trainer.ui.history_page import HistoryPage
+from trainer.ui.precheck_page import PrecheckPage
 from trainer.ui.scenario_page import ScenarioPage
 from trainer.ui.style import STYLE
 from trainer.ui.summary_page import SummaryPage
@@ -53,9 +54,13 @@ class MainWindow(QMainWindow):
         self.scenario_page = ScenarioPage()
         self.summary_page = SummaryPage()
         self.history_page = HistoryPage()
-        for page in (self.scenario_page, self.summary_page, self.history_page):
+        self.precheck_page = PrecheckPage()
+        self._chosen: Scenario | None = None
+        for page in (self.scenario_page, self.summary_page, self.history_page, self.precheck_page):
             self.stack.addWidget(page)
-        self.scenario_page.start_requested.connect(self.start_visit)
+        self.scenario_page.start_requested.connect(self.request_visit)
+        self.precheck_page.start_requested.connect(lambda: self._chosen and self.start_visit(self._chosen))
+        self.precheck_page.back_requested.connect(self.show_scenarios)
         self.scenario_page.history_requested.connect(self.show_history)
         self.scenario_page.calibrate_requested.connect(self.calibrate)
         self.summary_page.back_requested.connect(self.show_scenarios)
@@ -208,6 +213,18 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, exc.title, str(exc))
             return
         self.start_visit(scenario)
+
+    def request_visit(self, scenario: Scenario) -> None:
+        """Start pressed on the scenario page: the pre-visit check first (skippable once passed today)."""
+        from trainer.store.user_settings import precheck_passed_today
+        from trainer.visit import camera_key
+
+        if self.runner is not None:
+            return
+        self._chosen = scenario
+        self.precheck_page.prepare(self.camera, self.mic, precheck_passed_today(camera_key(self.camera), str(self.mic)))
+        self.stack.setCurrentWidget(self.precheck_page)
+        self.precheck_page.run_check()
 
     def start_visit(self, scenario: Scenario) -> None:
         if self.runner is not None:

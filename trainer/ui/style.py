@@ -11,6 +11,12 @@ QLabel#noticeBox { background: #fff4d6; color: #5a4300; border: 1px solid #f0d68
 QLabel#metricValue { font-size: 18px; font-weight: 600; }
 QPushButton { padding: 7px 16px; border-radius: 6px; border: 1px solid #b9c1cc; background: #f4f6f9; }
 QPushButton:focus { border: 2px solid #2d6cdf; }
+QPushButton#primary:focus { border: 3px solid #0b2a66; }
+QListWidget:focus, QTableWidget:focus, QTableView:focus, QComboBox:focus, QLineEdit:focus, QTextBrowser:focus, QScrollArea:focus { border: 2px solid #2d6cdf; }
+QLabel#instruction { font-size: 16px; }
+QLabel#resultBanner { font-size: 17px; font-weight: 600; border-radius: 6px; padding: 8px; }
+QLabel#resultBanner[state="pass"] { background: #e3f5ea; color: #0f5132; border: 1px solid #a3d9b8; }
+QLabel#resultBanner[state="fix"] { background: #fdecea; color: #611a15; border: 1px solid #f5c2bd; }
 QPushButton#primary { background: #2d6cdf; color: white; border: 1px solid #2457b5; font-weight: 600; }
 QWidget#visitPage { background: #1e2329; }
 QWidget#visitPage QLabel#status { color: #d7dde4; }
