@@ -34,6 +34,10 @@ from trainer.store.db import SessionStore
 from trainer.store.outbox import queue_session
 
 TICK_S = 0.05
+# Lines rendered before t = 0 in a real-time visit; the rest are rendered in the background while the
+# visit runs (the first line plays for several seconds, time enough for the next ones). Start-up with an empty voice cache was
+# about 40 s when every line was rendered first (benchmarks/bench_first_line.py).
+FIRST_LINES = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +80,13 @@ class VisitRunner:
         self.clock = clock or SessionClock()
         self.stepped = stepped
         self._on_playback = on_playback
-        # The patient's lines are rendered before t = 0 (start()), so the engine knows each line's exact
-        # length; a line that could not be rendered falls back to the engine's word-count estimate.
+        # The first patient line is rendered before t = 0 (start()), the others in the background in play
+        # order, so the engine knows each line's exact length; a line not rendered in time (or not at all)
+        # falls back to the engine's word-count estimate and is shown as a caption.
         self.voice = voice or PatientVoice()
         self._rendered: dict[str, RenderedLine] = {}
+        self._voice_thread: threading.Thread | None = None
+        self._voice_stop = threading.Event()
         self.player = PatientPlayer(self.clock, self._on_patient_audio, use_device=sound_output and realtime,
                                     autopump=not stepped)
         self.engine = ScenarioEngine(scenario, line_duration=self._line_duration, turn_time_scale=turn_time_scale)
@@ -92,6 +99,7 @@ class VisitRunner:
         self.session_id: int | None = None
         self.writer = None
         self.camera_spec, self.mic_spec = camera, mic
+        self.realtime = realtime
         frame_source = camera if hasattr(camera, "frames") else \
             open_frame_source(camera, clock=self.clock, realtime=realtime)
         audio_source = mic if hasattr(mic, "blocks") else \
@@ -112,8 +120,10 @@ class VisitRunner:
         self._engine_t = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def start(self) -> int:
-        """Create the stored session, start the clock, the engine and the pipeline; returns session id."""
+    def start(self, progress: Callable[[int, int, str], None] | None = None) -> int:
+        """Create the stored session, start the clock, the engine and the pipeline; returns session id.
+        `progress(done, total, text)` reports the preparation steps (voice, devices and model)."""
+        say = progress or (lambda done, total, text: None)
         self.session_id = self.store.create_session(
             self.scenario.id, self.scenario.title,
             camera=_describe(self.camera_spec), mic=_describe(self.mic_spec),
@@ -121,8 +131,14 @@ class VisitRunner:
         self.writer = self.store.writer(self.session_id, on_problem=self._on_store_problem)
         if self._calibration_problem:
             self.notice("calibration_unusable", self._calibration_problem)
-        self._prepare_voice()
+        say(0, 2, "Preparing the patient's voice, the camera and the microphone…")
+        # The first line's voice and the devices + face model are prepared side by side: each takes a
+        # second or two, and they wait on different things (the synthesiser, device drivers, model load).
+        voice = threading.Thread(target=self._prepare_voice, name="patient-voice-first", daemon=True)
+        voice.start()
         self.pipeline.prepare()  # opens devices and loads the model before t = 0
+        voice.join()
+        say(1, 2, "Starting the call…")
         self.clock.start()
         with self._lock:
             self._dispatch(self.engine.start(0.0))
@@ -150,6 +166,7 @@ class VisitRunner:
         self._stopped.set()
         if self._ticker is not None:
             self._ticker.join(2)
+        self._voice_stop.set()
         self.player.close()
         self.pipeline.stop()
         with self._lock:  # every frame and speech segment is in now: the rubric on all of them
@@ -188,16 +205,52 @@ class VisitRunner:
 
     # -- patient voice ------------------------------------------------------------------------------
     def _prepare_voice(self) -> None:
+        lines = self.scenario.lines_in_play_order()
+        # Faster than real time or stepped (headless, simulated, tests) nobody waits for the first line, and every
+        # line must have its exact length: render them all first.
+        first = FIRST_LINES if self.realtime and not self.stepped else len(lines)
         try:
-            self._rendered = self.voice.prepare(self.scenario)
+            for line in lines[:first]:
+                self._rendered[line.id] = self._render(line)
         except TrainerError as exc:
             self.notice("voice_unavailable", f"The patient's voice is off for this visit: {exc.message} "
                                              f"Their lines are shown as captions.")
+        else:
+            rest = lines[first:]
+            if rest:
+                self._voice_thread = threading.Thread(target=self._render_rest, args=(rest,),
+                                                      name="patient-voice-render", daemon=True)
+                self._voice_thread.start()
         mode = self.player.open()
         self.player.preload(self._rendered.values())  # at the output's rate before t = 0
         if mode == "virtual" and self.player.reason != "sound output turned off":
             self.notice("sound_output_unavailable", f"{self.player.reason} Timing is kept as if it played.",
                         level="info")
+
+    def _render(self, line: PatientLine) -> RenderedLine:
+        persona = self.scenario.caregiver.persona if line.speaker == "caregiver" and self.scenario.caregiver \
+            else self.scenario.patient
+        return self.voice.render_line(line, persona)
+
+    def _render_rest(self, lines: list[PatientLine]) -> None:
+        """Background: render the remaining lines in play order (dict assignment is atomic, so the engine
+        and the player see a line as soon as it is ready)."""
+        for line in lines:
+            if self._voice_stop.is_set():
+                return
+            try:
+                self._rendered[line.id] = self._render(line)
+            except TrainerError as exc:
+                self.notice("voice_unavailable", f"Some of the patient's lines have no voice: {exc.message} "
+                                                 "They are shown as captions.")
+                return
+
+    def wait_for_voices(self, timeout: float | None = None) -> bool:
+        """Block until every line is rendered (tests, headless runs that want exact lengths throughout)."""
+        if self._voice_thread is not None:
+            self._voice_thread.join(timeout)
+            return not self._voice_thread.is_alive()
+        return True
 
     def _line_duration(self, line: PatientLine) -> float:
         from trainer.core.scenario import estimated_line_duration

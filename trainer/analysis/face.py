@@ -18,9 +18,11 @@ Head-pose convention (as the clinician sees themself in a mirrored self-view):
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -403,8 +405,56 @@ def geometry_of(calibration) -> GazeGeometry:
 
 def create_face_processor(calibration=None) -> FaceProcessor:
     """The face processor the live pipeline and offline analysis use. `calibration` is a
-    `trainer.analysis.calibration.Calibration` (or None for the default geometry, camera above screen)."""
-    return FaceProcessor(calibration=calibration)
+    `trainer.analysis.calibration.Calibration` (or None for the default geometry, camera above screen).
+    Uses the spare landmarker `prewarm()` built, if there is one."""
+    return FaceProcessor(analyzer=_take_spare(), calibration=calibration)
+
+
+# -- a spare landmarker, built ahead of time ---------------------------------------------------------
+# Building MediaPipe's graph takes seconds (about 2 s on an idle 2-core machine, 5-10 s on a busy one) and
+# was most of the wait between Start and the first patient line. The app builds one unused landmarker in
+# the background while a visit is chosen; the next visit (or pre-visit check) takes it and the app builds
+# the next. An unused landmarker has seen no timestamps, so VIDEO mode starts cleanly at t = 0.
+
+_spare_cond = threading.Condition()
+_spare: list = []  # at most one FaceAnalyzer
+_building = [False]
+
+
+def prewarm() -> None:
+    """Build a spare landmarker (in the calling thread, normally a background one) unless one exists or is
+    being built. Errors are left for the visit to report."""
+    with _spare_cond:
+        if _spare or _building[0]:
+            return
+        _building[0] = True
+    analyzer = None
+    try:
+        analyzer = FaceAnalyzer()
+    except ModelError:
+        pass
+    finally:
+        with _spare_cond:
+            if analyzer is not None:
+                _spare.append(analyzer)
+            _building[0] = False
+            _spare_cond.notify_all()
+
+
+def _take_spare(wait_s: float = 30.0) -> FaceAnalyzer | None:
+    """The spare landmarker (waiting for one being built: finishing it is quicker than starting another)."""
+    with _spare_cond:
+        _spare_cond.wait_for(lambda: not _building[0], timeout=wait_s)
+        return _spare.pop() if _spare else None
+
+
+def _close_spare() -> None:
+    analyzer = _take_spare()
+    if analyzer is not None:
+        analyzer.close()
+
+
+atexit.register(_close_spare)  # a native graph must not be torn down mid-build at exit
 
 
 def _r(v, nd: int = 2):

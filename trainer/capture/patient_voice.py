@@ -179,6 +179,27 @@ class HibariEngine:
         return np.asarray(audio, dtype=np.float32)
 
 
+_SHARED: dict[str, HibariEngine] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_engine() -> HibariEngine:
+    """The process's one synthesiser: its model is loaded once, not once per visit."""
+    with _SHARED_LOCK:
+        if "hibari" not in _SHARED:
+            _SHARED["hibari"] = HibariEngine()
+        return _SHARED["hibari"]
+
+
+def warm_up() -> None:
+    """Load the synthesiser and run it once on a word, so that the first line of a visit is rendered at
+    full speed (the app calls this in the background at launch; a failure shows later, at the visit)."""
+    try:
+        shared_engine().synthesize("Hello.", 1.0)
+    except TrainerError:
+        pass
+
+
 def default_cache_dir() -> Path:
     """$TRAINER_CACHE_DIR, else the per-user cache folder; voices live in its patient_voice/ subfolder."""
     from trainer.privacy import cache_root
@@ -191,7 +212,7 @@ class PatientVoice:
 
     def __init__(self, cache_dir: str | os.PathLike | None = None, engine=None):
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self.engine = engine or HibariEngine()
+        self.engine = engine or shared_engine()
         self._memory: dict[str, RenderedLine] = {}
 
     def cache_key(self, text: str, voice: Voice) -> str:

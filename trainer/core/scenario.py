@@ -326,6 +326,25 @@ class Scenario:
         """Every spoken line (patient and caregiver)."""
         return [s for s in self.steps if isinstance(s, PatientLine)]
 
+    def lines_in_play_order(self) -> list[PatientLine]:
+        """Every spoken line, those the visit can reach soonest first (breadth-first from the first step
+        along the default path and every branch): the order to render voices in so the first lines are
+        ready first. Lines no path reaches (overrides jump to them) come last, in file order."""
+        seen: set[str] = set()
+        order: list[PatientLine] = []
+        queue = [self.steps[0]] if self.steps else []
+        while queue:
+            step = queue.pop(0)
+            if step.id in seen:
+                continue
+            seen.add(step.id)
+            if isinstance(step, PatientLine):
+                order.append(step)
+            for nxt in self.targets(step):
+                if nxt not in seen:
+                    queue.append(self.step(nxt))
+        return order + [line for line in self.patient_lines if line.id not in seen]
+
     @property
     def spoken_lines(self) -> list[PatientLine]:
         """Every line the patient side may say: the steps' lines and the silence checks."""

@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.history_page.back_requested.connect(self.show_scenarios)
         self.history_page.open_requested.connect(self.show_summary)
         self._build_menu()
+        self.prewarm_enabled = False
         self.reload_scenarios()
         self.update_calibration_status()
         self.scenario_page.set_devices_text(
@@ -88,6 +89,26 @@ class MainWindow(QMainWindow):
         m.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         self.help_menu = self.menuBar().addMenu("&Help")
         add_about_action(self, self.help_menu)  # version, data folder, site policy and locked settings
+
+    def prewarm(self, voice: bool = False) -> None:
+        """Get the slow parts of a visit's start ready in the background while the clinician is busy
+        elsewhere (choosing a visit, doing the pre-visit check, reading a summary): the patient's
+        synthesiser and a spare face landmarker. Then Start plays the first line within about 3 s
+        (benchmarks/bench_first_line.py). Off unless `prewarm_enabled` (run_gui sets it; tests that build
+        many windows leave it off). A plain daemon thread, not run_task: nothing comes back to the UI."""
+        if not self.prewarm_enabled:
+            return
+        import threading
+
+        from trainer.analysis import face
+        from trainer.capture.patient_voice import warm_up
+
+        def work():
+            if voice:
+                warm_up()
+            face.prewarm()
+
+        threading.Thread(target=work, name="visit-prewarm", daemon=True).start()
 
     def reload_settings(self) -> None:
         """Re-read policy and user settings (after the user changed one); applies from the next visit."""
@@ -224,7 +245,8 @@ class MainWindow(QMainWindow):
         self._chosen = scenario
         self.precheck_page.prepare(self.camera, self.mic, precheck_passed_today(camera_key(self.camera), str(self.mic)))
         self.stack.setCurrentWidget(self.precheck_page)
-        self.precheck_page.run_check()
+        self.precheck_page.run_check()  # takes the spare landmarker, if ready...
+        self.prewarm()  # ...and the next is built for the visit while the check runs
 
     def start_visit(self, scenario: Scenario) -> None:
         if self.runner is not None:
@@ -262,8 +284,14 @@ class MainWindow(QMainWindow):
         runner = self.runner
         self._starting, self._end_after_start = True, False
         # Opening devices and loading the face model takes a moment: off the main thread.
-        run_task(lambda progress, cancelled: runner.start(), on_done=lambda _sid: self._visit_started(page),
-                 on_error=self._abort_visit)
+        # What is being prepared shows in the call window's prompt while it takes (normally under 3 s).
+        run_task(lambda progress, cancelled: runner.start(progress), on_done=lambda _sid: self._visit_started(page),
+                 on_error=self._abort_visit,
+                 on_progress=lambda done, total, text: self._start_progress(page, done, total, text))
+
+    def _start_progress(self, page, done: int, total: int, text: str) -> None:
+        if self.visit_page is page and self._starting:
+            page.prompt_label.setText(f"Connecting… {text} ({done + 1}/{total})")
 
     def _abort_visit(self, exc: BaseException) -> None:
         self._starting = False
@@ -318,6 +346,7 @@ class MainWindow(QMainWindow):
         self.last_session_id = session_id
         self._teardown_visit()
         self.send_results()
+        self.prewarm()
         self.show_summary(session_id)
         self.activateWindow()  # keyboard users continue from the summary without clicking
 
