@@ -15,9 +15,14 @@ def store(tmp_path):
 
 
 def _start_first_scenario(qtbot, window):
+    window.confirm = lambda *args: True  # End call asks first (tested in test_ui_learners.py)
     window.scenario_page.list.setFocus()
     window.scenario_page.list.setCurrentRow(0)
-    qtbot.keyClick(window.scenario_page.list, Qt.Key_Return)  # keyboard: Enter starts the visit
+    qtbot.keyClick(window.scenario_page.list, Qt.Key_Return)  # keyboard: Enter starts the visit...
+    page = window.precheck_page  # ...after the pre-visit check, whose Start button then has the focus
+    assert window.stack.currentWidget() is page
+    qtbot.waitUntil(lambda: page.report is not None and page.start_button.hasFocus(), timeout=60000)
+    qtbot.keyClick(page.start_button, Qt.Key_Space)
     qtbot.waitUntil(lambda: window.runner is not None and window.visit_page is not None, timeout=5000)
 
 
@@ -33,6 +38,7 @@ def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
     window.bridge.source_finished.connect(lambda ev: finished.add(ev.kind))
     qtbot.waitUntil(lambda: not window._starting, timeout=120000)
     # The self-view shows camera frames and the face status updates while the clip plays.
+    # Generous: loading the face model takes several seconds on a busy shared machine.
     qtbot.waitUntil(lambda: page.self_view.pixmap() is not None and not page.self_view.pixmap().isNull(),
                     timeout=60000)
     qtbot.waitUntil(lambda: page.face_label.text().startswith("Face: found"), timeout=60000)
@@ -130,6 +136,7 @@ def test_intent_cards_and_call_actions_reach_the_engine_and_the_store(qtbot, sto
     window = MainWindow(camera=video, mic=str(fixtures("audio/noise.wav")), store=store)
     qtbot.addWidget(window)
     window.show()
+    window.confirm = lambda *args: True
     window.start_visit_by_ref("abnormal-results")
     qtbot.waitUntil(lambda: window.visit_page is not None, timeout=5000)
     page = window.visit_page

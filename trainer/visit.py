@@ -62,7 +62,7 @@ class VisitRunner:
                  realtime: bool = True, voice: PatientVoice | None = None, sound_output: bool = True,
                  calibration="auto", lms="policy", turn_time_scale="settings",
                  clock: SessionClock | None = None, stepped: bool = False,
-                 on_playback: Callable[[float, object, int], None] | None = None):
+                 on_playback: Callable[[float, object, int], None] | None = None, learner: str = ""):
         self.scenario = scenario
         # Where results go when the visit ends: the site policy's LRS ("policy"), a given LmsPolicy, or
         # None; and the user's time limits for turns ("settings", a factor, or None for none). Read now, so
@@ -76,6 +76,7 @@ class VisitRunner:
             turn_time_scale = settings.turn_time_scale if turn_time_scale == "settings" else turn_time_scale
         self.lms = lms
         self.store = store
+        self.learner = learner
         self.listener = listener or (lambda ev: None)
         self.clock = clock or SessionClock()
         self.stepped = stepped
@@ -127,7 +128,7 @@ class VisitRunner:
         self.session_id = self.store.create_session(
             self.scenario.id, self.scenario.title,
             camera=_describe(self.camera_spec), mic=_describe(self.mic_spec),
-            calibrated=self.calibration is not None)
+            calibrated=self.calibration is not None, learner=self.learner)
         self.writer = self.store.writer(self.session_id, on_problem=self._on_store_problem)
         if self._calibration_problem:
             self.notice("calibration_unusable", self._calibration_problem)
@@ -235,6 +236,7 @@ class VisitRunner:
     def _render_rest(self, lines: list[PatientLine]) -> None:
         """Background: render the remaining lines in play order (dict assignment is atomic, so the engine
         and the player see a line as soon as it is ready)."""
+        _lower_thread_priority()  # the live face and voice analysis come first on a 2-core machine
         for line in lines:
             if self._voice_stop.is_set():
                 return
@@ -338,6 +340,18 @@ class VisitRunner:
         if self.writer is not None:
             self.writer.put(ev)
         self.listener(ev)
+
+
+def _lower_thread_priority(niceness: int = 15) -> None:
+    """Run the calling thread at a lower priority where the OS allows it per thread (Linux): background
+    rendering must not take CPU from the real-time analysis it shares the machine with."""
+    import os
+
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+    except (AttributeError, OSError):
+        pass
 
 
 def current_user() -> str:

@@ -81,6 +81,12 @@ class PrecheckReport:
     def problems(self) -> list[CheckItem]:
         return [i for i in self.items if i.status != PASS]
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "PrecheckReport":
+        """Rebuild a report from `to_dict()` output (a saved `trainer check --json` result)."""
+        return cls(data["camera"], data["mic"], [CheckItem(**i) for i in data["items"]], data.get("figures", {}),
+                   data.get("seconds", 0.0))
+
     def to_dict(self) -> dict:
         return {"passed": self.passed, "camera": self.camera, "mic": self.mic, "seconds": round(self.seconds, 1),
                 "items": [asdict(i) for i in self.items], "figures": self.figures}

@@ -2,7 +2,9 @@
 
 Schema (version in PRAGMA user_version; `MIGRATIONS[i]` upgrades version i to i+1):
   sessions(id, scenario_id, scenario_title, started_at, ended_at, duration_s, status, camera, mic,
-           calibrated, app_version)
+           calibrated, app_version, learner, reflection)
+           learner: the name or pseudonym chosen at start ('' when none); reflection: JSON of the learner's
+           self-reflection ({"went_well", "differently"} or {"skipped": true}), NULL until asked
   frames(session_id, t, face, gaze, yaw, pitch, roll, expressivity, smile, nod)   one row per analysed frame
   speech(session_id, speaker, start, end)                                          closed speech segments
   events(session_id, t, kind, data)                                                scenario events, notices
@@ -91,6 +93,12 @@ MIGRATIONS = [
         UNIQUE (session_id, verb)
     );
     CREATE INDEX outbox_pending ON outbox(sent_at, seq);
+    """,
+    # 2 -> 3: learners on a shared workstation, and the self-reflection asked before the summary's numbers.
+    """
+    ALTER TABLE sessions ADD COLUMN learner TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN reflection TEXT;
+    CREATE INDEX sessions_learner ON sessions(learner, started_at);
     """,
 ]
 
@@ -290,7 +298,7 @@ class SessionStore:
     # -- writing ------------------------------------------------------------------------------------
     @_explained
     def create_session(self, scenario_id: str, scenario_title: str, *, camera: str = "", mic: str = "",
-                       calibrated: bool = False) -> int:
+                       calibrated: bool = False, learner: str = "") -> int:
         """Insert a session row (status 'interrupted' until closed) and return its id."""
         from trainer import __version__
 
@@ -298,12 +306,45 @@ class SessionStore:
         try:
             cur = con.execute(
                 "INSERT INTO sessions (scenario_id, scenario_title, started_at, camera, mic, calibrated, "
-                "app_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "app_version, learner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (scenario_id, scenario_title, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 camera, mic, int(calibrated), __version__))
+                 camera, mic, int(calibrated), __version__, learner.strip()))
             return int(cur.lastrowid)
         finally:
             con.close()
+
+    @_explained
+    def learners(self) -> list[str]:
+        """Every learner name with a stored session, most recently active first ('' = no name given)."""
+        con = self.connect()
+        try:
+            return [r[0] for r in con.execute(
+                "SELECT learner FROM sessions GROUP BY learner ORDER BY MAX(started_at) DESC, MAX(id) DESC")]
+        finally:
+            con.close()
+
+    @_explained
+    def delete_session(self, session_id: int) -> None:
+        """Delete one session with its frames, speech and events (foreign keys cascade)."""
+        con = self.connect()
+        try:
+            con.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        finally:
+            con.close()
+
+    @_explained
+    def set_reflection(self, session_id: int, reflection: dict) -> None:
+        """Save the learner's self-reflection: {"went_well": str, "differently": str} or {"skipped": True}."""
+        con = self.connect()
+        try:
+            con.execute("UPDATE sessions SET reflection = ? WHERE id = ?", (json.dumps(reflection), session_id))
+        finally:
+            con.close()
+
+    def reflection(self, session_id: int) -> dict | None:
+        """The saved self-reflection, or None when the learner has not been asked yet."""
+        text = self.session(session_id).get("reflection")
+        return json.loads(text) if text else None
 
     def writer(self, session_id: int, on_problem=None) -> "SessionWriter":
         """The session's writer; `on_problem(StoreProblem | None)` hears about storage faults at once."""
@@ -343,15 +384,17 @@ class SessionStore:
             con.close()
 
     @_explained
-    def history(self, limit: int = 200) -> list[dict]:
-        """Past sessions, newest first, each with its face-present ratio and clinician talk seconds."""
+    def history(self, limit: int = 200, learner: str | None = None) -> list[dict]:
+        """Past sessions, newest first (of one learner, or everyone's with learner=None), each with its
+        face-present ratio and clinician talk seconds."""
         con = self.connect()
         try:
+            where, args = ("WHERE s.learner = ? ", (learner, limit)) if learner is not None else ("", (limit,))
             rows = con.execute(
                 "SELECT s.*, (SELECT AVG(face) FROM frames f WHERE f.session_id = s.id) AS face_ratio, "
                 "(SELECT COALESCE(SUM(\"end\" - start), 0) FROM speech p WHERE p.session_id = s.id "
                 " AND p.speaker = 'clinician') AS clinician_s "
-                "FROM sessions s ORDER BY s.id DESC LIMIT ?", (limit,)).fetchall()
+                f"FROM sessions s {where}ORDER BY s.id DESC LIMIT ?", args).fetchall()
             return [self._settle(con, dict(r)) for r in rows]
         finally:
             con.close()

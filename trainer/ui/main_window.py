@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QScrollArea, QStackedWidget
 
 from trainer.core.errors import ScenarioError, TrainerError
 from trainer.core.policy import effective_settings
@@ -25,6 +25,31 @@ from trainer.ui.summary_page import SummaryPage
 from trainer.ui.tasks import run_task
 from trainer.ui.visit_page import VisitPage
 from trainer.visit import VisitRunner
+
+
+class _PageStack(QStackedWidget):
+    """A stack whose size needs are those of the page on show (QStackedWidget takes the largest of all
+    pages, so one page's minimum width made every page, and the window, wider than a small screen)."""
+
+    def __init__(self):
+        super().__init__()
+        self.currentChanged.connect(lambda _i: self.updateGeometry())
+
+    def minimumSizeHint(self):
+        page = self.currentWidget()
+        return page.minimumSizeHint().expandedTo(page.minimumSize()) if page is not None else super().minimumSizeHint()
+
+    def sizeHint(self):
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+    def heightForWidth(self, width: int) -> int:
+        # The window's scroll area asks this (wrapped labels): the page on show's answer, not the tallest page's.
+        page = self.currentWidget()
+        if page is None:
+            return super().heightForWidth(width)
+        h = page.heightForWidth(width)
+        return h if h >= 0 else page.minimumSizeHint().height()
 
 
 class MainWindow(QMainWindow):
@@ -49,8 +74,14 @@ class MainWindow(QMainWindow):
         self._starting = False
         self._end_after_start = False
 
-        self.stack = QStackedWidget()
-        self.setCentralWidget(self.stack)
+        self.stack = _PageStack()
+        # On a small screen or at a large scaling a page that cannot shrink enough scrolls instead of pushing
+        # its buttons off the screen (the window itself never grows beyond what it was given).
+        scroller = QScrollArea()
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QScrollArea.NoFrame)
+        scroller.setWidget(self.stack)
+        self.setCentralWidget(scroller)
         self.scenario_page = ScenarioPage()
         self.summary_page = SummaryPage()
         self.history_page = HistoryPage()
@@ -67,9 +98,11 @@ class MainWindow(QMainWindow):
         self.summary_page.history_requested.connect(self.show_history)
         self.history_page.back_requested.connect(self.show_scenarios)
         self.history_page.open_requested.connect(self.show_summary)
+        self.history_page.delete_requested.connect(self.delete_session)
         self._build_menu()
         self.prewarm_enabled = False
         self.reload_scenarios()
+        self.scenario_page.set_learners(self.store.learners())
         self.update_calibration_status()
         self.scenario_page.set_devices_text(
             f"Camera: {_describe_input(self.camera, 'webcam')}   ·   Microphone: {_describe_input(self.mic, 'mic')}")
@@ -157,8 +190,35 @@ class MainWindow(QMainWindow):
     def show_history(self) -> None:
         if self.runner is not None:
             return
-        self.history_page.set_rows(self.store.history())
+        self.history_page.set_rows(self.store.history(), learner=self.scenario_page.learner())
         self.stack.setCurrentWidget(self.history_page)
+
+    def delete_session(self, session_id: int) -> None:
+        """Delete a session the user confirmed on the history page, then show the list again."""
+        try:
+            self.store.delete_session(session_id)
+        except TrainerError as exc:
+            QMessageBox.critical(self, exc.title, str(exc))
+        self.history_page.set_rows(self.store.history(), learner=self.history_page.learner_filter.currentData())
+        self.scenario_page.set_learners(self.store.learners())
+
+    def confirm(self, title: str, text: str, yes: str, no: str) -> bool:
+        """Ask before something that cannot be taken back; the safe answer is the default."""
+        box = QMessageBox(QMessageBox.Question, title, text, parent=self)
+        ok = box.addButton(yes, QMessageBox.AcceptRole)
+        keep = box.addButton(no, QMessageBox.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is ok
+
+    def request_end_visit(self) -> None:
+        """End call (button or Ctrl+E): ask first, the scenario is not over."""
+        if self.runner is None or self._ending:
+            return
+        if self.confirm("End the call?", "End the call now? The visit is saved as ended early and its summary "
+                        "covers what happened so far.", "End call", "Keep going"):
+            self.end_visit()
 
     def show_summary(self, session_id: int) -> None:
         summary = self.store.summary(session_id)
@@ -255,7 +315,8 @@ class MainWindow(QMainWindow):
         b = self.bridge
         self._ending = False
         try:
-            self.runner = VisitRunner(scenario, self.store, camera=self.camera, mic=self.mic, listener=b.post)
+            self.runner = VisitRunner(scenario, self.store, camera=self.camera, mic=self.mic, listener=b.post,
+                                      learner=self.scenario_page.learner())
         except TrainerError as exc:
             self._abort_visit(exc)
             return
@@ -277,7 +338,7 @@ class MainWindow(QMainWindow):
         b.speech_segment.connect(page.on_event)
         b.source_finished.connect(page.on_event)
         b.other_event.connect(page.on_event)
-        page.end_requested.connect(self.end_visit)
+        page.end_requested.connect(self.request_end_visit)
         page.action_requested.connect(runner.ui_action)
         page.card_chosen.connect(runner.choose_card)
         page.override_requested.connect(runner.override)
@@ -347,6 +408,7 @@ class MainWindow(QMainWindow):
         self._teardown_visit()
         self.send_results()
         self.prewarm()
+        self.scenario_page.set_learners(self.store.learners())
         self.show_summary(session_id)
         self.activateWindow()  # keyboard users continue from the summary without clicking
 
@@ -389,11 +451,17 @@ class MainWindow(QMainWindow):
             ok = self.grab().save(path)
             print(f"screenshot {'saved' if ok else 'FAILED'}: {path}", flush=True)
             if then_quit:
+                self._close_confirmed = True  # asked for on the command line: no question
                 self.close()
                 QApplication.instance().quit()
         QTimer.singleShot(delay_ms, grab)
 
     def closeEvent(self, event) -> None:
+        if self.runner is not None and not self._ending and not getattr(self, "_close_confirmed", False):
+            if not self.confirm("Close during the visit?", "A visit is in progress. Close the app anyway? The "
+                                "visit is saved as ended early.", "Close", "Keep going"):
+                event.ignore()
+                return
         if self._starting:
             from PySide6.QtCore import QThreadPool
 

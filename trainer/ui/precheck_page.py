@@ -61,7 +61,7 @@ class PrecheckPage(QWidget):
         self.instruction.setObjectName("instruction")
         self.instruction.setWordWrap(True)
         self.self_view = SelfView()
-        self.self_view.setFixedSize(360, 270)
+        self.self_view.setFixedSize(320, 240)
         self.meter = QProgressBar()
         self.meter.setRange(0, 60)
         self.meter.setTextVisible(False)

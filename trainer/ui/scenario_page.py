@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QTextBrowser,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton,
+                               QStyledItemDelegate, QTextBrowser, QVBoxLayout, QWidget)
 
 from trainer.core.scenario import BEHAVIOURS, Scenario
+
+
+class _WrapDelegate(QStyledItemDelegate):
+    """Item heights from the wrapped text at a slightly narrower width than the item gets, so the style's
+    margins never make the painted text wrap once more than measured (which cut off a scenario's last
+    line at some widths and scales)."""
+
+    def sizeHint(self, option, index):
+        text = index.data(Qt.DisplayRole) or ""
+        width = max(80, self.parent().viewport().width() - 28)
+        rect = option.fontMetrics.boundingRect(0, 0, width, 100000, Qt.TextWordWrap, text)
+        return QSize(width, rect.height() + 18)
 
 
 class ScenarioPage(QWidget):
@@ -19,16 +31,32 @@ class ScenarioPage(QWidget):
         self.scenarios: list[Scenario] = []
         title = QLabel("Choose a visit to rehearse")
         title.setObjectName("pageTitle")
+        # Shared workstations: whose session this is (a name or a pseudonym; sessions are listed per learner).
+        self.learner_box = QComboBox()
+        self.learner_box.setEditable(True)
+        self.learner_box.setInsertPolicy(QComboBox.NoInsert)
+        self.learner_box.setMinimumWidth(160)
+        self.learner_box.lineEdit().setPlaceholderText("your name or a pseudonym")
+        self.learner_box.setAccessibleName("Learner")
+        self.learner_box.setToolTip("Sessions and progress are kept per learner on this computer")
+        learner_label = QLabel("&Learner:")
+        learner_label.setBuddy(self.learner_box)
         self.list = QListWidget()
-        self.list.setMinimumWidth(400)
+        # Narrow enough for a 1366x768 screen at 150 % beside the details; wrapped titles stay whole.
+        self.list.setMinimumWidth(260)
         self.list.setMaximumWidth(460)
+        self.list.setMinimumHeight(120)
         self.list.setWordWrap(True)
+        # Re-lay the items out when the width changes, so a wrapped title never cuts the line below it.
+        self.list.setResizeMode(QListView.Adjust)
+        self.list.setItemDelegate(_WrapDelegate(self.list))
         self.list.setSpacing(4)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.list.currentRowChanged.connect(self._show_details)
         self.list.itemActivated.connect(lambda _item: self._start())
         self.details = QTextBrowser()
         self.details.setOpenExternalLinks(False)
+        self.details.setMinimumSize(220, 100)
         self.errors = QLabel()
         self.errors.setWordWrap(True)
         self.errors.setObjectName("errorBox")
@@ -36,6 +64,7 @@ class ScenarioPage(QWidget):
         self.errors.hide()
         self.devices = QLabel()
         self.devices.setObjectName("hint")
+        self.devices.setWordWrap(True)
         self.start_button = QPushButton("Start visit")
         self.start_button.setObjectName("primary")
         self.start_button.setDefault(True)
@@ -47,6 +76,7 @@ class ScenarioPage(QWidget):
         self.calibrate_button.clicked.connect(self.calibrate_requested)
         self.calibration_status = QLabel()
         self.calibration_status.setObjectName("hint")
+        self.calibration_status.setWordWrap(True)
 
         right = QVBoxLayout()
         right.addWidget(self.details, 1)
@@ -57,14 +87,19 @@ class ScenarioPage(QWidget):
         buttons.addWidget(self.calibrate_button)
         buttons.addStretch(1)
         buttons.addWidget(self.start_button)
-        right.addLayout(buttons)
         body = QHBoxLayout()
-        body.addWidget(self.list)
-        body.addLayout(right, 1)
+        body.addWidget(self.list, 2)
+        body.addLayout(right, 3)
+        top = QHBoxLayout()
+        top.addWidget(title)
+        top.addStretch(1)
+        top.addWidget(learner_label)
+        top.addWidget(self.learner_box)
         outer = QVBoxLayout(self)
-        outer.addWidget(title)
+        outer.addLayout(top)
         outer.addWidget(self.errors)
         outer.addLayout(body, 1)
+        outer.addLayout(buttons)  # full width under both columns: fits a small screen at 200 %
 
     def set_scenarios(self, scenarios: list[Scenario], errors: list) -> None:
         self.scenarios = scenarios
@@ -83,6 +118,17 @@ class ScenarioPage(QWidget):
             self.list.setCurrentRow(0)
         self.start_button.setEnabled(bool(scenarios))
         self.list.setFocus()
+
+    def set_learners(self, names: list[str]) -> None:
+        """Offer the learners known on this computer, the most recently active first (and chosen)."""
+        current = self.learner()
+        self.learner_box.clear()
+        self.learner_box.addItems([n for n in names if n])
+        self.learner_box.setEditText(current or (names[0] if names else ""))
+
+    def learner(self) -> str:
+        """The learner name or pseudonym as typed ('' when none)."""
+        return " ".join(self.learner_box.currentText().split())
 
     def set_devices_text(self, text: str) -> None:
         self.devices.setText(text)

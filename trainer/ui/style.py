@@ -4,7 +4,7 @@ STYLE = """
 QWidget { font-size: 14px; }
 QLabel#pageTitle { font-size: 22px; font-weight: 600; margin: 6px 0 10px 0; }
 QLabel#hint { color: #555; }
-QListWidget::item { padding: 6px 4px; border-bottom: 1px solid #e3e7ec; }
+QListWidget::item { padding: 6px 0px; border-bottom: 1px solid #e3e7ec; }
 QListWidget::item:selected { background: #2d6cdf; color: white; }
 QLabel#errorBox { background: #fdecea; color: #611a15; border: 1px solid #f5c2bd; border-radius: 6px; padding: 8px; }
 QLabel#noticeBox { background: #fff4d6; color: #5a4300; border: 1px solid #f0d68a; border-radius: 6px; padding: 8px; }
