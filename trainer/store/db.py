@@ -498,6 +498,20 @@ class SessionStore:
                               round(total_duration(patient), 2), len(clinician), notices, face, talk, cues,
                               measures)
 
+    def debrief(self, session_id: int) -> dict:
+        """The teaching summary of a session (core.debrief): plain words, bands, moments, suggestions,
+        the learner's reflection. What the app's summary page shows and summary.json carries."""
+        from dataclasses import asdict
+
+        from trainer.core.debrief import build_debrief
+
+        meta = self.session(session_id)
+        out = build_debrief(asdict(self.summary(session_id)), self.events(session_id), meta["status"],
+                            meta["scenario_title"])
+        out["learner"] = meta.get("learner") or ""
+        out["reflection"] = self.reflection(session_id)
+        return out
+
     def visit_record(self, session_id: int) -> VisitRecord:
         """The inputs of core.measures for a stored session, as the live engine had them: frames, speech,
         cue times, the visit's length (its visit_end, else the stored duration) and the microphone's

@@ -40,8 +40,9 @@ def _problems(window, app) -> list[str]:
             continue
         p = w.parentWidget()
         while p is not None:  # scroll it into view, as keyboard focus would
-            if isinstance(p, QScrollArea):
-                p.ensureWidgetVisible(w, 0, 0)
+            if isinstance(p, QScrollArea) and p.widget() is not None:
+                c = w.mapTo(p.widget(), QPoint(w.width() // 2, w.height() // 2))
+                p.ensureVisible(c.x(), c.y(), w.width() // 2 + 2, w.height() // 2 + 2)
             p = p.parentWidget()
         app.processEvents()
         rect = QRect(w.mapTo(window, QPoint(0, 0)), w.size())

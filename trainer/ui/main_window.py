@@ -44,12 +44,12 @@ class _PageStack(QStackedWidget):
         return page.sizeHint() if page is not None else super().sizeHint()
 
     def heightForWidth(self, width: int) -> int:
-        # The window's scroll area asks this (wrapped labels): the page on show's answer, not the tallest page's.
+        # The window's scroll area asks this: the page on show's *smallest* height at this width (a layout's
+        # own answer uses its widgets' preferred heights, which made roomy pages scroll for no reason).
         page = self.currentWidget()
         if page is None:
             return super().heightForWidth(width)
-        h = page.heightForWidth(width)
-        return h if h >= 0 else page.minimumSizeHint().height()
+        return page.minimumSizeHint().expandedTo(page.minimumSize()).height()
 
 
 class MainWindow(QMainWindow):
@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.scenario_page.calibrate_requested.connect(self.calibrate)
         self.summary_page.back_requested.connect(self.show_scenarios)
         self.summary_page.history_requested.connect(self.show_history)
+        self.summary_page.reflection_saved.connect(self._save_reflection)
         self.history_page.back_requested.connect(self.show_scenarios)
         self.history_page.open_requested.connect(self.show_summary)
         self.history_page.delete_requested.connect(self.delete_session)
@@ -221,15 +222,8 @@ class MainWindow(QMainWindow):
             self.end_visit()
 
     def show_summary(self, session_id: int) -> None:
-        summary = self.store.summary(session_id)
-        meta = self.store.session(session_id)
-        behaviours = ()
-        for s in self.scenario_page.scenarios:
-            if s.id == meta["scenario_id"]:
-                behaviours = s.behaviours
-        rubric = self.store.rubric(session_id)
-        self.summary_page.show_summary(summary, behaviours, feedback=self.settings.default_feedback_mode != "off",
-                                       rubric=rubric)
+        self.summary_page.show_debrief(session_id, self.store.debrief(session_id),
+                                       feedback=self.settings.default_feedback_mode != "off")
         self.stack.setCurrentWidget(self.summary_page)
 
     # -- replay -------------------------------------------------------------------------------------
@@ -270,7 +264,11 @@ class MainWindow(QMainWindow):
                  on_error=lambda exc: QMessageBox.critical(self, getattr(exc, "title", "Cannot replay"), str(exc)))
 
     def _moments(self, session_id: int) -> list[tuple[float, str]]:
-        return []
+        """The summary's instructive moments (core.debrief), for the replay's moments list."""
+        try:
+            return [(mo["t"], mo["text"]) for mo in self.store.debrief(session_id)["moments"]]
+        except TrainerError:
+            return []
 
     def _close_replay(self) -> None:
         page, self.replay_page = self.replay_page, None
@@ -278,6 +276,12 @@ class MainWindow(QMainWindow):
             self.stack.removeWidget(page)
             page.deleteLater()
         self.show_history()
+
+    def _save_reflection(self, session_id: int, reflection: dict) -> None:
+        try:
+            self.store.set_reflection(session_id, reflection)
+        except TrainerError as exc:
+            QMessageBox.critical(self, exc.title, str(exc))
 
     # -- the visit ----------------------------------------------------------------------------------
     def start_visit_by_ref(self, ref: str) -> None:

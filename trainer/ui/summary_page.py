@@ -1,148 +1,190 @@
-"""Page 3: the end-of-visit summary, read back from the session store."""
+"""Page 3: the summary that teaches (core.debrief, read back from the session store).
+
+First a short self-reflection (what went well, what would you do differently), saved with the session
+and skippable; then the moments to look at, what to try next time, each measure with its coverage and
+reference band, and the behaviours the visit practised. A session whose reflection was saved or skipped
+opens straight on the results (from Past sessions).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QStackedWidget, QTextBrowser,
+                               QVBoxLayout, QWidget)
 
-from trainer.core.scenario import BEHAVIOURS
-from trainer.store.db import SessionSummary
-
-
-RUBRIC_STATUS = {"met": "✓ shown", "not_met": "✗ not shown", "unknown": "could not be measured",
-                 "needs_rating": "for your facilitator to rate", "met_pending_rating": "✓ shown (facilitator to confirm)"}
+_VERDICT = {"within": "within the usual range", "above": "above the usual range", "below": "below the usual range"}
 
 
-_RESULT = {True: "yes", False: "no", None: "not measured"}
+def _esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _evidence_text(e: dict) -> str:
-    """One rubric check with its result and the measured numbers it rests on (the summary's numbers)."""
-    quotes = e.get("measures") or {}
-    result = e.get("result")
-    if result is None and any(q.get("measured_s", 0) > 0 for q in quotes.values()):
-        word = "not enough to judge"
-    else:
-        word = _RESULT.get(result, "?")
-    nums = ", ".join(q["shown"] for q in quotes.values() if q.get("value") is not None)
-    return f"{e.get('check')}: {word}" + (f" (measured {nums})" if nums else "")
+def debrief_html(d: dict, feedback: bool = True) -> str:
+    """The results part of the summary as rich text (the page shows it; tests scan it)."""
+    parts = []
+    if d.get("reflection") and not d["reflection"].get("skipped"):
+        r = d["reflection"]
+        parts.append("<h3>Your reflection</h3>")
+        if r.get("went_well"):
+            parts.append(f"<p><b>What went well:</b> {_esc(r['went_well'])}</p>")
+        if r.get("differently"):
+            parts.append(f"<p><b>What you would do differently:</b> {_esc(r['differently'])}</p>")
+    if not feedback:
+        parts.append("<p><i>Feedback is turned off by your site's policy; your facilitator can review this "
+                     "session.</i></p>")
+        return "".join(parts)
+    if d.get("moments"):
+        parts.append("<h3>Moments to look at</h3><table cellpadding='4'>")
+        for mo in d["moments"]:
+            parts.append(f"<tr><td valign='top'><b>{mo['time']}</b></td><td>{_esc(mo['text'])}</td></tr>")
+        parts.append("</table>")
+    if d.get("try_next"):
+        parts.append("<h3>Try next time</h3><ul>" + "".join(f"<li>{_esc(t)}</li>" for t in d["try_next"]) + "</ul>")
+    parts.append("<h3>Your measures</h3><table cellpadding='4' cellspacing='0' width='100%'>"
+                 "<tr><th align='left'>Measure</th><th align='left'>You</th><th align='left'>For reference</th></tr>")
+    for m in d.get("measures") or ():
+        value = f"<b>{_esc(m['value'])}</b>"
+        if m.get("coverage"):
+            value += f"<br><small>{_esc(m['coverage'])}</small>"
+        ref = ""
+        if m.get("band"):
+            b = m["band"]
+            verdict = _VERDICT.get(b.get("verdict"))
+            ref = (f"{_esc(b['text'])} <small>({_esc(b['source'])})</small>" +
+                   (f"<br><b>You: {verdict}.</b>" if verdict else ""))
+        parts.append(f"<tr><td valign='top'>{_esc(m['label'])}</td><td valign='top'>{value}</td>"
+                     f"<td valign='top'>{ref}</td></tr>")
+    parts.append("</table>")
+    if d.get("behaviours"):
+        parts.append("<h3>The behaviours this visit practised</h3><ul>")
+        for b in d["behaviours"]:
+            checks = "".join(f"<br><small>{_esc(c)}</small>" for c in b.get("checks") or ())
+            parts.append(f"<li><b>{_esc(b['name'])}</b>: {_esc(b['status'])}{checks}</li>")
+        parts.append("</ul>")
+    return "".join(parts)
 
 
 class SummaryPage(QWidget):
     back_requested = Signal()
     history_requested = Signal()
+    reflection_saved = Signal(int, dict)  # session id, {"went_well", "differently"} or {"skipped": True}
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.session_id: int | None = None
+        self.debrief: dict = {}
+        self.feedback = True
         self.title = QLabel()
         self.title.setObjectName("pageTitle")
+        self.title.setWordWrap(True)
         self.subtitle = QLabel()
         self.subtitle.setWordWrap(True)
-        self.grid = QGridLayout()
-        self.values: dict[str, QLabel] = {}
-        rows = [("duration", "Visit length"), ("face", "Face visible to the camera"),
-                ("eye", "Eye contact (into the lens)"), ("engaged", "Looking at the lens or the patient"),
-                ("nods", "Nods while the patient spoke"),
-                ("clinician", "You talked"), ("patient", "Patient talked"), ("share", "Your share of the talk"),
-                ("interruptions", "Times you started while the patient was talking"),
-                ("monologue", "Your longest stretch of talk"), ("latency", "Typical pause before you answered"),
-                ("cues", "Emotional moments your face responded to"),
-                ("frames", "Camera frames analysed")]
-        for i, (key, label) in enumerate(rows):
-            name = QLabel(label)
-            value = QLabel("—")
-            value.setObjectName("metricValue")
-            self.grid.addWidget(name, i, 0)
-            self.grid.addWidget(value, i, 1)
-            self.values[key] = value
-        self.behaviours = QLabel()
-        self.behaviours.setWordWrap(True)
         self.notices = QLabel()
         self.notices.setWordWrap(True)
         self.notices.setObjectName("noticeBox")
+        self.notices.hide()
+
+        # Step 1: the reflection, before any number is shown.
+        self.reflect = QWidget()
+        intro = QLabel("Before you see how it went: take a minute to reflect. Your answers are saved with this "
+                       "session, only on this computer.")
+        intro.setWordWrap(True)
+        intro.setObjectName("instruction")
+        self.went_well = QPlainTextEdit()
+        self.went_well.setPlaceholderText("What went well?")
+        self.went_well.setAccessibleName("What went well?")
+        self.differently = QPlainTextEdit()
+        self.differently.setPlaceholderText("What would you do differently next time?")
+        self.differently.setAccessibleName("What would you do differently next time?")
+        for edit in (self.went_well, self.differently):
+            edit.setTabChangesFocus(True)
+            edit.setMinimumHeight(60)
+        l1 = QLabel("What went well?")
+        l1.setBuddy(self.went_well)
+        l2 = QLabel("What would you do differently next time?")
+        l2.setBuddy(self.differently)
+        self.skip_button = QPushButton("Skip")
+        self.skip_button.clicked.connect(lambda: self._reflected(skipped=True))
+        self.save_button = QPushButton("Save and show how it went")
+        self.save_button.setObjectName("primary")
+        self.save_button.clicked.connect(lambda: self._reflected(skipped=False))
+        rb = QHBoxLayout()
+        rb.addStretch(1)
+        rb.addWidget(self.skip_button)
+        rb.addWidget(self.save_button)
+        rl = QVBoxLayout(self.reflect)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(intro)
+        rl.addWidget(l1)
+        rl.addWidget(self.went_well, 1)
+        rl.addWidget(l2)
+        rl.addWidget(self.differently, 1)
+        rl.addLayout(rb)
+
+        # Step 2: the results.
+        self.results = QTextBrowser()
+        self.results.setOpenExternalLinks(False)
+        self.results.setMinimumHeight(120)
+        self.steps = QStackedWidget()
+        self.steps.addWidget(self.reflect)
+        self.steps.addWidget(self.results)
+
         back = QPushButton("Choose another visit")
         back.setObjectName("primary")
         back.clicked.connect(self.back_requested)
         hist = QPushButton("Past sessions")
         hist.clicked.connect(self.history_requested)
-        buttons = QHBoxLayout()
+        self.buttons = QWidget()
+        buttons = QHBoxLayout(self.buttons)
+        buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addWidget(hist)
         buttons.addStretch(1)
         buttons.addWidget(back)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
         lay.addWidget(self.subtitle)
-        lay.addLayout(self.grid)
-        lay.addWidget(self.behaviours)
         lay.addWidget(self.notices)
-        lay.addStretch(1)
-        lay.addLayout(buttons)
+        lay.addWidget(self.steps, 1)
+        lay.addWidget(self.buttons)
         self.back_button = back
 
-    def show_summary(self, s: SessionSummary, behaviours: tuple[str, ...] = (), feedback: bool = True,
-                     rubric: list[dict] | None = None) -> None:
-        self.title.setText(f"Visit summary — {s.scenario_title}")
-        status = {"completed": "Visit completed.", "ended_early": "You ended the call before the scenario finished.",
-                  "interrupted": "This session was interrupted (the app closed before the visit ended)."}
-        self.subtitle.setText(f"Session {s.session_id}. {status.get(s.status, s.status)}")
-        self.values["duration"].setText(f"{s.duration_s:.0f} s")
-        # Every number comes from core.measures (s.measures): the rubric below quotes the same ones, and
-        # a measure covered too little of the visit reads "not enough to judge" (docs/measures.md).
-        m = s.measures or {}
-
-        def shown(mid: str) -> str:
-            d = m.get(mid)
-            if d is None:
-                return "—"
-            if d["value"] is None and d["measured_s"] > 0:
-                return f"not enough to judge ({d['measured_s']:.0f} s of {d['base_s']:.0f} s measured)"
-            return d["shown"]
-
-        self.values["face"].setText(shown("face_present") if s.frames else "no camera")
-        talk_s = m.get("clinician_talk_s", {}).get("value")
-        self.values["clinician"].setText(shown("clinician_talk_s") if talk_s is None
-                                         else f"{talk_s:.1f} s in {s.speech_segments} stretches")
-        self.values["patient"].setText(shown("patient_talk_s"))
-        self.values["share"].setText(shown("talk_share"))
-        self.values["frames"].setText(str(s.frames))
-        eye = m.get("eye_contact", {}).get("value")
-        self.values["eye"].setText(shown("eye_contact") if eye is None else
-                                   f"{shown('eye_contact')} (speaking {shown('eye_contact_speaking')}, "
-                                   f"listening {shown('eye_contact_listening')})")
-        self.values["engaged"].setText(shown("engaged"))
-        self.values["nods"].setText(shown("nods_per_min"))
-        ints = (s.talk or {}).get("interruptions") or []
-        n_int = m.get("interruptions", {}).get("value")
-        self.values["interruptions"].setText(
-            shown("interruptions") if n_int is None else "none" if not n_int else
-            ", ".join(f"{t:.0f} s" for t in ints[:6]) + (" …" if len(ints) > 6 else "") + f" ({n_int:.0f})")
-        self.values["monologue"].setText(shown("longest_monologue_s"))
-        self.values["latency"].setText(shown("response_latency_s"))
-        judged = [c for c in s.cues if c.get("responded") is not None]
-        cue = m.get("cue_response", {}).get("value")
-        self.values["cues"].setText(f"{sum(1 for c in judged if c['responded'])} of {len(judged)}"
-                                    if cue is not None and judged else shown("cue_response"))
-        if not feedback:  # site policy: feedback mode "off" (the session is still stored for a facilitator)
-            for key in ("face", "eye", "engaged", "nods", "clinician", "patient", "share", "interruptions",
-                        "monologue", "latency", "cues"):
-                self.values[key].setText("feedback off (site policy)")
-        if rubric and feedback:
-            rows = []
-            for item in rubric:
-                name = item.get("name") or BEHAVIOURS.get(item.get("behaviour"), item.get("behaviour", ""))
-                status = RUBRIC_STATUS.get(item.get("status"), item.get("status", ""))
-                evidence = "; ".join(_evidence_text(e) for e in item.get("evidence", []))
-                rows.append(f"<tr><td><b>{name}</b></td><td>{status}</td><td>{evidence}</td></tr>")
-            self.behaviours.setText("<b>The behaviours this visit practised:</b><table cellpadding='3'>" +
-                                    "".join(rows) + "</table>")
-        elif behaviours:
-            self.behaviours.setText("<b>This visit practised:</b> " +
-                                    ", ".join(BEHAVIOURS.get(b, b) for b in behaviours) + ".")
+    def show_debrief(self, session_id: int, debrief: dict, feedback: bool = True) -> None:
+        """Show a session's teaching summary; ask for the reflection first if it has not been given."""
+        self.session_id, self.debrief, self.feedback = session_id, debrief, feedback
+        self.title.setText(f"How the visit went: {debrief.get('title', '')}")
+        who = f"{debrief['learner']} · " if debrief.get("learner") else ""
+        self.subtitle.setText(f"{who}{debrief.get('length', '')} long. {debrief.get('status', '')}")
+        notices = debrief.get("notices") or []
+        self.notices.setText("<b>During the visit:</b><br>" + "<br>".join(_esc(n) for n in notices))
+        self.notices.setVisible(bool(notices))
+        if debrief.get("reflection") is None:
+            self.went_well.clear()
+            self.differently.clear()
+            self.steps.setCurrentWidget(self.reflect)
+            self.buttons.hide()
+            self.went_well.setFocus()
         else:
-            self.behaviours.clear()
-        if s.notices:
-            self.notices.setText("<b>Notices during the visit:</b><br>" + "<br>".join(s.notices))
-            self.notices.show()
-        else:
-            self.notices.hide()
+            self._show_results()
+
+    def _reflected(self, skipped: bool) -> None:
+        reflection = {"skipped": True} if skipped else {
+            "went_well": self.went_well.toPlainText().strip(), "differently": self.differently.toPlainText().strip()}
+        self.debrief["reflection"] = reflection
+        if self.session_id is not None:
+            self.reflection_saved.emit(self.session_id, reflection)
+        self._show_results()
+
+    def _show_results(self) -> None:
+        self.results.setHtml(debrief_html(self.debrief, self.feedback))
+        self.steps.setCurrentWidget(self.results)
+        self.buttons.show()
         self.back_button.setFocus()
+
+    def learner_text(self) -> str:
+        """Everything this page shows a learner as plain text (tests scan it for internal ids)."""
+        return "\n".join([self.title.text(), self.subtitle.text(), self.notices.text(),
+                          self.results.toPlainText()])
+
+    @property
+    def showing_results(self) -> bool:
+        return self.steps.currentWidget() is self.results

@@ -1,0 +1,271 @@
+"""The summary that teaches: what a learner reads after a visit, in plain words (issue 10).
+
+`build_debrief(summary, events, status)` turns a stored session (the numbers of core.measures in
+`summary["measures"]`, the talk-time and cue details, and the scenario events) into a JSON-ready dict:
+
+  - `measures`: each measure with its plain label, the shown value, its coverage ("measured over 4:12 of
+    5:00") or "not enough to judge", and, where published figures exist, a reference band with its source
+    (REFERENCE_BANDS; the studies are named in docs/debrief.md);
+  - `moments`: the three to five most instructive moments with their times (m:ss): a missed emotional
+    cue, talking over the patient, a long monologue, a cue well acknowledged, each with one sentence;
+  - `try_next`: one to three kind, concrete suggestions tied to those moments;
+  - `behaviours`: the scenario's rubric in plain words.
+
+No number is computed here: every value comes from core.measures (via the stored summary) or from the
+engine's own events; this module only chooses, orders and words them. The same dict is shown by the
+app's summary page and written to summary.json, so reports can use it too. Pure Python (core layer).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from trainer.core.measures import MEASURES
+from trainer.core.scenario import BEHAVIOURS
+from trainer.core.visit_state import clock_text
+
+#: A clinician turn at least this long is a "long monologue" moment (a minute of uninterrupted
+#: explanation is where primary-care patients stop following; docs/debrief.md).
+LONG_TURN_S = 45.0
+MAX_MOMENTS = 5
+
+
+@dataclass(frozen=True)
+class Band:
+    """A published reference range for a measure (values in the measure's own unit)."""
+
+    low: float | None
+    high: float | None
+    text: str
+    source: str
+
+
+REFERENCE_BANDS: dict[str, Band] = {
+    "talk_share": Band(0.55, 0.65, "In primary-care visits clinicians typically talk 55-65 % of the time.",
+                       "Ratanawongsa et al. 2012"),
+    "cue_response": Band(0.10, 0.38, "Published visit studies find empathic responses to 10-38 % of patients' "
+                                     "emotional cues.", "Morse et al. 2008; Levinson et al. 2000"),
+    "interruptions": Band(None, None, "Patients' uninterrupted opening statements last a median of 11 s before "
+                                      "the clinician redirects them.", "Singh Ospina et al. 2019"),
+}
+
+#: The measures shown, in order, with the learner's wording (core.measures keeps the definitions).
+SHOWN: tuple[tuple[str, str], ...] = (
+    ("talk_share", "Your share of the talk"),
+    ("eye_contact", "Eye contact (looking into the camera)"),
+    ("eye_contact_speaking", "Eye contact while you spoke"),
+    ("eye_contact_listening", "Eye contact while you listened"),
+    ("cue_response", "Emotional moments your face responded to"),
+    ("interruptions", "Times you started while the patient was talking"),
+    ("longest_monologue_s", "Your longest stretch of talk"),
+    ("response_latency_s", "Typical pause before you answered"),
+    ("nods_per_min", "Nods while the patient spoke"),
+    ("face_present", "Your face in view of the camera"),
+)
+
+_STATUS = {"completed": "You completed the visit.",
+           "ended_early": "You ended the call before the visit's end; this covers what happened until then.",
+           "interrupted": "This session was interrupted (the app closed before the visit ended)."}
+_RUBRIC = {"met": "shown", "not_met": "not shown this time", "unknown": "could not be measured",
+           "needs_rating": "for your facilitator to rate", "met_pending_rating": "shown (facilitator to confirm)"}
+_SNAKE = re.compile(r"'([a-z][a-z0-9]*(?:_[a-z0-9]+)+)'|\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b")
+
+
+def value_text(mid: str, m: dict | None) -> str:
+    """A measure's value as the learner reads it: durations as m:ss, "not enough to judge", "not measured"."""
+    if not m:
+        return "not measured"
+    v = m.get("value")
+    if v is None:
+        return "not enough to judge" if (m.get("measured_s") or 0) > 0 else "not measured"
+    unit = MEASURES[mid].unit
+    if unit == "seconds":
+        return clock_text(v) if v >= 10 else f"{v:.1f} s"
+    if unit == "count":
+        return "none" if v == 0 else f"{v:.0f}"
+    return MEASURES[mid].show(v)
+
+
+def coverage_text(m: dict | None) -> str:
+    """How much of what a measure is about was measured, in plain words."""
+    if not m or not m.get("base_s"):
+        return ""
+    measured, base = m.get("measured_s") or 0.0, m["base_s"]
+    if m.get("value") is None and measured > 0:
+        return f"only {clock_text(measured)} of {clock_text(base)} could be measured"
+    return f"measured over {clock_text(measured)} of {clock_text(base)}"
+
+
+def band_verdict(mid: str, m: dict | None) -> str | None:
+    """"within" / "above" / "below" the reference band, or None (no band, or no value)."""
+    band = REFERENCE_BANDS.get(mid)
+    v = (m or {}).get("value")
+    if band is None or v is None or band.low is None:
+        return None
+    if v < band.low - 1e-9:
+        return "below"
+    if v > band.high + 1e-9:
+        return "above"
+    return "within"
+
+
+def plain(text: str, names: dict[str, str]) -> str:
+    """Replace internal ids ('av_checked', sees_chart) in a sentence with their labels from the visit
+    (card labels, action names), or with spaced words when the visit gives no label."""
+    def repl(mt):
+        key = mt.group(1) or mt.group(2)
+        label = names.get(key) or key.replace("_", " ")
+        return f"“{label}”" if mt.group(1) else label
+    return _SNAKE.sub(repl, text)
+
+
+def _names(events: list[dict]) -> dict[str, str]:
+    names = {"share_screen": "Share screen", "stop_share": "Stop sharing", "invite_caregiver": "Invite caregiver"}
+    for e in events:
+        d = e.get("data") or {}
+        if e["kind"] == "clinician_turn":
+            for c in d.get("cards") or ():
+                names[c["id"]] = c["label"]
+    return names
+
+
+def build_debrief(summary: dict, events: list[dict], status: str = "completed", title: str = "") -> dict:
+    """The teaching summary of one stored visit (module docstring). `summary`: SessionSummary as a dict
+    (measures, talk, cues, duration_s); `events`: the stored events ({t, kind, data}) in time order."""
+    m = summary.get("measures") or {}
+    names = _names(events)
+    patient = next((e["data"].get("name") for e in events if e["kind"] == "patient_line"
+                    and e["data"].get("speaker", "patient") == "patient"), None) or "the patient"
+    measures = []
+    for mid, label in SHOWN:
+        if mid not in m:
+            continue
+        band = REFERENCE_BANDS.get(mid)
+        measures.append({"label": label, "value": value_text(mid, m[mid]), "coverage": coverage_text(m[mid]),
+                         "enough": bool(m[mid].get("enough")),
+                         "band": None if band is None else {"text": band.text, "source": band.source,
+                                                            "verdict": band_verdict(mid, m[mid])}})
+    moments = _moments(summary, events, patient)
+    return {
+        "title": title or summary.get("scenario_title", ""),
+        "status": _STATUS.get(status, ""),
+        "length": clock_text(summary.get("duration_s") or 0.0),
+        "measures": measures,
+        "moments": moments,
+        "try_next": _suggestions(moments, m, patient),
+        "behaviours": _behaviours(events, names),
+        "notices": list(summary.get("notices") or ()),
+    }
+
+
+def _line_before(events: list[dict], t: float) -> dict | None:
+    """The patient line that ended at (about) t."""
+    ends = [e for e in events if e["kind"] == "patient_line_end" and abs(e["t"] - t) < 0.05]
+    if not ends:
+        return None
+    step = ends[0]["data"].get("step")
+    return next((e["data"] for e in reversed(events) if e["kind"] == "patient_line" and e["data"].get("step") == step
+                 and e["t"] <= t), None)
+
+
+def _quote(text: str, words: int = 10) -> str:
+    parts = (text or "").split()
+    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
+
+
+def _moments(summary: dict, events: list[dict], patient: str) -> list[dict]:
+    found: list[tuple[int, dict]] = []  # (priority: lower teaches more, moment)
+    for c in summary.get("cues") or ():
+        line = _line_before(events, c["t"]) or {}
+        said = f"{line.get('name') or patient} said “{_quote(line.get('text', ''))}”"
+        if c.get("responded") is False:
+            found.append((0, {"t": c["t"], "kind": "missed cue",
+                              "text": f"{said}, an emotional moment; your face did not visibly respond."}))
+        elif c.get("responded"):
+            how = {"nod": "you nodded", "smile": "you smiled", "expression": "your expression softened"}.get(
+                c.get("kind"), "your face responded")
+            found.append((3, {"t": c["t"], "kind": "cue acknowledged", "text": f"{said}, and {how}. Well done."}))
+    counted = ((summary.get("measures") or {}).get("interruptions") or {}).get("value") is not None
+    for t in ((summary.get("talk") or {}).get("interruptions") or ()) if counted else ():
+        found.append((1, {"t": t, "kind": "talked over", "text": f"You started speaking while {patient} was still "
+                                                                 "talking."}))
+    turns = [e for e in events if e["kind"] == "clinician_turn_end" and (e["data"].get("talk_s") or 0) >= LONG_TURN_S]
+    if turns:
+        longest = max(turns, key=lambda e: e["data"]["talk_s"])
+        found.append((2, {"t": longest["t"] - longest["data"]["talk_s"], "kind": "long monologue",
+                          "text": f"You spoke for {clock_text(longest['data']['talk_s'])} without a pause for "
+                                  f"{patient}."}))
+    found.sort(key=lambda pm: (pm[0], pm[1]["t"]))
+    chosen, kinds = [], {}
+    for _p, mo in found:  # at most two of a kind, so one habit does not fill the list
+        if kinds.get(mo["kind"], 0) < 2 and len(chosen) < MAX_MOMENTS:
+            chosen.append(mo)
+            kinds[mo["kind"]] = kinds.get(mo["kind"], 0) + 1
+    positives = [mo for _p, mo in found if mo["kind"] == "cue acknowledged"]
+    if positives and all(mo["kind"] != "cue acknowledged" for mo in chosen):
+        chosen[-1 if len(chosen) == MAX_MOMENTS else len(chosen):] = [positives[0]]  # always one thing done well
+    chosen.sort(key=lambda mo: mo["t"])
+    for mo in chosen:
+        mo["time"] = clock_text(mo["t"])
+        mo["t"] = round(mo["t"], 2)
+    return chosen
+
+
+def _suggestions(moments: list[dict], m: dict, patient: str) -> list[str]:
+    out = []
+    first = {mo["kind"]: mo["time"] for mo in reversed(moments)}
+    if "missed cue" in first:
+        out.append(f"When {patient} shares a worry (as at {first['missed cue']}), pause and let your face show "
+                   "you heard it, a nod or a softer look, before you answer.")
+    if "talked over" in first:
+        out.append(f"Let {patient} finish before you come in (as at {first['talked over']}): a two-second pause "
+                   "after they stop often brings out what matters most to them.")
+    if "long monologue" in first and len(out) < 3:
+        out.append(f"Break longer explanations into short pieces and check in, for example “Does that make sense "
+                   f"so far?” (your longest stretch began at {first['long monologue']}).")
+    share = (m.get("talk_share") or {}).get("value")
+    if share is not None and share > REFERENCE_BANDS["talk_share"].high and len(out) < 3:
+        out.append(f"You did {share * 100:.0f} % of the talking. An open question such as “What worries you most "
+                   "about this?” gives the conversation back to the patient.")
+    speaking = (m.get("eye_contact_speaking") or {}).get("value")
+    if speaking is not None and speaking < 0.3 and len(out) < 3:
+        out.append("When you say something important, look into the camera for that sentence: on the patient's "
+                   "screen that is eye contact.")
+    if not out:
+        out.append("Keep doing what worked in this visit, and try a harder scenario next time.")
+    return out[:3]
+
+
+def _behaviours(events: list[dict], names: dict[str, str]) -> list[dict]:
+    ends = [e for e in events if e["kind"] == "visit_end"]
+    rubric = (ends[-1]["data"].get("rubric") if ends else None) or []
+    out = []
+    for item in rubric:
+        name = item.get("name") or BEHAVIOURS.get(item.get("behaviour"), "")
+        checks = []
+        for e in item.get("evidence") or ():
+            result = {True: "yes", False: "not yet", None: "could not be measured"}.get(e.get("result"), "")
+            quotes = [q["shown"] for q in (e.get("measures") or {}).values() if q.get("value") is not None]
+            checks.append(plain(e.get("check", ""), names) + f": {result}" +
+                          (f" (measured {', '.join(quotes)})" if quotes else ""))
+        out.append({"name": plain(name, names), "status": _RUBRIC.get(item.get("status"), ""), "checks": checks})
+    return out
+
+
+def learner_texts(debrief: dict) -> list[str]:
+    """Every string of a debrief a learner can read (tests scan these for internal ids)."""
+    out: list[str] = []
+
+    def walk(x):
+        if isinstance(x, str):
+            out.append(x)
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                if k not in ("kind", "verdict"):  # machine keys for styling, never shown
+                    walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+    walk(debrief)
+    return out
