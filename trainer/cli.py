@@ -7,6 +7,7 @@
     trainer simulate SCENARIO --clinician PROFILE --voice F --camera F [--speed N|--fast] --out DIR
     trainer doctor                  check cameras, microphones, sound output, Qt, PortAudio and the model
     trainer check [--camera X] [--mic Y] [--json]   the pre-visit check (camera, microphone, speaker)
+    trainer progress [--learner NAME] [--scenario ID] [--json]   trends across a learner's sessions
     trainer validate PATH...        check scenario files or folders (errors as file:line:column)
     trainer lms status [--json]     results queued for the programme's learning record store (xAPI)
     trainer lms send                send them now (only when the site policy names an LRS)
@@ -114,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-speaker", action="store_true", help="do not play the patient phrase")
 
+    p = sub.add_parser("progress", help="trends per measure and behaviour across a learner's sessions")
+    p.add_argument("--learner", default=None, metavar="NAME", help="whose sessions (default: everyone's)")
+    p.add_argument("--scenario", default=None, metavar="ID", help="only sessions of this scenario")
+    p.add_argument("--json", action="store_true", help="print the series as JSON")
+
     p = sub.add_parser("analyze", help="analyse a recording (video and/or audio) into CSV files and summary.json")
     p.add_argument("input", metavar="INPUT", help="a video file (with or without sound) or an audio file")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for frames.csv, voice.csv, summary.json")
@@ -167,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         return _lms(args)
     if args.command == "check":
         return _check(args)
+    if args.command == "progress":
+        return _progress(args)
     if args.command == "run":
         # Check the scenario before opening any window, so an unknown id or a broken file is reported here.
         from trainer.core.errors import TrainerError
@@ -409,6 +417,39 @@ def _check(args) -> int:
     else:
         print(format_report(report))
     return 0 if report.passed else 1
+
+
+def _progress(args) -> int:
+    import json
+
+    from trainer.core.debrief import value_text
+    from trainer.core.errors import TrainerError
+    from trainer.store.db import SessionStore
+    from trainer.store.paths import default_db_path
+
+    try:
+        data = SessionStore(default_db_path()).progress(args.learner, args.scenario)
+    except TrainerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    sessions = data["sessions"]
+    if not sessions:
+        print("No sessions yet" + (f" for {args.learner}" if args.learner else "") + ".")
+        return 0
+    print(f"{len(sessions)} session(s), oldest first: " +
+          ", ".join(s["started_at"][:10] for s in sessions))
+    for m in data["measures"]:
+        shown = [value_text(m["id"], {"value": v, "measured_s": 1}) if v is not None else "-" for v in m["values"]]
+        band = m["band"]
+        ref = f"  (reference {band['low'] * 100:.0f}-{band['high'] * 100:.0f} %, {band['source']})" if band else ""
+        print(f"{m['label']}: {' -> '.join(shown)}{ref}")
+    for b in data["behaviours"]:
+        marks = "".join({True: "+", False: "o", None: "."}[v] for v in b["shown"])
+        print(f"{b['label']}: {marks}   (+ shown, o not shown, . not practised or not measurable)")
+    return 0
 
 
 def gui_main() -> int:

@@ -498,6 +498,21 @@ class SessionStore:
                               round(total_duration(patient), 2), len(clinician), notices, face, talk, cues,
                               measures)
 
+    def progress(self, learner: str | None = None, scenario_id: str | None = None,
+                 min_duration_s: float = 30.0) -> dict:
+        """core.progress over a learner's sessions (oldest first), optionally of one scenario; sessions
+        shorter than `min_duration_s` (test starts) are left out, as the session list hides them."""
+        from trainer.core.progress import progress
+
+        rows = [r for r in reversed(self.history(limit=1000, learner=learner))
+                if (r.get("duration_s") or 0.0) >= min_duration_s and (scenario_id is None or r["scenario_id"] == scenario_id)]
+        sessions = []
+        for r in rows:
+            ends = self.events(r["id"], "visit_end")
+            sessions.append({**r, "measures": self.summary(r["id"]).measures,
+                             "rubric": (ends[-1]["data"].get("rubric") if ends else None) or []})
+        return progress(sessions)
+
     def debrief(self, session_id: int) -> dict:
         """The teaching summary of a session (core.debrief): plain words, bands, moments, suggestions,
         the learner's reflection. What the app's summary page shows and summary.json carries."""

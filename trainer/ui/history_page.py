@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLay
                                QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from trainer.core.i18n import N_, _
+from trainer.core.visit_state import clock_text
 
 COLUMNS = [N_("Started"), N_("Learner"), N_("Visit"), N_("Status"), N_("Length"), N_("Face visible"),
            N_("You talked")]
@@ -23,11 +24,8 @@ NO_NAME = N_("(no name)")
 
 
 def mmss(seconds: float | None) -> str:
-    """Seconds as m:ss (how lengths are shown to learners)."""
-    if seconds is None:
-        return "—"
-    s = int(round(max(0.0, seconds)))
-    return f"{s // 60}:{s % 60:02d}"
+    """Seconds as m:ss (core.visit_state.clock_text, how every time is shown), "—" when unknown."""
+    return "—" if seconds is None else clock_text(seconds)
 
 
 def local_time(iso_utc: str) -> str:
@@ -103,7 +101,6 @@ class HistoryPage(QWidget):
         self.progress_button = QPushButton(_("Progress"))
         self.progress_button.setToolTip(_("Trends across this learner's sessions (Ctrl+P)"))
         self.progress_button.clicked.connect(self.progress_requested)
-        self.progress_button.hide()  # shown once a progress page is connected (MainWindow)
         self.delete_button = QPushButton(_("Delete…"))
         self.delete_button.clicked.connect(self._delete)
         self.open_button = QPushButton(_("Open summary"))

@@ -19,6 +19,7 @@ from trainer.ui.about_dialog import add_about_action
 from trainer.ui.bridge import EventBridge
 from trainer.ui.history_page import HistoryPage
 from trainer.ui.precheck_page import PrecheckPage
+from trainer.ui.progress_page import ProgressPage
 from trainer.ui.scenario_page import ScenarioPage
 from trainer.ui.style import STYLE
 from trainer.ui.summary_page import SummaryPage
@@ -86,8 +87,10 @@ class MainWindow(QMainWindow):
         self.summary_page = SummaryPage()
         self.history_page = HistoryPage()
         self.precheck_page = PrecheckPage()
+        self.progress_page = ProgressPage()
         self._chosen: Scenario | None = None
-        for page in (self.scenario_page, self.summary_page, self.history_page, self.precheck_page):
+        for page in (self.scenario_page, self.summary_page, self.history_page, self.precheck_page,
+                     self.progress_page):
             self.stack.addWidget(page)
         self.scenario_page.start_requested.connect(self.request_visit)
         self.precheck_page.start_requested.connect(lambda: self._chosen and self.start_visit(self._chosen))
@@ -100,6 +103,10 @@ class MainWindow(QMainWindow):
         self.history_page.back_requested.connect(self.show_scenarios)
         self.history_page.open_requested.connect(self.show_summary)
         self.history_page.delete_requested.connect(self.delete_session)
+        self.history_page.progress_requested.connect(self.show_progress)
+        self.history_page.progress_button.show()
+        self.progress_page.back_requested.connect(self.show_history)
+        self.progress_page.filters_changed.connect(self._refresh_progress)
         self._build_menu()
         self.prewarm_enabled = False
         self.reload_scenarios()
@@ -119,6 +126,7 @@ class MainWindow(QMainWindow):
         m.addAction(a)
         a = QAction("&Past sessions", self, shortcut=QKeySequence("Ctrl+H"), triggered=self.show_history)
         m.addAction(a)
+        m.addAction(QAction("P&rogress", self, shortcut=QKeySequence("Ctrl+P"), triggered=self.show_progress))
         m.addSeparator()
         m.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         self.help_menu = self.menuBar().addMenu("&Help")
@@ -193,6 +201,29 @@ class MainWindow(QMainWindow):
             return
         self.history_page.set_rows(self.store.history(), learner=self.scenario_page.learner())
         self.stack.setCurrentWidget(self.history_page)
+
+    def show_progress(self) -> None:
+        """Trends across the chosen learner's sessions (the learner of the history filter, else the one
+        chosen at start)."""
+        if self.runner is not None:
+            return
+        learner = self.scenario_page.learner() if self.stack.currentWidget() is not self.history_page else \
+            self.history_page.learner_filter.currentData()
+        learners = [n for n in self.store.learners()]
+        learner = learner if learner in learners else (learners[0] if learners else None)
+        scenarios = sorted({(r["scenario_id"], r["scenario_title"]) for r in self.store.history(limit=1000)},
+                           key=lambda x: x[1].casefold())
+        self.progress_page.set_filters(learners, scenarios, learner, None)
+        self._refresh_progress()
+        self.stack.setCurrentWidget(self.progress_page)
+
+    def _refresh_progress(self) -> None:
+        try:
+            data = self.store.progress(self.progress_page.learner(), self.progress_page.scenario())
+        except TrainerError as exc:
+            QMessageBox.critical(self, exc.title, str(exc))
+            return
+        self.progress_page.show_progress(data)
 
     def delete_session(self, session_id: int) -> None:
         """Delete a session the user confirmed on the history page, then show the list again."""
