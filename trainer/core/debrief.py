@@ -130,9 +130,11 @@ def _names(events: list[dict]) -> dict[str, str]:
     return names
 
 
-def build_debrief(summary: dict, events: list[dict], status: str = "completed", title: str = "") -> dict:
+def build_debrief(summary: dict, events: list[dict], status: str = "completed", title: str = "",
+                  rubric: list[dict] | None = None) -> dict:
     """The teaching summary of one stored visit (module docstring). `summary`: SessionSummary as a dict
-    (measures, talk, cues, duration_s); `events`: the stored events ({t, kind, data}) in time order."""
+    (measures, talk, cues, duration_s); `events`: the stored events ({t, kind, data}) in time order;
+    `rubric`: the final rubric report (default: the one sent with visit_end)."""
     m = summary.get("measures") or {}
     names = _names(events)
     patient = next((e["data"].get("name") for e in events if e["kind"] == "patient_line"
@@ -154,7 +156,7 @@ def build_debrief(summary: dict, events: list[dict], status: str = "completed", 
         "measures": measures,
         "moments": moments,
         "try_next": _suggestions(moments, m, patient),
-        "behaviours": _behaviours(events, names),
+        "behaviours": _behaviours(events, names, rubric),
         "notices": list(summary.get("notices") or ()),
     }
 
@@ -237,9 +239,10 @@ def _suggestions(moments: list[dict], m: dict, patient: str) -> list[str]:
     return out[:3]
 
 
-def _behaviours(events: list[dict], names: dict[str, str]) -> list[dict]:
-    ends = [e for e in events if e["kind"] == "visit_end"]
-    rubric = (ends[-1]["data"].get("rubric") if ends else None) or []
+def _behaviours(events: list[dict], names: dict[str, str], rubric: list[dict] | None = None) -> list[dict]:
+    if rubric is None:
+        ends = [e for e in events if e["kind"] == "visit_end"]
+        rubric = (ends[-1]["data"].get("rubric") if ends else None) or []
     out = []
     for item in rubric:
         name = item.get("name") or BEHAVIOURS.get(item.get("behaviour"), "")

@@ -508,9 +508,7 @@ class SessionStore:
                 if (r.get("duration_s") or 0.0) >= min_duration_s and (scenario_id is None or r["scenario_id"] == scenario_id)]
         sessions = []
         for r in rows:
-            ends = self.events(r["id"], "visit_end")
-            sessions.append({**r, "measures": self.summary(r["id"]).measures,
-                             "rubric": (ends[-1]["data"].get("rubric") if ends else None) or []})
+            sessions.append({**r, "measures": self.summary(r["id"]).measures, "rubric": self.rubric(r["id"])})
         return progress(sessions)
 
     def debrief(self, session_id: int) -> dict:
@@ -522,7 +520,7 @@ class SessionStore:
 
         meta = self.session(session_id)
         out = build_debrief(asdict(self.summary(session_id)), self.events(session_id), meta["status"],
-                            meta["scenario_title"])
+                            meta["scenario_title"], rubric=self.rubric(session_id))
         out["learner"] = meta.get("learner") or ""
         out["reflection"] = self.reflection(session_id)
         return out
