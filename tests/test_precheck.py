@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import wave
 
 import numpy as np
 import pytest
 
+from conftest import write_wav
 from trainer.analysis.precheck import FIX, PASS, WARN, check_camera, check_microphone, check_speaker, run_precheck
 
 
@@ -22,11 +22,7 @@ def _items(items, part=None):
 @pytest.fixture
 def silent_wav(tmp_path):
     path = tmp_path / "silent.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(np.zeros(16000 * 3, "<i2").tobytes())
+    write_wav(path, np.zeros(16000 * 3, np.float32))
     return path
 
 

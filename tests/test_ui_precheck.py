@@ -1,9 +1,8 @@
 """The pre-visit check page: Start on the scenario page runs the check, the result shows each problem with
 its fix, and once it has passed today it can be skipped."""
 
-import wave
-
 import numpy as np
+from conftest import write_wav
 
 from trainer.store.db import SessionStore
 from trainer.ui.main_window import MainWindow
@@ -18,11 +17,7 @@ def _run_check(qtbot, window):
 
 def test_check_flags_a_silent_mic_and_wide_framing_then_passes_and_can_be_skipped(qtbot, tmp_path, fixtures):
     silent = tmp_path / "silent.wav"
-    with wave.open(str(silent), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(np.zeros(16000 * 3, "<i2").tobytes())
+    write_wav(silent, np.zeros(16000 * 3, np.float32))
     window = MainWindow(camera=str(fixtures("video/wide_framing.mp4")), mic=str(silent),
                         store=SessionStore(tmp_path / "s.db"))
     qtbot.addWidget(window)
