@@ -10,8 +10,8 @@ import wave
 import numpy as np
 import pytest
 
-from trainer.capture.patient_voice import (ENVELOPE_HZ, TTS_RATE, PatientPlayer, PatientVoice, RenderedLine, Voice,
-                                           default_cache_dir, mouth_envelope, resample)
+from trainer.capture.patient_voice import (ENVELOPE_HZ, TTS_RATE, HibariEngine, PatientPlayer, PatientVoice,
+                                           RenderedLine, Voice, default_cache_dir, mouth_envelope, resample)
 from trainer.core.clock import ManualClock, SessionClock
 from trainer.core.engine import ScenarioEngine, estimated_line_duration
 from trainer.core.scenario import load_scenario, parse_scenario
@@ -91,7 +91,7 @@ def test_cache_is_used_and_survives_a_new_process_object(shared_cache, monkeypat
     text = "Is that bad? My mother had a stroke when she was sixty."
     first = PatientVoice(cache_dir=shared_cache).render(text, Voice(0.9, 1.1))
     assert first.source in ("tts", "cache")
-    fresh = PatientVoice(cache_dir=shared_cache)
+    fresh = PatientVoice(cache_dir=shared_cache, engine=HibariEngine())  # as a new process has it
     again = fresh.render(text, Voice(0.9, 1.1))
     assert again.source == "cache"
     assert fresh.engine._tts is None  # served from the file: the speech model was never loaded

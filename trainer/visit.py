@@ -210,6 +210,7 @@ class VisitRunner:
         # Faster than real time or stepped (headless, simulated, tests) nobody waits for the first line, and every
         # line must have its exact length: render them all first.
         first = FIRST_LINES if self.realtime and not self.stepped else len(lines)
+        mode = self.player.open()  # first: lines are converted to the output's rate as they are rendered
         try:
             for line in lines[:first]:
                 self._rendered[line.id] = self._render(line)
@@ -222,7 +223,6 @@ class VisitRunner:
                 self._voice_thread = threading.Thread(target=self._render_rest, args=(rest,),
                                                       name="patient-voice-render", daemon=True)
                 self._voice_thread.start()
-        mode = self.player.open()
         self.player.preload(self._rendered.values())  # at the output's rate before t = 0
         if mode == "virtual" and self.player.reason != "sound output turned off":
             self.notice("sound_output_unavailable", f"{self.player.reason} Timing is kept as if it played.",
@@ -241,7 +241,9 @@ class VisitRunner:
             if self._voice_stop.is_set():
                 return
             try:
-                self._rendered[line.id] = self._render(line)
+                rendered = self._render(line)
+                self.player.preload([rendered])  # converted before it is published, so it starts on time
+                self._rendered[line.id] = rendered
             except TrainerError as exc:
                 self.notice("voice_unavailable", f"Some of the patient's lines have no voice: {exc.message} "
                                                  "They are shown as captions.")
