@@ -30,6 +30,7 @@ import numpy as np
 
 from trainer.capture.base import Frame
 from trainer.core.clock import clock_text
+from trainer.core.i18n import N_, _
 from trainer.core.errors import ModelError, TrainerError
 from trainer.core.events import SIGNAL_GAP_S, SOURCE_STOPPED, Notice, SourceFinished, SourceStatus
 
@@ -43,8 +44,8 @@ WATCH_S = 0.25  # how often the watchdog looks
 # microphone in a quiet room still has a noise floor tens of dB above this.
 DIGITAL_SILENCE = 1.0 / 32768
 
-_FEEDBACK = {"camera": "Eye-contact and face feedback", "mic": "Talk-time feedback"}
-_NAME = {"camera": "camera", "mic": "microphone"}
+_FEEDBACK = {"camera": N_("Eye-contact and face feedback"), "mic": N_("Talk-time feedback")}
+_NAME = {"camera": N_("camera"), "mic": N_("microphone")}
 
 
 class SourceMonitor:
@@ -122,23 +123,26 @@ class SourceMonitor:
         self.state = "live" if state == "restored" else state
         self.since = t
         out: list = [SourceStatus(round(t, 3), self.source, state, reason)]
-        name, feedback = _NAME[self.source], _FEEDBACK[self.source]
+        name, feedback = _(_NAME[self.source]), _(_FEEDBACK[self.source])
         nt = round(max(t, notice_t if notice_t is not None else t), 3)
         if state == "restored" and previous in SOURCE_STOPPED:
             out.append(Notice(nt, f"{self.source}_restored",
-                              f"The {name} is back; nothing was received from {clock_text(was)} to "
-                              f"{clock_text(t)} and that stretch is left out of the feedback.", "info"))
+                              _("The {name} is back; nothing was received from {start} to {end} and that stretch "
+                                "is left out of the feedback.").format(name=name, start=clock_text(was),
+                                                                       end=clock_text(t)), "info"))
         elif state == "silent":
             out.append(Notice(nt, "mic_silent",
-                              f"The microphone has sent only silence since {clock_text(t)} (muted, or the wrong "
-                              f"input?). {feedback}: paused until it hears sound again."))
+                              _("The microphone has sent only silence since {t} (muted, or the wrong input?). "
+                                "{feedback}: paused until it hears sound again.").format(t=clock_text(t),
+                                                                                        feedback=feedback)))
         elif state in SOURCE_STOPPED:
-            why = {"ended": f"the {'video' if self.source == 'camera' else 'audio'} file ended",
-                   "lost": "unplugged, or taken by another app"}.get(state, reason)
-            then = ("paused until it is back." if state == "lost" else
-                    "stopped; the visit goes on without it.")
+            why = {"ended": _("the video file ended") if self.source == "camera" else _("the audio file ended"),
+                   "lost": _("unplugged, or taken by another app")}.get(state, reason)
+            then = (_("paused until it is back.") if state == "lost" else
+                    _("stopped; the visit goes on without it."))
             out.append(Notice(nt, f"{self.source}_{state}",
-                              f"No {name} signal since {clock_text(t)} ({why}). {feedback}: {then}"))
+                              _("No {name} signal since {t} ({why}). {feedback}: {then}").format(
+                                  name=name, t=clock_text(t), why=why, feedback=feedback, then=then)))
         return out
 
 
@@ -229,27 +233,27 @@ class VisitPipeline:
                 self.frame_source.open()
                 self.camera_ok = True
             except TrainerError as exc:
-                self._notice("camera_unavailable", f"{exc.message} Eye-contact and face feedback are off for "
-                                                   "this visit.")
+                self._notice("camera_unavailable", f"{exc.message} " + _("Eye-contact and face feedback are off "
+                                                                         "for this visit."))
                 self._failed_to_open("camera", exc.message)
         else:
-            self._notice("camera_unavailable", "No camera selected: eye-contact and face feedback are off.")
+            self._notice("camera_unavailable", _("No camera selected: eye-contact and face feedback are off."))
         if self.audio_source is not None:
             try:
                 self.audio_source.open()
                 self._voice = self._voice_factory() if self._voice_factory else _default_voice()
                 self.mic_ok = True
             except TrainerError as exc:
-                self._notice("mic_unavailable", f"{exc.message} Talk-time feedback is off for this visit.")
+                self._notice("mic_unavailable", f"{exc.message} " + _("Talk-time feedback is off for this visit."))
                 self._failed_to_open("mic", exc.message)
         else:
-            self._notice("mic_unavailable", "No microphone selected: talk-time feedback is off.")
+            self._notice("mic_unavailable", _("No microphone selected: talk-time feedback is off."))
         if self.camera_ok:
             try:
                 self._analyzer = self._analyzer_factory() if self._analyzer_factory else _default_analyzer()
             except ModelError as exc:
                 self.camera_ok = False
-                self._notice("face_model_unavailable", f"{exc.message} Face feedback is off.", "error")
+                self._notice("face_model_unavailable", f"{exc.message} " + _("Face feedback is off."), "error")
                 self._failed_to_open("camera", exc.message)
 
     def start(self) -> None:

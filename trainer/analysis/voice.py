@@ -24,6 +24,7 @@ import numpy as np
 from trainer.capture.audio import StreamResampler
 from trainer.capture.base import AudioBlock
 from trainer.analysis.vad import FRAME, FRAME_S, RATE, FrameDecision, SileroVad
+from trainer.core.i18n import _
 from trainer.core import talktime
 from trainer.core.events import AudioLevel, Notice, SpeechSegment, SpeechStarted, TalkBalance, TurnEnded
 from trainer.core.metrics import merge_intervals
@@ -397,13 +398,15 @@ class VoiceAnalyzer:
             if t > start:
                 self.gaps.append((round(start, 3), round(t, 3)))
             out.append(Notice(round(t, 3), "mic_restored",
-                              f"The microphone is back; nothing was heard from {start:.1f} s to {t:.1f} s "
-                              "and that stretch is left out of the talk-time figures."))
+                              _("The microphone is back; nothing was heard from {start} s to {end} s and that "
+                                "stretch is left out of the talk-time figures.").format(start=f"{start:.1f}",
+                                                                                         end=f"{t:.1f}")))
         elif t > start:
             self.gaps.append((round(start, 3), round(t, 3)))
             out.append(Notice(round(t, 3), "mic_gap",
-                              f"{(t - start) * 1000:.0f} ms of microphone audio was lost at {start:.1f} s "
-                              "(the computer was too busy or the device hiccupped)."))
+                              _("{ms} ms of microphone audio was lost at {start} s (the computer was too busy or "
+                                "the device hiccupped).").format(ms=f"{(t - start) * 1000:.0f}",
+                                                                  start=f"{start:.1f}")))
         return out
 
     def _signal_lost(self, t: float) -> list:
@@ -415,8 +418,8 @@ class VoiceAnalyzer:
         out = self._cut()
         self._lost_at = start
         out.append(Notice(round(t, 3), "mic_lost",
-                          "The microphone stopped delivering sound (unplugged or taken by another app). "
-                          "The visit goes on; talk-time feedback resumes when it is back."))
+                          _("The microphone stopped delivering sound (unplugged or taken by another app). "
+                            "The visit goes on; talk-time feedback resumes when it is back.")))
         return out
 
     def _cut(self) -> list:

@@ -14,6 +14,7 @@ from typing import Iterator
 import numpy as np
 
 from trainer.capture.base import AudioBlock, Pacer
+from trainer.core.i18n import _
 from trainer.core.errors import DeviceUnavailable, SourceError
 
 DEFAULT_RATE = 16000
@@ -180,7 +181,7 @@ def _sounddevice():
         import sounddevice as sd
     except (OSError, ImportError) as exc:  # PortAudio's shared library (or sounddevice) is missing
         raise DeviceUnavailable(
-            f"The audio system (PortAudio) is not available: {exc}",
+            _("The audio system (PortAudio) is not available: {error}").format(error=exc),
             hint="Linux: install it with 'sudo apt install libportaudio2'. The visit runs without voice "
                  "feedback until then.") from None
     return sd
@@ -226,7 +227,7 @@ class MicrophoneSource:
         try:
             info = sd.query_devices(self.device, "input")
         except (ValueError, sd.PortAudioError) as exc:
-            raise DeviceUnavailable(f"No microphone found ({exc}).",
+            raise DeviceUnavailable(_("No microphone found ({error}).").format(error=exc),
                                     hint="Connect a microphone or pass --mic FILE to use a recording.") from None
         self.name = info["name"]
         # Prefer our rate; otherwise the device's default rate, resampled in blocks().
@@ -238,7 +239,7 @@ class MicrophoneSource:
             except (ValueError, sd.PortAudioError):
                 continue
         else:
-            raise DeviceUnavailable(f"The microphone '{self.name}' accepts no usable sample rate.")
+            raise DeviceUnavailable(_("The microphone '{name}' accepts no usable sample rate.").format(name=self.name))
         blocksize = int(round(self.block_s * self.device_rate))
         t_offset = {}
         failed = self._stream_failed
@@ -268,7 +269,8 @@ class MicrophoneSource:
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             self._stream = None
-            raise DeviceUnavailable(f"Cannot open the microphone '{self.name}': {exc}") from None
+            raise DeviceUnavailable(_("Cannot open the microphone '{name}': {error}").format(name=self.name,
+                                                                                            error=exc)) from None
         self._resampler = StreamResampler(self.device_rate, self.rate) if self.device_rate != self.rate else None
 
     def _stream_alive(self) -> bool:

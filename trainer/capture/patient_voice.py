@@ -33,6 +33,7 @@ from typing import Callable
 
 import numpy as np
 
+from trainer.core.i18n import _
 from trainer.core.errors import DeviceUnavailable, SourceError, TrainerError
 
 ENVELOPE_HZ = 100
@@ -456,12 +457,12 @@ class PatientPlayer:
         try:
             import sounddevice as sd
         except (OSError, ImportError) as exc:
-            raise DeviceUnavailable(f"The audio system (PortAudio) is not available: {exc}") from None
+            raise DeviceUnavailable(_("The audio system (PortAudio) is not available: {error}").format(error=exc)) from None
         try:
             info = sd.query_devices(self.device, "output")
         except (ValueError, sd.PortAudioError) as exc:
-            raise DeviceUnavailable(f"No sound output device ({exc}); the patient's voice is silent "
-                                    f"and shown as captions.") from None
+            raise DeviceUnavailable(_("No sound output device ({error}); the patient's voice is silent and shown "
+                                      "as captions.").format(error=exc)) from None
         rate = TTS_RATE
         try:
             sd.check_output_settings(device=self.device, samplerate=rate, channels=1, dtype="float32")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from trainer.core.i18n import _
 from trainer.core.measures import MEASURES, Measured
 
 
@@ -71,29 +72,29 @@ def _interrupted(ctx, v, scope, turn):
 
 
 _PLAIN: tuple[ConditionKey, ...] = (
-    ConditionKey("card", "card", _BOTH, lambda v: f"card {_names(v)} chosen and answered aloud", _card),
-    ConditionKey("action", "action", _BOTH, lambda v: f"call action {_names(v)} used",
+    ConditionKey("card", "card", _BOTH, lambda v: _("card {names} chosen and answered aloud").format(names=_names(v)), _card),
+    ConditionKey("action", "action", _BOTH, lambda v: _("call action {names} used").format(names=_names(v)),
                  lambda ctx, v, s, t: any(a in {x for _, x in ctx.actions} for a in v)),
-    ConditionKey("action_in_turn", "action", _TURN, lambda v: f"call action {_names(v)} used in the turn",
+    ConditionKey("action_in_turn", "action", _TURN, lambda v: _("call action {names} used in the turn").format(names=_names(v)),
                  lambda ctx, v, s, t: t is not None and any(a in t.actions for a in v)),
-    ConditionKey("flag", "flag", _BOTH, lambda v: f"{_names(v)} happened",
+    ConditionKey("flag", "flag", _BOTH, lambda v: _("{names} happened").format(names=_names(v)),
                  lambda ctx, v, s, t: any(f in ctx.flags for f in v)),
-    ConditionKey("reached", "step", _BOTH, lambda v: f"the visit reached {_names(v)}",
+    ConditionKey("reached", "step", _BOTH, lambda v: _("the visit reached {names}").format(names=_names(v)),
                  lambda ctx, v, s, t: any(x in ctx.reached for x in v)),
-    ConditionKey("override", "override", _BOTH, lambda v: f"facilitator override {_names(v)}",
+    ConditionKey("override", "override", _BOTH, lambda v: _("facilitator override {names}").format(names=_names(v)),
                  lambda ctx, v, s, t: any(o in ctx.overrides_given for o in v)),
     ConditionKey("caregiver_present", "bool", _BOTH,
-                 lambda v: "caregiver in the call" if v else "caregiver not in the call",
+                 lambda v: _("caregiver in the call") if v else _("caregiver not in the call"),
                  lambda ctx, v, s, t: ctx.caregiver_present == v),
-    ConditionKey("timed_out", "bool", _TURN, lambda v: "the turn timed out" if v else "the clinician answered",
+    ConditionKey("timed_out", "bool", _TURN, lambda v: _("the turn timed out") if v else _("the clinician answered"),
                  lambda ctx, v, s, t: None if t is None else t.timed_out == v),
-    ConditionKey("interrupted", "bool", _BOTH, lambda v: "the clinician interrupted" if v else "no interruptions",
+    ConditionKey("interrupted", "bool", _BOTH, lambda v: _("the clinician interrupted") if v else _("no interruptions"),
                  _interrupted, "interruptions"),
-    ConditionKey("interruptions_at_most", "count", _VISIT, lambda v: f"at most {v} interruption(s)",
+    ConditionKey("interruptions_at_most", "count", _VISIT, lambda v: _("at most {n} interruption(s)").format(n=v),
                  lambda ctx, v, s, t: (lambda m: None if m.value is None else m.value <= v)(
                      ctx.visit_measure("interruptions")), "interruptions"),
     ConditionKey("face_responded", "bool", _TURN,
-                 lambda v: "face responded to the cue" if v else "no visible face response to the cue",
+                 lambda v: _("face responded to the cue") if v else _("no visible face response to the cue"),
                  lambda ctx, v, s, t: None if t is None or t.face_responded is None else t.face_responded == v),
 )
 
@@ -123,12 +124,12 @@ def measured_for(ctx: VisitContext, name: str, scope: str, turn) -> Measured | N
 
 
 def _measured_key(name: str, suffix: str) -> ConditionKey:
-    scopes, label, mid, _ = _MEASURED[name]
+    scopes, label, mid, _turn_level = _MEASURED[name]
     sym = "≥" if suffix == "_at_least" else "<"
 
     def describe(v, _label=label, _name=name):
         shown = f"{v:g} s" if _name.endswith("_s") else f"{v * 100:.0f} %"
-        return f"{_label} {sym} {shown}"
+        return f"{_(_label)} {sym} {shown}"
 
     def evaluate(ctx, v, scope, turn, _name=name):
         m = measured_for(ctx, _name, scope, turn)
@@ -158,10 +159,10 @@ def evaluate_leaf(ctx: VisitContext, key: str, value: Any, scope: str, turn) -> 
 def describe(cond) -> str:
     """Plain words for a condition (op/value/args as core.scenario.Condition), for the debrief."""
     if cond.op in ("all", "any"):
-        joiner = " and " if cond.op == "all" else " or "
+        joiner = " " + (_("and") if cond.op == "all" else _("or")) + " "
         return "(" + joiner.join(describe(a) for a in cond.args) + ")"
     if cond.op == "not":
-        return "not " + describe(cond.args[0])
+        return _("not {condition}").format(condition=describe(cond.args[0]))
     spec = KEYS.get(cond.op)
     return spec.describe(cond.value) if spec is not None else cond.op
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from statistics import median
 
+from trainer.core.i18n import _
 from trainer.core import talktime
 from trainer.core.events import SOURCE_LIVE, SOURCE_STOPPED
 from trainer.core.face_metrics import cue_response, frame_durations, gaze_time, ratios
@@ -74,7 +75,7 @@ class MeasureSpec:
     def show(self, value: float | None) -> str:
         """The value as the learner reads it ("72 %", "3.4 s", "2"); None -> "not enough to judge"."""
         if value is None:
-            return "not enough to judge"
+            return _("not enough to judge")
         if self.unit == "ratio":
             return f"{value * 100:.0f} %"
         if self.unit == "seconds":
@@ -82,7 +83,7 @@ class MeasureSpec:
         if self.unit == "count":
             return f"{value:.0f}"
         if self.unit == "per_min":
-            return f"{value:.1f} per minute"
+            return _("{value} per minute").format(value=f"{value:.1f}")
         return f"{value:.2f}"
 
 
@@ -137,7 +138,7 @@ class Measured:
     def show(self) -> str:
         """The value as the learner reads it; "not measured" when nothing was measured at all."""
         if self.value is None and self.measured_s <= 0:
-            return "not measured"
+            return _("not measured")
         return MEASURES[self.id].show(self.value)
 
     def as_dict(self) -> dict:

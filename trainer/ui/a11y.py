@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QAccessible, QColor, QGuiApplication
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSlider, QAbstractSpinBox, QComboBox,
-                               QLabel, QLineEdit, QTextEdit, QWidget)
+                               QHeaderView, QLabel, QLineEdit, QScrollBar, QTextEdit, QWidget)
 
 NUDGE_GAP_S = 8.0
 CONTROL_TYPES = (QAbstractButton, QComboBox, QLineEdit, QAbstractItemView, QAbstractSlider, QAbstractSpinBox,
@@ -139,7 +139,9 @@ def audit(root: QWidget, min_contrast: float = 4.5) -> list[Problem]:
     QGuiApplication.processEvents()
     picture = root.grab().toImage()
     for w in visible_widgets(root):
-        if isinstance(w, CONTROL_TYPES) and w.isEnabled():
+        # Header sections and scroll bars belong to their table or scroll area, which screen readers and the
+        # keyboard (arrow keys, Page Up/Down) reach; they are not controls of their own.
+        if isinstance(w, CONTROL_TYPES) and w.isEnabled() and not isinstance(w, (QHeaderView, QScrollBar)):
             if not accessible_text(w, QAccessible.Name):
                 problems.append(Problem(describe(w), "no accessible name"))
             if not accessible_text(w, QAccessible.Description):

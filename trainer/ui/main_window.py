@@ -357,7 +357,9 @@ class MainWindow(QMainWindow):
             return
         runner = self.runner
         page = VisitPage(scenario, feedback_mode=self.settings.default_feedback_mode,
-                         line_audio=runner.patient_line_audio, overrides=runner.available_overrides())
+                         line_audio=runner.patient_line_audio, overrides=runner.available_overrides(),
+                         caption_scale=self.settings.caption_scale,
+                         caption_contrast=self.settings.value("caption_contrast"))
         self.visit_page = page
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)

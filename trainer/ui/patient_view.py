@@ -128,6 +128,9 @@ class PatientView(QWidget):
         self.connection = "ok"
         self.caption = ""
         self.caption_speaker = ""
+        # Caption settings (About › Your choices): size factor, and high contrast = yellow on opaque black.
+        self.caption_scale = 1.0
+        self.caption_high_contrast = False
         self.emotion = "neutral"
         self._figures = [_Figure(persona, seed=zlib.crc32(persona.name.encode()))]
         self._bg_cache: tuple[tuple, QPixmap] | None = None
@@ -171,6 +174,12 @@ class PatientView(QWidget):
     def stop_speaking(self) -> None:
         for fig in self._figures:
             fig.speech = None
+
+    def set_caption_style(self, scale: float = 1.0, high_contrast: bool = False) -> None:
+        """Caption size (1 = default, 2 = twice) and contrast (True: yellow text on opaque black)."""
+        self.caption_scale = scale
+        self.caption_high_contrast = high_contrast
+        self.update()
 
     def set_caption(self, text: str, speaker: str = "") -> None:
         self.caption = text or ""
@@ -340,7 +349,7 @@ class PatientView(QWidget):
             return
         w, h = self.width(), self.height()
         f = QFont(self.font())
-        f.setPointSizeF(max(10.0, h / 36))
+        f.setPointSizeF(max(10.0, h / 36) * self.caption_scale)
         p.setFont(f)
         text = f"{self.caption_speaker}: {self.caption}" if self.caption_speaker else self.caption
         margin = w * 0.06
@@ -349,9 +358,10 @@ class PatientView(QWidget):
         box = QRectF(margin, h - bound.height() - 30, w - 2 * margin, bound.height() + 18)
         p.setRenderHint(QPainter.Antialiasing)
         p.setPen(Qt.NoPen)
-        p.setBrush(QColor(0, 0, 0, 165))
+        # Standard: white on 65 % black, at least 7:1 over any picture; high: yellow on black, 19.6:1.
+        p.setBrush(QColor(0, 0, 0, 255 if self.caption_high_contrast else 165))
         p.drawRoundedRect(box, 8, 8)
-        p.setPen(QColor(255, 255, 255))
+        p.setPen(QColor(255, 255, 0) if self.caption_high_contrast else QColor(255, 255, 255))
         p.drawText(box.adjusted(16, 6, -16, -6), Qt.TextWordWrap | Qt.AlignCenter, text)
 
     def _paint_badge(self, p: QPainter, text: str, muted: bool = False) -> None:

@@ -30,8 +30,10 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QProgressBar, QPushBu
 
 from trainer.core.events import (AudioLevel, CaregiverJoined, CaregiverLeft, ConnectionChanged, FrameSample, Notice,
                                  PatientLineEnded, PatientLineStarted, VisitEnded)
+from trainer.core.i18n import _, is_french, localized
 from trainer.core.scenario import Scenario
 from trainer.core.visit_state import VisitState, clock_text
+from trainer.ui.a11y import Announcer
 from trainer.ui.patient_view import PatientView
 
 SELF_VIEW_W, SELF_VIEW_H = 256, 192
@@ -129,9 +131,12 @@ class VisitPage(QWidget):
     override_requested = Signal(str)  # facilitator override id
 
     def __init__(self, scenario: Scenario, feedback_mode: str = "live", parent=None, *, line_audio=None,
-                 overrides: list[tuple[str, str]] | None = None):
+                 overrides: list[tuple[str, str]] | None = None, caption_scale: float = 1.0,
+                 caption_contrast: str = "standard"):
         super().__init__(parent)
         self.scenario = scenario
+        # Screen readers hear each patient line once (ui.a11y: announcements without flooding).
+        self.announcer = Announcer(self)
         # "live": coaching cues during the visit; "after_action"/"off": none during the visit (the self-view
         # and device status stay, because a clinician needs them in any real call).
         self.feedback_mode = feedback_mode
@@ -144,6 +149,16 @@ class VisitPage(QWidget):
 
         self.patient = PatientView(scenario.patient, background=scenario.setting.background)
         self.patient.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.patient.set_caption_style(caption_scale, caption_contrast == "high")  # About › Your choices
+        self.patient.setAccessibleName(_("Video of {name}").format(name=scenario.patient.name))
+        self.patient.setAccessibleDescription(_("The patient's video; their words appear as captions and are "
+                                                "announced to screen readers."))
+        # No offline French voice ships: say so plainly when the captions are French.
+        self.voice_note = QLabel(_("The patient speaks English (no French voice is available offline); "
+                                   "the captions are in French."))
+        self.voice_note.setObjectName("status")
+        self.voice_note.setWordWrap(True)
+        self.voice_note.setVisible(is_french())
         self._line_audio = line_audio or (lambda step_id: None)
         self.share_banner = QLabel("You are sharing your screen (the patient sees your results page).")
         self.share_banner.setObjectName("shareBanner")
@@ -153,6 +168,7 @@ class VisitPage(QWidget):
         tile_lay = QHBoxLayout(tile)
         tile_lay.setContentsMargins(0, 0, 0, 0)
         patient_col = QVBoxLayout()
+        patient_col.addWidget(self.voice_note)
         patient_col.addWidget(self.share_banner)
         patient_col.addWidget(self.patient, 1)
         tile_lay.addLayout(patient_col, 1)
@@ -300,17 +316,29 @@ class VisitPage(QWidget):
         if n.code == "mic_unavailable":
             self.state.has_mic = False
 
+    def line_text(self, step_id: str, text: str) -> str:
+        """A patient line in the app's language: its French text (the scenario's `_fr`) in French."""
+        try:
+            line = self.scenario.step(step_id)
+        except KeyError:  # a silence check line
+            silence = self.scenario.silence
+            lines = (*silence.checks, silence.give_up) if silence is not None else ()
+            line = next((x for x in lines if x.id == step_id), None)
+        return localized(line, "text") if line is not None else text
+
     def on_scenario_event(self, ev) -> None:
         self.state.apply(ev)
         if isinstance(ev, PatientLineStarted):
             speaker = ev.speaker
+            text = self.line_text(ev.step, ev.text)
             self.patient.set_emotion(ev.emotion, speaker=speaker)
             if ev.video and self.patient.play_clip(ev.video):
-                self.patient.set_caption(ev.text, ev.name if speaker == "caregiver" else "")
+                self.patient.set_caption(text, ev.name if speaker == "caregiver" else "")
             else:
                 rendered = self._line_audio(ev.step)
-                self.patient.speak(ev.text, ev.duration, rendered.envelope if rendered is not None else None,
+                self.patient.speak(text, ev.duration, rendered.envelope if rendered is not None else None,
                                    speaker=speaker, start_t=ev.t)
+            self.announcer.patient_line(f"{ev.step}@{ev.t}", ev.name or self.scenario.patient.name, text)
         elif isinstance(ev, PatientLineEnded):
             self.patient.stop_speaking()
         elif isinstance(ev, CaregiverJoined) and self.scenario.caregiver is not None:
