@@ -43,7 +43,8 @@ class TrendChart(QWidget):
         title_h = fm.height() + 4
         p.setPen(QColor("#1e2329"))
         p.drawText(QRectF(0, 0, self.width(), title_h), Qt.AlignLeft | Qt.AlignVCenter, s["label"])
-        area = QRectF(36, title_h + 4, self.width() - 44, self.height() - title_h - 14)
+        axis_w = fm.horizontalAdvance("100%") + 6
+        area = QRectF(axis_w + 4, title_h + 4, self.width() - axis_w - 12, self.height() - title_h - 14)
         p.fillRect(area, QColor("#ffffff"))
         lo, hi = self._scale()
 
@@ -59,7 +60,7 @@ class TrendChart(QWidget):
         p.setPen(QColor("#555"))
         for v in (lo, hi):
             text = f"{v * 100:.0f}%" if s["unit"] == "ratio" else f"{v:.0f}"
-            p.drawText(QRectF(0, y(v) - 8, 32, 16), Qt.AlignRight | Qt.AlignVCenter, text)
+            p.drawText(QRectF(0, y(v) - fm.height() / 2, axis_w, fm.height()), Qt.AlignRight | Qt.AlignVCenter, text)
         n = len(s["values"])
         xs = [area.left() + (area.width() * (i + 0.5) / n) for i in range(n)]
         path, started = QPainterPath(), False
