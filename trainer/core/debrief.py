@@ -234,7 +234,10 @@ def _suggestions(moments: list[dict], m: dict, patient: str) -> list[str]:
     if speaking is not None and speaking < 0.3 and len(out) < 3:
         out.append("When you say something important, look into the camera for that sentence: on the patient's "
                    "screen that is eye contact.")
-    if not out:
+    if not out and not any((v or {}).get("value") is not None for v in m.values()):
+        out.append("Keep the camera and microphone on for the whole visit next time, so this summary can "
+                   "show how it went.")
+    elif not out:
         out.append("Keep doing what worked in this visit, and try a harder scenario next time.")
     return out[:3]
 

@@ -172,6 +172,7 @@ class PrecheckPage(QWidget):
             self.instruction.setText("The check found something to fix. Fix it and check again, or start anyway "
                                      "(the affected feedback will be missing or less reliable).")
             self.result.setText(f"✗ Fix this before your visit: {problems} problem{'s' if problems != 1 else ''}.")
+            self.start_button.setText("Start anyway")
             self.result.setProperty("state", "fix")
         self.result.style().unpolish(self.result)
         self.result.style().polish(self.result)
