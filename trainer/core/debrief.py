@@ -234,7 +234,7 @@ def _suggestions(moments: list[dict], m: dict, patient: str) -> list[str]:
     if speaking is not None and speaking < 0.3 and len(out) < 3:
         out.append("When you say something important, look into the camera for that sentence: on the patient's "
                    "screen that is eye contact.")
-    if not out and not any((v or {}).get("value") is not None for v in m.values()):
+    if not out and not any((m.get(mid) or {}).get("value") is not None for mid, _label in SHOWN):
         out.append("Keep the camera and microphone on for the whole visit next time, so this summary can "
                    "show how it went.")
     elif not out:
