@@ -245,9 +245,11 @@ def test_interruption_is_measured_and_branches(library):
     # Cutting into Linda's opening line: the engine sees speech while she is talking.
     engine = ScenarioEngine(s)
     engine.start(0.0)
-    ev = engine.clinician_speech_started(2.0)
-    assert [e.kind for e in ev] == ["interruption"]
-    engine.clinician_speech_segment(2.0, 3.3)  # the voice side closes the segment, as in a visit
+    assert engine.clinician_speech_started(2.0) == []  # not yet known: it could be a backchannel
+    # Still speaking past a backchannel's length: the clinician took the floor at 2.0 (known at 3.0).
+    ev = engine.tick(3.1)
+    assert [(e.kind, e.t, e.onset) for e in ev] == [("interruption", 3.0, 2.0)]
+    assert engine.clinician_speech_segment(2.0, 3.3) == []  # the voice side closes the segment, as in a visit
     engine.clinician_turn_ended(4.0, 3.3)
     line_end = engine._line_ends_at
     engine.tick(line_end)
@@ -256,6 +258,20 @@ def test_interruption_is_measured_and_branches(library):
     out = engine.clinician_turn_ended(line_end + 6.0, line_end + 5.3)
     assert any(e.kind == "branch" and e.data["to"] == "interrupted_again" for e in out)
     assert engine.current.id == "interrupted_again"
+
+
+def test_a_short_utterance_during_a_line_is_a_backchannel_not_an_interruption(library):
+    """'Mm-hm' while the patient goes on (core.talktime: at most BACKCHANNEL_MAX_S) never scolds."""
+    s = library["frustrated-unheard"]
+    engine = ScenarioEngine(s)
+    engine.start(0.0)
+    assert engine.clinician_speech_started(2.0) == []
+    engine.tick(2.5)
+    ev = engine.clinician_speech_segment(2.0, 2.6)
+    assert [(e.kind, e.t, e.onset) for e in ev] == [("backchannel", 2.6, 2.0)]
+    engine.clinician_turn_ended(3.3, 2.6)
+    engine.tick(4.0)
+    assert engine.interruptions == [] and engine.backchannels == [2.0]
 
 
 def test_measured_eye_contact_branches_and_unknown_never_branches(library):

@@ -285,7 +285,7 @@ class VisitRunner:
                 self._dispatch(self.engine.clinician_speech_started(self._now(ev.t)))
         elif isinstance(ev, SpeechSegment) and ev.speaker == "clinician":
             with self._lock:
-                self.engine.clinician_speech_segment(ev.start, ev.end)
+                self._dispatch(self.engine.clinician_speech_segment(ev.start, ev.end))
         elif isinstance(ev, TurnEnded):
             with self._lock:
                 self._dispatch(self.engine.clinician_turn_ended(self._now(ev.t), ev.speech_end))

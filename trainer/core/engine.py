@@ -27,7 +27,7 @@ from typing import Callable
 from trainer.core import conditions, talktime
 from trainer.core.events import (BranchTaken, CardChosen, CaregiverJoined, CaregiverLeft, ClinicianSpeaking,
                                  ClinicianTurnEnded, ClinicianTurnStarted, ConnectionChanged, FrameSample,
-                                 Interruption, OverrideGiven, PatientLineEnded, PatientLineStarted, ScenarioEvent,
+                                 Backchannel, Interruption, OverrideGiven, PatientLineEnded, PatientLineStarted, ScenarioEvent,
                                  RubricFinal, UiActionTaken, VisitEnded, VisitStarted)
 from trainer.core.measures import (Measured, VisitRecord, card_credited, cue_responded, measure, rounded,
                                    source_live_intervals)
@@ -92,6 +92,8 @@ class ScenarioEngine:
         self.caregiver_present = False
         self.sharing_screen = False
         self.interruptions: list[float] = []  # live onsets during lines (for display; measures use talktime)
+        self.backchannels: list[float] = []  # onsets of short utterances that did not take the floor
+        self._overlap: tuple[float, str] | None = None  # onset and line of speech not yet classified
         self._last_cue: float | None = None  # end of a cue line since the previous turn
         self._last_turn_end = 0.0
         # What every measure is computed from (core.measures): frames, speech, cues, microphone coverage.
@@ -121,6 +123,8 @@ class ScenarioEngine:
     def tick(self, t: float) -> list[ScenarioEvent]:
         """Advance time: ends connection holds, patient lines whose audio ended and timed-out turns."""
         out: list[ScenarioEvent] = []
+        if self._speaking_since is not None:
+            out += self._resolve_overlap(t)
         # A loop, because one tick may pass several short timed steps.
         while not self.finished and self.started:
             step = self.current
@@ -151,8 +155,8 @@ class ScenarioEngine:
             return out
         self._speaking_since = t
         if isinstance(self.current, PatientLine) and self._hold is None:
-            self.interruptions.append(t)
-            out.append(self._emit(Interruption(t, step=self.current.id)))
+            # Interruption or backchannel? Known once the utterance outlasts a backchannel or ends.
+            self._overlap = (t, self.current.id)
         elif isinstance(self.current, ClinicianTurn) and self._turn is not None and not self._turn.spoke:
             self._turn.spoke = True
             self._turn.first_speech = t
@@ -160,10 +164,33 @@ class ScenarioEngine:
         return out
 
     def clinician_speech_segment(self, start: float, end: float) -> list[ScenarioEvent]:
-        """A closed segment of clinician speech (from the voice pipeline), for talk length and share."""
+        """A closed segment of clinician speech (from the voice pipeline), for talk length and share. A
+        segment that began during a patient line and ends within talktime.BACKCHANNEL_MAX_S while the
+        patient goes on is a backchannel; otherwise it took the floor (an interruption)."""
         if end > start:
             self.record.clinician.append((start, end))
-        return []
+        out: list[ScenarioEvent] = []
+        if self._overlap is not None and start <= self._overlap[0] + 0.05:
+            onset, step = self._overlap
+            self._overlap = None
+            if end - onset <= talktime.BACKCHANNEL_MAX_S and isinstance(self.current, PatientLine):
+                self.backchannels.append(onset)
+                out.append(self._emit(Backchannel(end, step=step, onset=onset)))
+            else:
+                out += self._interrupted(min(end, onset + talktime.BACKCHANNEL_MAX_S), onset, step)
+        return out
+
+    def _interrupted(self, t: float, onset: float, step: str) -> list[ScenarioEvent]:
+        self.interruptions.append(onset)
+        return [self._emit(Interruption(t, step=step, onset=onset))]
+
+    def _resolve_overlap(self, t: float) -> list[ScenarioEvent]:
+        """Still speaking past a backchannel's length: the clinician took the floor at the onset."""
+        if self._overlap is None or t - self._overlap[0] <= talktime.BACKCHANNEL_MAX_S:
+            return []
+        onset, step = self._overlap
+        self._overlap = None
+        return self._interrupted(onset + talktime.BACKCHANNEL_MAX_S, onset, step)
 
     def clinician_turn_ended(self, t: float, speech_end: float | None = None) -> list[ScenarioEvent]:
         """End-of-turn from the voice pipeline (the clinician stopped talking, hang-over elapsed)."""

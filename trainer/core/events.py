@@ -140,10 +140,23 @@ class PatientLineEnded(ScenarioEvent):
 
 @dataclass(frozen=True, slots=True)
 class Interruption(ScenarioEvent):
-    """The clinician started speaking while a patient line was playing."""
+    """The clinician took the floor while a patient line was playing: they started speaking at `onset`
+    and were still speaking core.talktime.BACKCHANNEL_MAX_S later (or the patient did not go on). `t` is
+    when that was known, so the live window and a replay count it at the same moment."""
 
     step: str = ""
+    onset: float | None = None
     kind: ClassVar[str] = "interruption"
+
+
+@dataclass(frozen=True, slots=True)
+class Backchannel(ScenarioEvent):
+    """A short utterance during a patient line that did not take the floor ("mm-hm", "right"; definition
+    in core.talktime): counted apart, never as an interruption. `t` is when it ended."""
+
+    step: str = ""
+    onset: float | None = None
+    kind: ClassVar[str] = "backchannel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +254,7 @@ class RubricFinal(ScenarioEvent):
 #: Every typed scenario event class by its stored kind.
 SCENARIO_EVENTS: dict[str, type[ScenarioEvent]] = {
     c.kind: c for c in (VisitStarted, ConnectionChanged, CaregiverJoined, CaregiverLeft, PatientLineStarted,
-                        PatientLineEnded, Interruption, ClinicianTurnStarted, CardChosen, ClinicianSpeaking,
+                        PatientLineEnded, Interruption, Backchannel, ClinicianTurnStarted, CardChosen, ClinicianSpeaking,
                         ClinicianTurnEnded, BranchTaken, UiActionTaken, OverrideGiven, VisitEnded, RubricFinal)
 }
 

@@ -103,7 +103,9 @@ def session_report(store, session_id: int, *, speech: list[tuple[float, float]] 
             "end_of_turn_s": end_of_turn_s,
             "end_latency_max_s": max(latencies) if latencies else None,
             "end_latency_median_s": sorted(latencies)[len(latencies) // 2] if latencies else None,
-            "interruptions_reported": [e["t"] for e in events if e["kind"] == "interruption"],
+            "interruptions_reported": [e["data"].get("onset", e["t"]) if e["data"].get("onset") is not None
+                                       else e["t"] for e in events if e["kind"] == "interruption"],
+            "backchannels_reported": [e["data"].get("onset") for e in events if e["kind"] == "backchannel"],
             "events_max_at_one_instant": max(per_instant.values()) if per_instant else 0,
             "face_samples": len(frames),
             "face_samples_per_s": round(len(frames) / duration, 2) if duration > 0 else None,
