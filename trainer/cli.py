@@ -120,9 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default=None, metavar="ID", help="only sessions of this scenario")
     p.add_argument("--json", action="store_true", help="print the series as JSON")
 
-    p = sub.add_parser("analyze", help="analyse a recording (video and/or audio) into CSV files and summary.json")
-    p.add_argument("input", metavar="INPUT", help="a video file (with or without sound) or an audio file")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for frames.csv, voice.csv, summary.json")
+    p = sub.add_parser("analyze", help="analyse a recording (video and/or audio) or a time-aligned transcript "
+                                       "into CSV files and summary.json")
+    p.add_argument("input", metavar="INPUT", nargs="?",
+                   help="a video file (with or without sound) or an audio file")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for frames.csv, voice.csv, utterances.csv, summary.json")
+    p.add_argument("--transcript", metavar="FILE",
+                   help="analyse a time-aligned transcript instead of a recording: Praat TextGrid (a tier "
+                        "per speaker), WebVTT, SRT or CSV start,end,speaker,text; writes utterances.csv")
+    p.add_argument("--transcribe", action="store_true",
+                   help="also transcribe the clinician's speech offline and label it (utterances.csv)")
+    p.add_argument("--clinician", metavar="SPEAKER",
+                   help="the clinician's speaker name in --transcript (default: a name like 'Doctor' or "
+                        "'Clinician', else the first speaker)")
+    p.add_argument("--patient-name", action="append", default=[], metavar="NAME",
+                   help="the patient's name, to credit using it (repeatable)")
     p.add_argument("--patient-segments", metavar="FILE",
                    help="when the patient was heard: an RTTM file (first speaker = patient) or a start,end CSV")
     p.add_argument("--patient-audio", metavar="FILE",
@@ -309,11 +322,17 @@ class _ProgressBar:
 def _analyze(args) -> int:
     from trainer.core.errors import TrainerError
 
+    if (args.input is None) == (args.transcript is None):
+        print("error: give either a recording (INPUT) or --transcript FILE", file=sys.stderr)
+        return 2
+    if args.transcript is not None:
+        return _analyze_transcript(args)
     try:
         from trainer.analysis.offline import analyze_recording
 
         summary = analyze_recording(args.input, args.out, patient_segments=args.patient_segments,
-                                    patient_audio=args.patient_audio, progress=_ProgressBar(not args.quiet))
+                                    patient_audio=args.patient_audio, progress=_ProgressBar(not args.quiet),
+                                    transcribe=args.transcribe, patient_names=args.patient_name)
     except TrainerError as exc:
         print(f"{chr(10) if sys.stderr.isatty() and not args.quiet else ''}error: {exc}", file=sys.stderr)
         return 2
@@ -449,6 +468,29 @@ def _progress(args) -> int:
     for b in data["behaviours"]:
         marks = "".join({True: "+", False: "o", None: "."}[v] for v in b["shown"])
         print(f"{b['label']}: {marks}   (+ shown, o not shown, . not practised or not measurable)")
+
+
+def _analyze_transcript(args) -> int:
+    import json
+    from pathlib import Path
+
+    from trainer.analysis.offline_transcript import analyze_transcript
+    from trainer.core.errors import TrainerError
+
+    try:
+        summary = analyze_transcript(args.transcript, args.out, clinician=args.clinician,
+                                     patient_names=args.patient_name)
+    except TrainerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n",
+                                                 encoding="utf-8")
+    v = summary["verbal"]
+    print(f"wrote {args.out}: clinician={summary['clinician_speaker']!r}, "
+          f"clinician_share={summary['clinician_share']}, utterances={v['utterances']}, "
+          f"open_questions={v['open_questions']}, closed_questions={v['closed_questions']}")
+    for advice in v["jargon_unexplained"]:
+        print(f"  jargon: {advice}")
     return 0
 
 

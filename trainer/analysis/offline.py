@@ -11,7 +11,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from trainer.core.errors import SourceError
 
@@ -62,8 +62,14 @@ def _finite(value):
 def analyze_recording(path: str | os.PathLike, out_dir: str | os.PathLike, *,
                       patient_segments: str | os.PathLike | None = None,
                       patient_audio: str | os.PathLike | None = None,
-                      progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> dict:
-    """Analyse a recording into out_dir (frames.csv, voice.csv, summary.json); returns the summary."""
+                      progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
+                      transcribe: bool = False, patient_names: Sequence[str] = (),
+                      keep_text: bool | None = None) -> dict:
+    """Analyse a recording into out_dir (frames.csv, voice.csv, summary.json); returns the summary.
+
+    With `transcribe`, the clinician's speech segments are also transcribed offline and labelled into
+    utterances.csv (the words kept when `keep_text`, by default when the site policy allows
+    transcripts; otherwise only the labels)."""
     from trainer.analysis.offline_video import analyze_video
     from trainer.analysis.offline_voice import analyze_voice
 
@@ -84,6 +90,18 @@ def analyze_recording(path: str | os.PathLike, out_dir: str | os.PathLike, *,
         speech_segments = voice.get("_segments")
     elif patient_segments or patient_audio:
         raise SourceError(f"{Path(path).name} has no audio track, so talk-time balance cannot be computed.")
+    if transcribe:
+        if not has_audio:
+            raise SourceError(f"{Path(path).name} has no audio track: there is no speech to transcribe.")
+        from trainer.analysis.offline_transcript import transcribe_recording
+
+        if keep_text is None:
+            from trainer.core.policy import effective_settings
+
+            keep_text = effective_settings().allow_transcripts
+        summary.update(transcribe_recording(path, speech_segments or [], out, patient_names=patient_names,
+                                            keep_text=keep_text,
+                                            progress=(lambda d, t: progress("words", d, t)) if progress else None))
     if has_video:
         video = analyze_video(path, out, speech_segments=speech_segments,
                               progress=(lambda d, t: progress("video", d, t)) if progress else None,

@@ -265,6 +265,10 @@ SETTINGS: dict[str, SettingSpec] = {s.key: s for s in (
                 "When set, each completed visit's results are queued on this computer and sent as xAPI "
                 "statements to the programme's learning record store; when not set, nothing leaves the computer.",
                 default_allowed=False),
+    SettingSpec("allow_transcripts", "Transcripts of what you say kept", False, _check_bool,
+                "Whether the clinician's words, as transcribed on this machine, are stored with a session "
+                "(and written by trainer analyze --transcribe). When false the words are discarded after "
+                "labelling and only the verbal labels (question type, empathy, jargon, ...) are kept."),
 )}
 
 _META_KEYS = {"version", "note", "defaults"}
@@ -521,6 +525,10 @@ class EffectiveSettings:
     def turn_time_scale(self) -> float | None:
         """Factor for every clinician turn's timeout; None when time limits are off."""
         return TURN_TIME_LIMITS[self.value("turn_time_limits")]
+
+    @property
+    def allow_transcripts(self) -> bool:
+        return self.value("allow_transcripts")
 
     @property
     def policy_files(self) -> tuple[Path, ...]:

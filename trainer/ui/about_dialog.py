@@ -37,7 +37,7 @@ USER_CHOICES = {
 
 def format_value(key: str, value) -> str:
     """A setting's value in words."""
-    if key == "allow_video_recording":
+    if key in ("allow_video_recording", "allow_transcripts"):
         return _("Yes") if value else _("No")
     if key == "retention_days":
         return _("Until deleted") if value is None else _("{n} days").format(n=value)

@@ -1,0 +1,103 @@
+"""Speech-to-text: the shipped Whisper tiny.en model (checked by SHA-256), word error rate on the real
+speech in the fixture clips, the audio tail the live pipeline cuts utterances from, the worker thread."""
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import fixture
+from trainer.analysis.models import packaged_model_dir
+from trainer.analysis.stt import (RATE, AudioTail, SpeechRecognizer, TranscriptionJob, TranscriptionWorker,
+                                  word_error_rate, word_errors)
+from trainer.capture.audio import decode_audio
+from trainer.core.errors import ModelError
+from trainer.resources import models_dir
+
+REFS = json.loads((Path(__file__).parent / "data" / "stt_references.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return SpeechRecognizer()
+
+
+def test_word_error_rate():
+    assert word_error_rate("Front center.", "front, centre") == 0.0
+    assert word_errors("the cat sat on the mat", "the cat sat on mat") == (1, 6)
+    assert word_errors("a b", "a x b y") == (2, 2)
+    assert word_error_rate("", "") == 0.0
+
+
+@pytest.mark.parametrize("clip", [k for k in REFS if not k.startswith("_")])
+def test_fixture_speech_within_target(recognizer, clip):
+    audio = decode_audio(fixture(clip))
+    tr = recognizer.transcribe(audio)
+    assert word_error_rate(REFS[clip], tr.text) <= 0.15, tr.text
+    assert tr.confidence is not None and 0 < tr.confidence <= 1
+
+
+def test_silence_and_noise_give_no_words(recognizer):
+    assert recognizer.transcribe(np.zeros(RATE * 2, np.float32)).text == ""
+    noise = decode_audio(fixture("audio/noise.wav"))[: RATE * 3]
+    assert word_errors("", recognizer.transcribe(noise).text)[0] <= 1
+
+
+def test_altered_model_is_refused(tmp_path):
+    # A copy of the assets whose manifest expects other bytes for one file: loading must stop.
+    shutil.copytree(models_dir(), tmp_path / "models", ignore=shutil.ignore_patterns("*.task", "*.onnx"))
+    man = json.loads((tmp_path / "models" / "packaged.json").read_text())
+    man["whisper-tiny.en"]["files"]["config.json"]["sha256"] = "0" * 64
+    (tmp_path / "models" / "packaged.json").write_text(json.dumps(man))
+    with pytest.raises(ModelError, match="altered"):
+        packaged_model_dir("whisper-tiny.en", tmp_path / "models")
+    man["whisper-tiny.en"]["package"] = "no_such_speech_package"
+    (tmp_path / "models" / "packaged.json").write_text(json.dumps(man))
+    with pytest.raises(ModelError, match="not installed"):
+        packaged_model_dir("whisper-tiny.en", tmp_path / "models")
+
+
+def test_audio_tail_keeps_recent_samples_in_place():
+    tail = AudioTail(seconds=1.0)
+    x = np.arange(RATE * 2, dtype=np.float32)
+    for i in range(0, len(x), 512):
+        tail.add(i / RATE, x[i:i + 512])
+    got = tail.between(1.5, 1.75)
+    assert np.array_equal(got, x[int(1.5 * RATE):int(1.75 * RATE)])
+    assert len(tail.between(0.0, 0.5)) == 0  # older than the tail holds
+    tail.add(2.5, np.ones(160, np.float32))  # a jump leaves silence
+    gap = tail.between(2.0, 2.5)
+    assert len(gap) == RATE // 2 and not gap.any()
+
+
+def test_worker_transcribes_in_order_on_its_thread(recognizer):
+    speech = decode_audio(fixture("audio/speech_short.wav"))
+    results, done = [], threading.Event()
+
+    def on_result(job, tr, t):
+        results.append((job.start, tr.text, threading.current_thread().name))
+        if len(results) == 2:
+            done.set()
+
+    worker = TranscriptionWorker(on_result, clock=lambda: 0.0, recognizer_factory=lambda: recognizer)
+    worker.submit(TranscriptionJob(1.0, 2.4, speech))
+    worker.submit(TranscriptionJob(5.0, 5.5, np.zeros(RATE // 2, np.float32)))
+    assert done.wait(120)
+    worker.close()
+    assert [r[0] for r in results] == [1.0, 5.0]
+    assert word_error_rate("front center", results[0][1]) == 0 and results[1][1] == ""
+    assert results[0][2] == "speech-to-text"
+
+
+def test_worker_reports_a_missing_model():
+    def broken():
+        raise ModelError("no model here")
+
+    worker = TranscriptionWorker(lambda *a: None, clock=lambda: 0.0, recognizer_factory=broken)
+    assert worker.ready.wait(10)
+    worker.submit(TranscriptionJob(0, 1, np.zeros(10, np.float32)))
+    worker.close(10)
+    assert isinstance(worker.error, ModelError)
