@@ -48,6 +48,9 @@ def _add_io_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mic", default=None, metavar="INDEX|FILE", type=_input_spec("microphone"),
                    help="microphone device index (default: the system default) or an audio/video file whose "
                         "sound is used instead of a microphone")
+    p.add_argument("--captions", action="store_true",
+                   help="show your own words as live captions during visits (transcribed on this computer; "
+                        "Ctrl+K toggles them in the call window)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -468,6 +471,7 @@ def _progress(args) -> int:
     for b in data["behaviours"]:
         marks = "".join({True: "+", False: "o", None: "."}[v] for v in b["shown"])
         print(f"{b['label']}: {marks}   (+ shown, o not shown, . not practised or not measurable)")
+    return 0
 
 
 def _analyze_transcript(args) -> int:
