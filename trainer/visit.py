@@ -62,7 +62,8 @@ class VisitRunner:
                  realtime: bool = True, voice: PatientVoice | None = None, sound_output: bool = True,
                  calibration="auto", lms="policy", turn_time_scale="settings",
                  clock: SessionClock | None = None, stepped: bool = False,
-                 on_playback: Callable[[float, object, int], None] | None = None, learner: str = ""):
+                 on_playback: Callable[[float, object, int], None] | None = None, learner: str = "",
+                 speech_to_text: bool = False, keep_transcripts: bool | None = None, recognizer_factory=None):
         self.scenario = scenario
         # Where results go when the visit ends: the site policy's LRS ("policy"), a given LmsPolicy, or
         # None; and the user's time limits for turns ("settings", a factor, or None for none). Read now, so
@@ -114,9 +115,15 @@ class VisitRunner:
             except TrainerError as exc:
                 calibration, self._calibration_problem = None, f"{exc.message} Using the default camera position."
         self.calibration = calibration
+        if speech_to_text and keep_transcripts is None:
+            from trainer.core.policy import effective_settings
+
+            keep_transcripts = effective_settings().allow_transcripts
         self.pipeline = VisitPipeline(frame_source, audio_source, self.clock, self._on_pipeline_event,
                                       on_frame=self._on_frame, drop_frames=realtime,
-                                      analyzer_factory=lambda: create_face_processor(calibration=calibration))
+                                      analyzer_factory=lambda: create_face_processor(calibration=calibration),
+                                      speech_to_text=speech_to_text, patient_names=(scenario.patient.name,),
+                                      keep_text=bool(keep_transcripts), recognizer_factory=recognizer_factory)
         self.finished = threading.Event()  # set when the scenario reached its end
         self._engine_t = 0.0
 

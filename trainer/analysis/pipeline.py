@@ -2,11 +2,17 @@
 
     camera/file --capture thread--> [latest-frame slot] --analysis thread--> FaceAnalyzer -> FrameSample
     mic/file    --audio thread----> VoiceAnalyzer -> AudioLevel / SpeechStarted / SpeechSegment / TurnEnded
+                                        SpeechSegment(clinician) --speech-to-text thread--> Utterance
 
 Every event goes to `sink(event)`, called on a worker thread (the store and the UI bridge both queue).
 In live mode the capture thread keeps only the newest frame: when analysis falls behind, old frames are
 dropped (counted in `frames_dropped`) instead of queued, so feedback latency stays bounded. Offline
 analysis uses `drop_frames=False` and sees every frame.
+
+With `speech_to_text` on, each clinician SpeechSegment's sound (kept by an AudioTail on the voice
+analyser) is queued to a TranscriptionWorker; its Utterance events (text, verbal labels, latency) reach
+the sink when ready, possibly seconds later (docs/speech-to-text.md). `stop()` waits up to
+`stt_drain_s` for queued utterances.
 
 A source that cannot be opened does not stop the visit: the pipeline emits a Notice saying what
 feedback is unavailable and why, and runs with what it has.
@@ -32,7 +38,8 @@ from trainer.capture.base import Frame
 from trainer.core.clock import clock_text
 from trainer.core.i18n import N_, _
 from trainer.core.errors import ModelError, TrainerError
-from trainer.core.events import SIGNAL_GAP_S, SOURCE_STOPPED, Notice, SourceFinished, SourceStatus
+from trainer.core.events import (SIGNAL_GAP_S, SOURCE_STOPPED, Notice, SourceFinished, SourceStatus, SpeechSegment,
+                                 Utterance)
 
 Sink = Callable[[object], None]
 
@@ -183,7 +190,9 @@ class VisitPipeline:
     """Runs the frame and audio workers of one session."""
 
     def __init__(self, frame_source, audio_source, clock, sink: Sink, *, drop_frames: bool = True,
-                 analyzer_factory=None, voice_factory=None, on_frame: Callable[[Frame, object], None] | None = None):
+                 analyzer_factory=None, voice_factory=None, on_frame: Callable[[Frame, object], None] | None = None,
+                 speech_to_text: bool = False, patient_names: tuple[str, ...] = (), keep_text: bool = False,
+                 recognizer_factory=None, stt_drain_s: float = 20.0):
         self.frame_source = frame_source
         self.audio_source = audio_source
         self.clock = clock
@@ -207,6 +216,13 @@ class VisitPipeline:
         # The watchdog judges "no data for a second" on the session clock; it runs when sources are paced to
         # that clock (live), not when files are read as fast as possible.
         self.watch = drop_frames
+        self.speech_to_text = speech_to_text
+        self.patient_names = tuple(patient_names)
+        self.keep_text = keep_text
+        self._recognizer_factory = recognizer_factory
+        self.stt_drain_s = stt_drain_s
+        self._stt = None
+        self._tail = None
 
     @property
     def frames_dropped(self) -> int:
@@ -246,6 +262,8 @@ class VisitPipeline:
             except TrainerError as exc:
                 self._notice("mic_unavailable", f"{exc.message} " + _("Talk-time feedback is off for this visit."))
                 self._failed_to_open("mic", exc.message)
+            if self.mic_ok and self.speech_to_text:
+                self._start_stt()
         else:
             self._notice("mic_unavailable", _("No microphone selected: talk-time feedback is off."))
         if self.camera_ok:
@@ -255,6 +273,38 @@ class VisitPipeline:
                 self.camera_ok = False
                 self._notice("face_model_unavailable", f"{exc.message} " + _("Face feedback is off."), "error")
                 self._failed_to_open("camera", exc.message)
+
+    def _start_stt(self) -> None:
+        from trainer.analysis.stt import AudioTail, TranscriptionWorker
+
+        self._tail = AudioTail()
+        self._voice.tail = self._tail
+        # The model loads on the worker's own thread, so preparing the visit does not wait for it.
+        self._stt = TranscriptionWorker(self._on_transcript, self.clock.now,
+                                        recognizer_factory=self._recognizer_factory)
+
+    def _on_transcript(self, job, transcript, done_t: float) -> None:
+        from trainer.core.verbal import label_utterance, merge_labels
+
+        if not transcript.text:
+            return  # breath or noise the recogniser heard no words in
+        labels = merge_labels(label_utterance(transcript.text, self.patient_names))
+        self.sink(Utterance(round(done_t, 3), job.start, job.end, transcript.text, labels,
+                            transcript.confidence, self.keep_text))
+
+    def _transcribe(self, events: list) -> None:
+        from trainer.analysis.stt import PAD_S, TranscriptionJob
+
+        for ev in events:
+            if isinstance(ev, SpeechSegment) and ev.speaker == "clinician":
+                samples = self._tail.between(ev.start - PAD_S, ev.end + PAD_S)
+                if len(samples):
+                    self._stt.submit(TranscriptionJob(ev.start, ev.end, samples))
+
+    @property
+    def stt_latencies(self) -> list[float]:
+        """End of speech to transcript, seconds, for each utterance transcribed so far."""
+        return list(self._stt.latencies) if self._stt is not None else []
 
     def start(self) -> None:
         """Start the worker threads (preparing first if needed)."""
@@ -363,12 +413,16 @@ class VisitPipeline:
                     if isinstance(ev, Notice) and ev.code in ("mic_lost", "mic_restored"):
                         continue
                     self.sink(ev)
+                if self._stt is not None:
+                    self._transcribe(events)
         finally:
             failure = _failure_in_flight("microphone")
             with self._voice_lock:
                 events = voice.flush()
             for ev in events:  # sinks run outside the lock: they take the visit runner's lock
                 self.sink(ev)
+            if self._stt is not None:
+                self._transcribe(events)
             err = getattr(src, "error", None)
             if err:
                 self._notice("mic_error", err)
@@ -401,6 +455,11 @@ class VisitPipeline:
         self._slot.close()
         for th in self._threads:
             th.join(timeout)
+        if self._stt is not None:
+            self._stt.close(self.stt_drain_s)
+            if self._stt.error is not None:
+                self._notice("speech_to_text_unavailable",
+                             f"{self._stt.error.message} What you said was not transcribed.", "error")
         for src in (self.frame_source, self.audio_source):
             if src is not None:
                 try:

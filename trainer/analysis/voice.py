@@ -286,6 +286,9 @@ class VoiceAnalyzer:
         self._guard = None
         self._ref_active = None
         self._ref_segmenter = None
+        # Optional AudioTail (trainer.analysis.stt) that keeps the analysed 16 kHz signal, after the echo
+        # guard, for speech-to-text of the segments (set by the pipeline when transcription is on).
+        self.tail = None
 
     # -- patient side -------------------------------------------------------------------------------
     def patient_segment(self, start: float, end: float) -> None:
@@ -445,6 +448,8 @@ class VoiceAnalyzer:
             self._record(self._ref_segmenter.push(t, FRAME_S, self._ref_active(ref)))
             frame = self._guard.process(frame, ref)
             t -= self._guard.delay / RATE  # the suppressor's output lags by its window hop
+        if self.tail is not None:
+            self.tail.add(t, frame)
         level = float(np.dot(frame, frame)) / FRAME + 1e-12
         quiet = self._floor is not None and level < self._floor * self._gate_ratio
         # Track the floor: down at once, up by 1 dB per second (the quietest recent frames).

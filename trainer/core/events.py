@@ -353,3 +353,28 @@ def event_from_row(t: float, kind: str, data: dict | None) -> Any:
     if kind == "source_status":
         return SourceStatus(float(t), data.get("source", ""), data.get("state", ""), data.get("reason", ""))
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """What the clinician said in one speech segment (offline speech-to-text) and its verbal labels
+    (trainer.core.verbal.merge_labels keys). `t` is when the transcript was ready, so `t - end` is its
+    latency. `keep_text` says whether the site policy lets the words be stored (docs/policy.md,
+    `allow_transcripts`); the live captions show them either way."""
+
+    t: float
+    start: float
+    end: float
+    text: str
+    labels: dict[str, Any] = field(default_factory=dict)
+    confidence: float | None = None
+    keep_text: bool = False
+    speaker: str = "clinician"
+
+    def stored_data(self) -> dict[str, Any]:
+        """The event row's data: times, labels, confidence, and the words only when they may be kept."""
+        data: dict[str, Any] = {"start": self.start, "end": self.end, "latency_s": round(self.t - self.end, 3),
+                                "confidence": self.confidence, "labels": self.labels}
+        if self.keep_text:
+            data["text"] = self.text
+        return data

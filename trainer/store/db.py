@@ -7,7 +7,7 @@ Schema (version in PRAGMA user_version; `MIGRATIONS[i]` upgrades version i to i+
            self-reflection ({"went_well", "differently"} or {"skipped": true}), NULL until asked
   frames(session_id, t, face, gaze, yaw, pitch, roll, expressivity, smile, nod)   one row per analysed frame
   speech(session_id, speaker, start, end)                                          closed speech segments
-  events(session_id, t, kind, data)                                                scenario events, notices
+  events(session_id, t, kind, data)                                                scenario events, notices, utterances (kind 'utterance')
   outbox(seq, statement_id, session_id, verb, created_at, statement, sent_at, ...)  xAPI statements to send
 
 A session is created with status 'interrupted' and only becomes 'completed' when it is closed properly,
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from trainer.core.errors import StoreError
 from trainer.core.events import (AudioLevel, FrameSample, Notice, ScenarioEvent, SourceFinished, SourceStatus,
-                                 SpeechSegment, SpeechStarted)
+                                 SpeechSegment, SpeechStarted, Utterance)
 from trainer.core.face_metrics import cue_response, summarise_face
 from trainer.core.measures import VisitRecord, measure_all, source_live_intervals
 from trainer.core.metrics import face_present_ratio, total_duration
@@ -574,7 +574,8 @@ class SessionWriter:
 
     def put(self, event) -> None:
         """Queue an event for storage (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished,
-        SourceStatus; SpeechStarted and AudioLevel keep the open speech row growing); others are ignored."""
+        SourceStatus; SpeechStarted and AudioLevel keep the open speech row growing; Utterance: an
+        `utterance` event row whose words are kept only when the event allows it); others are ignored."""
         if isinstance(event, _STORED):
             self._queue.put(event)
 
@@ -588,6 +589,8 @@ class SessionWriter:
             return ("INSERT INTO speech VALUES (?,?,?,?)", (sid, ev.speaker, ev.start, ev.end))
         if isinstance(ev, ScenarioEvent):
             return ("INSERT INTO events VALUES (?,?,?,?)", (sid, ev.t, ev.kind, json.dumps(ev.data)))
+        if isinstance(ev, Utterance):
+            return ("INSERT INTO events VALUES (?,?,?,?)", (sid, ev.t, "utterance", json.dumps(ev.stored_data())))
         if isinstance(ev, Notice):
             return ("INSERT INTO events VALUES (?,?,?,?)",
                     (sid, ev.t, "notice", json.dumps({"code": ev.code, "message": ev.message, "level": ev.level})))
@@ -730,4 +733,4 @@ class SessionWriter:
 
 _CLOSE = object()
 _STORED = (FrameSample, SpeechSegment, ScenarioEvent, Notice, SourceFinished, SourceStatus, SpeechStarted,
-           AudioLevel)
+           AudioLevel, Utterance)

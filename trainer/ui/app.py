@@ -139,7 +139,8 @@ def run_gui(args) -> int:
     app.setOrganizationName("VideoVisitTrainer")
     try:
         apply_language()
-        window = MainWindow(camera=getattr(args, "camera", None), mic=getattr(args, "mic", None))
+        window = MainWindow(camera=getattr(args, "camera", None), mic=getattr(args, "mic", None),
+                            captions=bool(getattr(args, "captions", False)))
     except TrainerError as exc:  # e.g. the session store cannot be opened
         sys.stderr.write(f"error: {exc}\n")
         QMessageBox.critical(None, exc.title, str(exc))

@@ -15,7 +15,7 @@ from collections import deque
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from trainer.core.events import (AudioLevel, FrameSample, Notice, ScenarioEvent, SourceFinished, SpeechSegment,
-                                 TalkBalance)
+                                 TalkBalance, Utterance)
 from trainer.visit import FramePreview
 
 DRAIN_INTERVAL_MS = 33
@@ -31,11 +31,12 @@ class EventBridge(QObject):
     speech_segment = Signal(object)  # SpeechSegment (all)
     source_finished = Signal(object)  # SourceFinished (all)
     other_event = Signal(object)  # any other event of the visit with a session time (e.g. SourceStatus), all
+    utterance = Signal(object)  # Utterance (all): what the clinician said, transcribed
 
     _LATEST_ONLY = {FramePreview: "preview", FrameSample: "frame_sample", AudioLevel: "audio_level",
                     TalkBalance: "talk_balance"}
     _ALL = {ScenarioEvent: "scenario_event", Notice: "notice", SpeechSegment: "speech_segment",
-            SourceFinished: "source_finished"}
+            SourceFinished: "source_finished", Utterance: "utterance"}
 
     def __init__(self, parent=None):
         super().__init__(parent)

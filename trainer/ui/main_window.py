@@ -54,8 +54,10 @@ class _PageStack(QStackedWidget):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, camera=None, mic=None, store: SessionStore | None = None, settings=None):
+    def __init__(self, camera=None, mic=None, store: SessionStore | None = None, settings=None,
+                 captions: bool = False):
         super().__init__()
+        self.captions = captions  # start visits with the clinician's live captions on
         # Site policy and defaults (docs/policy.md); an unreadable policy raises PolicyError to run_gui.
         self.settings = settings if settings is not None else effective_settings(user=load_user_settings())
         self.setWindowTitle("Video-Visit Trainer")
@@ -351,7 +353,7 @@ class MainWindow(QMainWindow):
         self._ending = False
         try:
             self.runner = VisitRunner(scenario, self.store, camera=self.camera, mic=self.mic, listener=b.post,
-                                      learner=self.scenario_page.learner())
+                                      learner=self.scenario_page.learner(), speech_to_text=True)
         except TrainerError as exc:
             self._abort_visit(exc)
             return
@@ -361,6 +363,7 @@ class MainWindow(QMainWindow):
                          caption_scale=self.settings.caption_scale,
                          caption_contrast=self.settings.value("caption_contrast"))
         self.visit_page = page
+        page.captions_button.setChecked(self.captions)
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
         page.follow_clock(runner.clock.now)
@@ -375,6 +378,7 @@ class MainWindow(QMainWindow):
         b.speech_segment.connect(page.on_event)
         b.source_finished.connect(page.on_event)
         b.other_event.connect(page.on_event)
+        b.utterance.connect(page.on_utterance)
         page.end_requested.connect(self.request_end_visit)
         page.action_requested.connect(runner.ui_action)
         page.card_chosen.connect(runner.choose_card)

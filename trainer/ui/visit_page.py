@@ -6,6 +6,7 @@
     | | patient (animated, trainer.ui.patient_view)                               | |self-view| |
     | |                                            | +--------+ |
     | | caption: the patient's current line         |            |
+    | | your captions (optional): what you said     |            |
     | +--------------------------------------------+            |
     | your turn: prompt            face/head   mic meter  00:42 |
     |                    [ End call ]                            |
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QProgressBar, QPushBu
                                QVBoxLayout, QWidget)
 
 from trainer.core.events import (AudioLevel, CaregiverJoined, CaregiverLeft, ConnectionChanged, FrameSample, Notice,
-                                 PatientLineEnded, PatientLineStarted, VisitEnded)
+                                 PatientLineEnded, PatientLineStarted, Utterance, VisitEnded)
 from trainer.core.i18n import _, is_french, localized
 from trainer.core.scenario import Scenario
 from trainer.core.visit_state import VisitState, clock_text
@@ -171,6 +172,15 @@ class VisitPage(QWidget):
         patient_col.addWidget(self.voice_note)
         patient_col.addWidget(self.share_banner)
         patient_col.addWidget(self.patient, 1)
+        # The clinician's own words, transcribed on this machine (off by default; Ctrl+K or the button).
+        self.captions_label = QLabel()
+        self.captions_label.setObjectName("ownCaptions")
+        self.captions_label.setWordWrap(True)
+        self.captions_label.setAlignment(Qt.AlignCenter)
+        self.captions_label.setStyleSheet("background: rgba(0,0,0,0.65); color: #ffffff; font-size: 15px; "
+                                          "padding: 6px 12px; border-radius: 6px;")
+        self.captions_label.hide()
+        patient_col.addWidget(self.captions_label)
         tile_lay.addLayout(patient_col, 1)
         side = QVBoxLayout()
         side.addWidget(self.self_view)
@@ -243,6 +253,14 @@ class VisitPage(QWidget):
         self.invite_button.clicked.connect(lambda: self.action_requested.emit("invite_caregiver"))
         QShortcut(QKeySequence("Ctrl+I"), self, activated=self.invite_button.click)
         self.invite_button.setVisible(scenario.caregiver is not None and scenario.caregiver.joins == "on_invite")
+        self.captions_button = QPushButton("Captions")
+        self.captions_button.setObjectName("callAction")
+        self.captions_button.setCheckable(True)
+        self.captions_button.setToolTip("Show your own words as live captions (Ctrl+K); transcribed on this "
+                                        "computer, a few seconds behind")
+        self.captions_button.toggled.connect(self._captions_toggled)
+        QShortcut(QKeySequence("Ctrl+K"), self, activated=self.captions_button.toggle)
+        self._last_words = ""
         self.facilitator_button = QToolButton()
         self.facilitator_button.setText("Facilitator")
         self.facilitator_button.setObjectName("callAction")
@@ -255,6 +273,7 @@ class VisitPage(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.prompt_label, 1)
         bottom.addWidget(self.share_button)
+        bottom.addWidget(self.captions_button)
         bottom.addWidget(self.invite_button)
         bottom.addWidget(self.facilitator_button)
         bottom.addWidget(self.clock_label)
@@ -292,6 +311,15 @@ class VisitPage(QWidget):
     def visit_started(self) -> None:
         self.render()
         self.end_button.setFocus()
+
+    def _captions_toggled(self, on: bool) -> None:
+        self.captions_label.setVisible(on and bool(self._last_words))
+
+    def on_utterance(self, u: Utterance) -> None:
+        """What the clinician just said (speech-to-text); shown only when captions are on."""
+        self._last_words = u.text
+        self.captions_label.setText(f"You: {u.text}")
+        self.captions_label.setVisible(self.captions_button.isChecked() and bool(u.text))
 
     # -- bridge slots: every event goes into the visit state; a few also drive the patient view -------
     def on_event(self, ev) -> None:
