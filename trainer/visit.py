@@ -10,6 +10,12 @@ clock, passes ready-made sources (a looping video, a virtual microphone) and cal
 step instead of the engine ticker and the virtual player's thread running on wall time, so a whole visit
 runs as fast as the CPU allows and the same inputs give the same session.
 
+Speak freely (`speak_freely=True`, needs `speech_to_text`): in a clinician turn that has intent cards and
+where no card was pressed, the end of the turn is held until the transcript of the turn's last speech
+arrives (at most `intent_wait_s`), the words are matched to the turn's cards (trainer.core.intents) and,
+when recognition is sure, that card is chosen as if pressed (an `intent_heard` event records the card,
+its confidence and the runner-up score). When unsure, no card is chosen: the cards stay the fallback.
+
 Layering: this module sits between `ui` and `store` (see the import-linter contract in pyproject.toml).
 """
 
@@ -28,8 +34,10 @@ from trainer.capture.video import open_frame_source
 from trainer.core.clock import SessionClock
 from trainer.core.engine import ScenarioEngine
 from trainer.core.errors import TrainerError
-from trainer.core.events import FrameSample, Notice, ScenarioEvent, SpeechSegment, SpeechStarted, TurnEnded
-from trainer.core.scenario import PatientLine, Scenario
+from trainer.core.events import (FrameSample, Notice, ScenarioEvent, SpeechSegment, SpeechStarted, TurnEnded,
+                                 Utterance)
+from trainer.core.intents import recognise_intent
+from trainer.core.scenario import ClinicianTurn, PatientLine, Scenario
 from trainer.store.db import SessionStore
 from trainer.store.outbox import queue_session
 
@@ -63,7 +71,8 @@ class VisitRunner:
                  calibration="auto", lms="policy", turn_time_scale="settings",
                  clock: SessionClock | None = None, stepped: bool = False,
                  on_playback: Callable[[float, object, int], None] | None = None, learner: str = "",
-                 speech_to_text: bool = False, keep_transcripts: bool | None = None, recognizer_factory=None):
+                 speech_to_text: bool = False, keep_transcripts: bool | None = None, recognizer_factory=None,
+                 speak_freely: bool = False, intent_wait_s: float = 6.0):
         self.scenario = scenario
         # Where results go when the visit ends: the site policy's LRS ("policy"), a given LmsPolicy, or
         # None; and the user's time limits for turns ("settings", a factor, or None for none). Read now, so
@@ -125,6 +134,12 @@ class VisitRunner:
                                       speech_to_text=speech_to_text, patient_names=(scenario.patient.name,),
                                       keep_text=bool(keep_transcripts), recognizer_factory=recognizer_factory)
         self.finished = threading.Event()  # set when the scenario reached its end
+        self.speak_freely = speak_freely and speech_to_text
+        self.intent_wait_s = intent_wait_s
+        self._turn_words: list[Utterance] = []  # transcripts heard in the current clinician turn
+        self._held_turn_end: tuple[float, TurnEnded] | None = None  # (held since, event)
+        self._pressed_steps: set[str] = set()
+        self._turn_start = 0.0
         self._engine_t = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -195,6 +210,8 @@ class VisitRunner:
     def choose_card(self, card_id: str) -> None:
         """The clinician picked an intent card in the current turn (ids from the clinician_turn event)."""
         with self._lock:
+            if self.engine.current is not None:
+                self._pressed_steps.add(self.engine.current.id)
             self._dispatch(self.engine.choose_card(self._now(), card_id))
 
     def override(self, name: str) -> None:
@@ -281,7 +298,35 @@ class VisitRunner:
     def _tick_loop(self) -> None:
         while not self._stopped.wait(TICK_S):
             with self._lock:
+                held = self._held_turn_end
+                if held is not None and self.clock.now() - held[0] >= self.intent_wait_s:
+                    self._release_turn_end()
                 self._dispatch(self.engine.tick(self._now()))
+
+    # -- speak freely ---------------------------------------------------------------------------------
+    def _intent_turn(self) -> ClinicianTurn | None:
+        """The current step when it is a clinician turn whose intent may be recognised from speech."""
+        step = self.engine.current
+        if self.speak_freely and isinstance(step, ClinicianTurn) and step.cards and \
+                step.id not in self._pressed_steps:
+            return step
+        return None
+
+    def _release_turn_end(self) -> None:
+        """Recognise the held turn's intent from its words, then let the engine end the turn. Lock held."""
+        _, ev = self._held_turn_end
+        self._held_turn_end = None
+        step = self._intent_turn()
+        text = " ".join(u.text for u in self._turn_words if u.text)
+        if step is not None and text:
+            m = recognise_intent(text, step.cards, patient_names=(self.scenario.patient.name,))
+            t = self._now()
+            self._dispatch([ScenarioEvent(t, "intent_heard", {
+                "step": step.id, "card": m.card, "confidence": m.confidence, "runner_up": m.runner_up})])
+            if m.card is not None:
+                self._dispatch(self.engine.choose_card(t, m.card))
+        self._turn_words = []
+        self._dispatch(self.engine.clinician_turn_ended(self._now(), ev.speech_end))
 
     def _on_pipeline_event(self, ev) -> None:
         if isinstance(ev, FrameSample):
@@ -295,7 +340,23 @@ class VisitRunner:
                 self._dispatch(self.engine.clinician_speech_segment(ev.start, ev.end))
         elif isinstance(ev, TurnEnded):
             with self._lock:
-                self._dispatch(self.engine.clinician_turn_ended(self._now(ev.t), ev.speech_end))
+                if self._intent_turn() is not None:
+                    # Wait for the words of this turn before the engine picks the branch.
+                    self._held_turn_end = (self.clock.now(), ev)
+                    if self._turn_words and self._turn_words[-1].end >= ev.speech_end - 0.3:
+                        self._release_turn_end()
+                else:
+                    self._dispatch(self.engine.clinician_turn_ended(self._now(ev.t), ev.speech_end))
+        elif isinstance(ev, Utterance):
+            with self._lock:
+                if self._intent_turn() is not None and ev.end > self._turn_start:
+                    self._turn_words.append(ev)
+                    held = self._held_turn_end
+                    if held is not None and ev.end >= held[1].speech_end - 0.3:
+                        self._release_turn_end()
+            if not ev.text:
+                self.listener(ev)
+                return  # nothing was heard: no row to store
         elif type(ev).__name__ in ("SourceFinished", "SourceStatus"):
             with self._lock:  # the end of the microphone's coverage of the talk-time measures
                 self.engine.source_changed(ev)
@@ -315,6 +376,9 @@ class VisitRunner:
     def _dispatch(self, events: list[ScenarioEvent]) -> None:
         """Store and forward engine output; derive the patient's exact speech segments from it."""
         for ev in events:
+            if ev.kind == "clinician_turn":
+                self._turn_words = []
+                self._turn_start = ev.t
             if ev.kind == "patient_line":
                 self._patient_line = (ev.t, ev.data)
                 rendered = self._rendered.get(ev.data["step"])

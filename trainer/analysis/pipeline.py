@@ -286,9 +286,8 @@ class VisitPipeline:
     def _on_transcript(self, job, transcript, done_t: float) -> None:
         from trainer.core.verbal import label_utterance, merge_labels
 
-        if not transcript.text:
-            return  # breath or noise the recogniser heard no words in
-        labels = merge_labels(label_utterance(transcript.text, self.patient_names))
+        # An empty text (breath or noise with no words) still tells listeners the segment was heard.
+        labels = merge_labels(label_utterance(transcript.text, self.patient_names)) if transcript.text else {}
         self.sink(Utterance(round(done_t, 3), job.start, job.end, transcript.text, labels,
                             transcript.confidence, self.keep_text))
 

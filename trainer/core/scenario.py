@@ -163,6 +163,7 @@ class Card:
     behaviours: tuple[str, ...] = ()
     set_flags: tuple[str, ...] = ()
     fr: tuple[tuple[str, str], ...] = ()  # French text: (field, text) pairs, e.g. ("label", "...")
+    say: tuple[str, ...] = ()  # example phrasings of this intent, for speaking freely (trainer.core.intents)
 
 
 @dataclass(frozen=True)
@@ -506,7 +507,7 @@ _CONNECTION_KEYS = {"at_step", "state", "duration_s"}
 _COMMON_STEP_KEYS = {"id", "next", "end"}
 _LINE_KEYS = _COMMON_STEP_KEYS | {"emotion", "cue", "audio", "video", "set", "patient_fr", "caregiver_fr"}
 _CLINICIAN_KEYS = {"prompt", "timeout_s", "expect_s", "cards", "branches", "on_timeout", "prompt_fr"}
-_CARD_KEYS = {"id", "label", "detail", "behaviours", "set", "label_fr", "detail_fr"}
+_CARD_KEYS = {"id", "label", "detail", "behaviours", "set", "label_fr", "detail_fr", "say"}
 _BRANCH_KEYS = {"when", "next"}
 _OVERRIDE_KEYS = {"id", "label", "goto", "label_fr"}
 _RUBRIC_KEYS = {"counts", "evidence", "facilitator_rating"}
@@ -764,12 +765,28 @@ class _Parser:
                     raise r.fail(bpos, f"{cwhat}: unknown behaviour id '{b}' (expected one of: {', '.join(BEHAVIOURS)})")
             card = Card(cid, r.text(m, "label", cwhat), r.text(m, "detail", cwhat, required=False),
                         tuple(b for b, _ in behaviours), self.flags(m, "set", cwhat),
-                        fr=self.french(m, cwhat, (("label", "label"), ("detail", "detail"))))
+                        fr=self.french(m, cwhat, (("label", "label"), ("detail", "detail"))),
+                        say=self.phrasings(m, cwhat))
             self.refs.append(("card-def", cid, m.where("id"), None))
             out.append(card)
         if len(out) == 1:
             raise r.fail(raw.pos, f"{what}: give at least two intent cards (or none): one card is no choice")
         return tuple(out)
+
+    def phrasings(self, m: LDict, what: str) -> tuple[str, ...]:
+        """`say:` example phrasings of a card: one text or a list of texts."""
+        r = self.r
+        if "say" not in m or m["say"] is None:
+            return ()
+        value = m["say"]
+        items = [(value, m.where("say"))] if isinstance(value, str) else \
+            [(v, value.where(i)) for i, v in enumerate(value)] if isinstance(value, LList) else None
+        if items is None:
+            raise r.fail(m.where("say"), f"{what}: 'say' must be a phrase or a list of phrases")
+        for v, pos in items:
+            if not isinstance(v, str) or not v.strip():
+                raise r.fail(pos, f"{what}: 'say' must list phrases (non-empty texts), got {v!r}")
+        return tuple(v.strip() for v, _ in items)
 
     # -- whole file ---------------------------------------------------------------------------------
     def parse(self) -> Scenario:

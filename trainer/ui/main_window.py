@@ -353,7 +353,8 @@ class MainWindow(QMainWindow):
         self._ending = False
         try:
             self.runner = VisitRunner(scenario, self.store, camera=self.camera, mic=self.mic, listener=b.post,
-                                      learner=self.scenario_page.learner(), speech_to_text=True)
+                                      learner=self.scenario_page.learner(), speech_to_text=True,
+                                      speak_freely=True)
         except TrainerError as exc:
             self._abort_visit(exc)
             return

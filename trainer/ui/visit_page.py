@@ -317,6 +317,8 @@ class VisitPage(QWidget):
 
     def on_utterance(self, u: Utterance) -> None:
         """What the clinician just said (speech-to-text); shown only when captions are on."""
+        if not u.text:
+            return
         self._last_words = u.text
         self.captions_label.setText(f"You: {u.text}")
         self.captions_label.setVisible(self.captions_button.isChecked() and bool(u.text))
