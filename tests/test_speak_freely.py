@@ -9,6 +9,7 @@ import time
 import pytest
 
 from test_engine_paths import Plan, drive, good_clinician, poor_clinician
+from test_engine_visit import _wait
 from trainer.capture.patient_voice import PatientVoice
 from trainer.core.events import SpeechSegment, SpeechStarted, TurnEnded, Utterance
 from trainer.core.intents import recognise_intent
@@ -76,15 +77,6 @@ def test_unsure_words_choose_nothing(library):
     assert m.card == "see_hear_chat" and m.confidence > m.runner_up
 
 
-def _wait(pred, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 @pytest.mark.parametrize("said,card,next_step", [
     ("Let's look at your blood pressure readings.", "straight_to_readings", "readings_cold"),
     ("Hello Maria, I can see and hear you well. Is that your kitchen?", "see_hear_chat", "settled"),
@@ -98,7 +90,7 @@ def test_runner_holds_the_turn_end_for_the_words(tmp_path, voice, said, card, ne
     sid = runner.start()
     try:
         runner.override("skip")  # skip the patient's opening line
-        assert _wait(lambda: runner.engine.current is not None and runner.engine.current.id == "greet")
+        assert _wait(lambda: runner.engine.current is not None and runner.engine.current.id == "greet", 20)
         t0 = runner.clock.now()
         feed = runner._on_pipeline_event  # what the pipeline's threads call
         feed(SpeechStarted(t0 + 0.1))
@@ -107,8 +99,8 @@ def test_runner_holds_the_turn_end_for_the_words(tmp_path, voice, said, card, ne
         time.sleep(0.3)
         assert runner.engine.current.id == "greet"  # held: the words are not in yet
         feed(Utterance(t0 + 3.5, t0 + 0.1, t0 + 2.0, said, {}, 0.9, False))
-        assert _wait(lambda: runner.engine.current is None or runner.engine.current.id != "greet")
-        assert _wait(lambda: next_step in runner.engine.reached)
+        assert _wait(lambda: runner.engine.current is None or runner.engine.current.id != "greet", 20)
+        assert _wait(lambda: next_step in runner.engine.reached, 20)
     finally:
         runner.end()
     heard = store.events(sid, "intent_heard")

@@ -11,8 +11,8 @@ from trainer.core.errors import ModelError
 from trainer.resources import models_dir
 
 
-def _manifest(folder: Path) -> dict:
-    path = folder / "manifest.json"
+def _manifest(folder: Path, name: str = "manifest.json") -> dict:
+    path = folder / name
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -64,17 +64,6 @@ def model_status(name: str, folder: Path | None = None) -> tuple[bool, str]:
     return True, f"{path} (SHA-256 verified)"
 
 
-def _packaged_manifest(folder: Path) -> dict:
-    path = folder / "packaged.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"The packaged-model manifest is missing: {path}",
-                         hint="Reinstall the trainer; the assets folder is incomplete.") from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"The packaged-model manifest {path} cannot be read: {exc}") from None
-
-
 def packaged_model_dir(name: str, folder: Path | None = None) -> Path:
     """Folder of a model that ships inside an installed Python package (too large to keep in this
     repository), after checking every listed file's size and SHA-256 against assets/models/packaged.json.
@@ -83,7 +72,7 @@ def packaged_model_dir(name: str, folder: Path | None = None) -> Path:
     import importlib.util
 
     folder = folder or models_dir()
-    entry = _packaged_manifest(folder).get(name)
+    entry = _manifest(folder, "packaged.json").get(name)
     if entry is None:
         raise ModelError(f"'{name}' is not listed in {folder / 'packaged.json'}.")
     spec = importlib.util.find_spec(entry["package"])

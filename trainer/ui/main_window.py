@@ -365,6 +365,7 @@ class MainWindow(QMainWindow):
                          caption_contrast=self.settings.value("caption_contrast"))
         self.visit_page = page
         page.captions_button.setChecked(self.captions)
+        page.set_speak_freely(runner.speak_freely and runner.mic_spec is not None)
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
         page.follow_clock(runner.clock.now)

@@ -236,9 +236,9 @@ class VisitPage(QWidget):
         self.cards_box = QWidget()
         self.cards_box.setLayout(self.cards_row)
         self.cards_box.hide()
-        hint = QLabel("Choose what you will do (or press its number), then say it:")
-        hint.setObjectName("status")
-        self.cards_row.addWidget(hint)
+        self.cards_hint = QLabel("Choose what you will do (or press its number), then say it:")
+        self.cards_hint.setObjectName("status")
+        self.cards_row.addWidget(self.cards_hint)
         self._card_buttons: list[QPushButton] = []
         # Call-window actions.
         self.share_button = QPushButton("Share screen")
@@ -311,6 +311,11 @@ class VisitPage(QWidget):
     def visit_started(self) -> None:
         self.render()
         self.end_button.setFocus()
+
+    def set_speak_freely(self, on: bool) -> None:
+        """Speaking freely, the words choose the card: the cards are the way to be sure."""
+        self.cards_hint.setText("Just say it - or pick what you mean to be sure:" if on else
+                                "Choose what you will do (or press its number), then say it:")
 
     def _captions_toggled(self, on: bool) -> None:
         self.captions_label.setVisible(on and bool(self._last_words))

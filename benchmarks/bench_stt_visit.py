@@ -1,0 +1,75 @@
+"""Speech-to-text latency during a visit, and what it costs the face path.
+
+    .venv/bin/python benchmarks/bench_stt_visit.py [--mic FILE] [--camera FILE] [--seconds 40] [--threads 1]
+
+A real-time headless visit (first-checkin) with a video file as the camera and a recording as the
+microphone, speech-to-text on: prints each utterance's latency (transcript time minus end of speech),
+the median and p90 for utterances up to 10 s, and the face samples per second while the camera file
+played, with and without speech-to-text. The machine's 2 cores are shared with other work: run it when
+the load is low, and quote the load average it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from trainer.analysis.stt import SpeechRecognizer  # noqa: E402
+from trainer.core.events import FrameSample, SourceFinished, Utterance  # noqa: E402
+from trainer.core.scenario import load_scenario  # noqa: E402
+from trainer.resources import builtin_scenarios_dir  # noqa: E402
+from trainer.store.db import SessionStore  # noqa: E402
+from trainer.visit import VisitRunner  # noqa: E402
+
+FIX = Path(os.environ.get("TRAINER_FIXTURES", Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"))
+
+
+def run(camera: str, mic: str, seconds: float, stt: bool, threads: int, tmp: Path):
+    events = []
+    factory = (lambda: SpeechRecognizer(threads=threads)) if stt else None
+    runner = VisitRunner(load_scenario(builtin_scenarios_dir() / "first_checkin.yaml"), SessionStore(tmp / f"{stt}.db"),
+                         camera=camera, mic=mic, listener=events.append, speech_to_text=stt, keep_transcripts=False,
+                         recognizer_factory=factory, sound_output=False)
+    runner.start()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        time.sleep(0.2)
+    runner.end()
+    cam_end = next((e.t for e in events if isinstance(e, SourceFinished) and e.kind == "camera"), None)
+    frames = [e for e in events if isinstance(e, FrameSample)]
+    fps = len(frames) / cam_end if cam_end else float("nan")
+    utts = [e for e in events if isinstance(e, Utterance)]
+    return fps, utts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--camera", default=str(FIX / "video/talking_nods.mp4"))
+    ap.add_argument("--mic", default=str(FIX / "audio/call_two_speakers.wav"))
+    ap.add_argument("--seconds", type=float, default=40.0)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    import tempfile
+
+    print(f"load average before: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as d:
+        fps_off, _ = run(args.camera, args.mic, min(args.seconds, 15), False, args.threads, Path(d))
+        fps_on, utts = run(args.camera, args.mic, args.seconds, True, args.threads, Path(d))
+    lat = [u.t - u.end for u in utts if u.end - u.start <= 10.0]
+    for u in utts:
+        print(f"  {u.start:6.2f}-{u.end:6.2f} s  latency {u.t - u.end:5.2f} s  {u.text!r}")
+    if lat:
+        print(f"utterances {len(lat)}: latency median {np.median(lat):.2f} s, p90 {np.percentile(lat, 90):.2f} s")
+    print(f"face samples/s while the camera file played: {fps_off:.1f} without, {fps_on:.1f} with speech-to-text")
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
