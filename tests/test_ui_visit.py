@@ -104,7 +104,7 @@ def test_unreadable_video_shows_a_notice_and_the_visit_goes_on(qtbot, store, fix
     window.show()
     _start_first_scenario(qtbot, window)
     page = window.visit_page
-    qtbot.waitUntil(lambda: "Cannot read video file" in page.notices_label.text(), timeout=8000)
+    qtbot.waitUntil(lambda: "Cannot read video file" in page.notices_label.text(), timeout=60000)
     assert page.notices_label.isVisible() and "not_a_video.mp4" in page.notices_label.text()
     qtbot.waitUntil(lambda: bool(page.patient.caption), timeout=5000)
     page.end_button.click()
@@ -146,7 +146,7 @@ def test_intent_cards_and_call_actions_reach_the_engine_and_the_store(qtbot, sto
     qtbot.waitUntil(lambda: window.visit_page is not None, timeout=5000)
     page = window.visit_page
     # The first clinician turn offers intent cards once the patient's opening line has been spoken.
-    qtbot.waitUntil(lambda: page.cards_box.isVisible() and bool(page._card_buttons), timeout=30000)
+    qtbot.waitUntil(lambda: page.cards_box.isVisible() and bool(page._card_buttons), timeout=60000)
     labels = [b.text() for b in page._card_buttons]
     assert labels[0].startswith("1. ") and len(labels) == 3
     page._card_buttons[0].click()

@@ -275,13 +275,19 @@ class VisitPipeline:
                 self._failed_to_open("camera", exc.message)
 
     def _start_stt(self) -> None:
-        from trainer.analysis.stt import AudioTail, TranscriptionWorker
+        from trainer.analysis.stt import AudioTail, SpeechRecognizer, TranscriptionWorker
 
+        # Loaded here, before the session clock starts, like the face model: loading holds the
+        # interpreter for a second or more, which must not stall the capture threads mid-visit.
+        try:
+            recognizer = self._recognizer_factory() if self._recognizer_factory else SpeechRecognizer()
+        except ModelError as exc:
+            self._notice("speech_to_text_unavailable",
+                         f"{exc.message} What you say is not transcribed in this visit.", "error")
+            return
         self._tail = AudioTail()
         self._voice.tail = self._tail
-        # The model loads on the worker's own thread, so preparing the visit does not wait for it.
-        self._stt = TranscriptionWorker(self._on_transcript, self.clock.now,
-                                        recognizer_factory=self._recognizer_factory)
+        self._stt = TranscriptionWorker(self._on_transcript, self.clock.now, recognizer_factory=lambda: recognizer)
 
     def _on_transcript(self, job, transcript, done_t: float) -> None:
         from trainer.core.verbal import label_utterance, merge_labels
@@ -456,9 +462,6 @@ class VisitPipeline:
             th.join(timeout)
         if self._stt is not None:
             self._stt.close(self.stt_drain_s)
-            if self._stt.error is not None:
-                self._notice("speech_to_text_unavailable",
-                             f"{self._stt.error.message} What you said was not transcribed.", "error")
         for src in (self.frame_source, self.audio_source):
             if src is not None:
                 try:

@@ -20,6 +20,7 @@ saw, so the worker transcribes exactly the sound that was classed as the clinici
 from __future__ import annotations
 
 import math
+import os
 import queue
 import re
 import threading
@@ -39,6 +40,7 @@ PAD_S = 0.2  # sound kept either side of a segment: the detector's edges clip so
 # stock phrases ("Thank you.") in breaths and noise.
 NO_SPEECH_PROB = 0.6
 NO_SPEECH_LOGPROB = -1.0
+WORKER_NICE = 10  # added to the speech-to-text thread's nice value (lower priority), where supported
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,14 @@ class TranscriptionWorker:
         self._jobs.put(job)
 
     def _run(self) -> None:
+        # Below the face and voice paths and the UI: speech-to-text may lag, they must not. On Linux a
+        # thread's nice value is its own and the model's compute threads, created from this thread while
+        # loading, inherit it.
+        if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+            except OSError:
+                pass
         try:
             recognizer = self._factory()
         except ModelError as exc:
