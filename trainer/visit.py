@@ -34,8 +34,8 @@ from trainer.capture.video import open_frame_source
 from trainer.core.clock import SessionClock
 from trainer.core.engine import ScenarioEngine
 from trainer.core.errors import TrainerError
-from trainer.core.events import (FrameSample, Notice, ScenarioEvent, SpeechSegment, SpeechStarted, TurnEnded,
-                                 Utterance)
+from trainer.core.events import (FrameSample, IntentHeard, Notice, ScenarioEvent, SpeechSegment, SpeechStarted,
+                                 TurnEnded, Utterance)
 from trainer.core.intents import recognise_intent
 from trainer.core.scenario import ClinicianTurn, PatientLine, Scenario
 from trainer.store.db import SessionStore
@@ -321,8 +321,7 @@ class VisitRunner:
         if step is not None and text:
             m = recognise_intent(text, step.cards, patient_names=(self.scenario.patient.name,))
             t = self._now()
-            self._dispatch([ScenarioEvent(t, "intent_heard", {
-                "step": step.id, "card": m.card, "confidence": m.confidence, "runner_up": m.runner_up})])
+            self._dispatch([IntentHeard(t, step.id, m.card, m.confidence, m.runner_up)])
             if m.card is not None:
                 self._dispatch(self.engine.choose_card(t, m.card))
         self._turn_words = []

@@ -180,6 +180,18 @@ class CardChosen(ScenarioEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class IntentHeard(ScenarioEvent):
+    """Speaking freely: the turn's intent as recognised from the clinician's words (trainer.core.intents):
+    the card (None when unsure, so no card was chosen), its score as the confidence, the runner-up's."""
+
+    step: str = ""
+    card: str | None = None
+    confidence: float = 0.0
+    runner_up: float = 0.0
+    kind: ClassVar[str] = "intent_heard"
+
+
+@dataclass(frozen=True, slots=True)
 class ClinicianSpeaking(ScenarioEvent):
     """The clinician's first speech in the turn (stops the turn's timeout)."""
 
@@ -254,7 +266,8 @@ class RubricFinal(ScenarioEvent):
 #: Every typed scenario event class by its stored kind.
 SCENARIO_EVENTS: dict[str, type[ScenarioEvent]] = {
     c.kind: c for c in (VisitStarted, ConnectionChanged, CaregiverJoined, CaregiverLeft, PatientLineStarted,
-                        PatientLineEnded, Interruption, Backchannel, ClinicianTurnStarted, CardChosen, ClinicianSpeaking,
+                        PatientLineEnded, Interruption, Backchannel, ClinicianTurnStarted, CardChosen, IntentHeard,
+                        ClinicianSpeaking,
                         ClinicianTurnEnded, BranchTaken, UiActionTaken, OverrideGiven, VisitEnded, RubricFinal)
 }
 
