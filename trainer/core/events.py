@@ -6,7 +6,7 @@ capture time, audio block time) and never from "now" at processing time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 
