@@ -176,6 +176,7 @@ class VisitRunner:
         ticker and the virtual player's thread do on wall time). Playback is handed over
         VIRTUAL_LOOKAHEAD_S ahead, as a sound card's buffer would."""
         with self._lock:
+            self._release_if_waited()
             self._dispatch(self.engine.tick(self._now()))
         self.player.pump(self.clock.now() + VIRTUAL_LOOKAHEAD_S)
 
@@ -298,12 +299,16 @@ class VisitRunner:
     def _tick_loop(self) -> None:
         while not self._stopped.wait(TICK_S):
             with self._lock:
-                held = self._held_turn_end
-                if held is not None and self.clock.now() - held[0] >= self.intent_wait_s:
-                    self._release_turn_end()
+                self._release_if_waited()
                 self._dispatch(self.engine.tick(self._now()))
 
     # -- speak freely ---------------------------------------------------------------------------------
+    def _release_if_waited(self) -> None:
+        """A held turn end whose words did not come within intent_wait_s goes on without them. Lock held."""
+        held = self._held_turn_end
+        if held is not None and self.clock.now() - held[0] >= self.intent_wait_s:
+            self._release_turn_end()
+
     def _intent_turn(self) -> ClinicianTurn | None:
         """The current step when it is a clinician turn whose intent may be recognised from speech."""
         step = self.engine.current
