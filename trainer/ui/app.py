@@ -152,7 +152,8 @@ def run_gui(args) -> int:
     install_exception_hooks(show_error)
     install_quit_signals(app, window)
     window.prewarm_enabled = True
-    window.prewarm(voice=True)
+    if getattr(args, "command", None) != "run":  # `trainer run` starts its visit at once: nothing to get ahead of
+        window.prewarm(voice=True)
     window.resize(1200, 780)
     window.show()
     if getattr(args, "exit_after_first_window", False):
