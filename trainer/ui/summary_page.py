@@ -182,8 +182,8 @@ class SummaryPage(QWidget):
 
     def learner_text(self) -> str:
         """Everything this page shows a learner as plain text (tests scan it for internal ids)."""
-        return "\n".join([self.title.text(), self.subtitle.text(), self.notices.text(),
-                          self.results.toPlainText()])
+        notices = self.notices.text() if not self.notices.isHidden() else ""
+        return "\n".join([self.title.text(), self.subtitle.text(), notices, self.results.toPlainText()])
 
     @property
     def showing_results(self) -> bool:
