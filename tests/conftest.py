@@ -123,3 +123,34 @@ def remux_faststart(src_path, dst_path) -> None:
         out.mux(packet)
     out.close()
     src.close()
+
+
+def played_session(store) -> int:
+    """A short visit of a built-in scenario written through the real writer: frames, both speakers, a cue
+    line, a notice and the final rubric, then notes and ratings."""
+    from trainer.core.events import (FrameSample, Notice, PatientLineEnded, PatientLineStarted, RubricFinal,
+                                     SpeechSegment)
+    from trainer.resources import builtin_scenarios_dir
+    from trainer.store.db import GLOBAL_RATING
+
+    path = builtin_scenarios_dir() / "first_checkin.yaml"
+    sid = store.create_session("first-checkin", "First check-in", camera="cam.mp4", mic="mic.wav",
+                               scenario_text=path.read_text(encoding="utf-8"))
+    w = store.writer(sid)
+    for i in range(120):
+        t = i / 10
+        w.put(FrameSample(t, i % 17 != 0, "camera" if i % 3 else "screen", 2.0, -1.0, 0.5, 0.3 + i / 500,
+                          0.1 * (i % 5), i == 40))
+    w.put(PatientLineStarted(0.5, text="Hello doctor, I have been worried.", step="s1", cue=True))
+    w.put(PatientLineEnded(3.0, step="s1"))
+    w.put(SpeechSegment(0.5, 3.0, "patient"))
+    w.put(SpeechSegment(3.6, 7.2, "clinician"))
+    w.put(SpeechSegment(8.0, 11.0, "clinician"))
+    w.put(Notice(5.0, "low_light", "The room is dark."))
+    w.put(RubricFinal(11.5, rubric=({"behaviour": "eye_contact", "met": True},)))
+    w.close("completed", duration_s=40.0)  # over the 0:30 under which Past sessions hides a session
+    store.add_note(sid, 3.2, "Good pause after the worry.", author="Dr Facil")
+    store.add_note(sid, 8.0, "Check the jargon here.", author="Dr Facil")
+    store.set_rating(sid, "eye_contact", "partly shown", "Dr Facil", comment="looked down at notes")
+    store.set_rating(sid, GLOBAL_RATING, "4", "Dr Facil")
+    return sid

@@ -11,6 +11,8 @@
     trainer validate PATH...        check scenario files or folders (errors as file:line:column)
     trainer lms status [--json]     results queued for the programme's learning record store (xAPI)
     trainer lms send                send them now (only when the site policy names an LRS)
+    trainer export SESSION... --out FILE [--include-reflection]   sessions as one bundle file
+    trainer import FILE             add a bundle's sessions to this machine's store (twice adds nothing)
     trainer --self-test             check this installation (models, landmarker, store, scenarios, UI)
     trainer --version
 
@@ -154,7 +156,36 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true", help="machine-readable output")
     q = lms.add_parser("send", help="send the queued statements now, oldest first")
     q.add_argument("--batch", type=int, default=None, metavar="N", help=argparse.SUPPRESS)
+
+    p = sub.add_parser("export", help="write sessions (ids as in Past sessions) to one bundle file")
+    p.add_argument("sessions", nargs="+", type=int, metavar="SESSION")
+    p.add_argument("--out", required=True, metavar="FILE", help="the bundle to write (e.g. visit.trainerbundle)")
+    p.add_argument("--include-reflection", action="store_true",
+                   help="include the learner's self-reflection (left out unless the learner chooses)")
+    p = sub.add_parser("import", help="add the sessions of a bundle file to this machine's store")
+    p.add_argument("bundle", metavar="FILE")
     return parser
+
+
+def _bundle(args) -> int:
+    from trainer.core.errors import TrainerError
+    from trainer.store.bundle import export_sessions, import_bundle
+    from trainer.store.db import SessionStore
+    from trainer.store.paths import default_db_path
+
+    try:
+        store = SessionStore(default_db_path())
+        if args.command == "export":
+            out = export_sessions(store, args.sessions, args.out, include_reflection=args.include_reflection)
+            print(f"wrote {out}: {len(args.sessions)} session(s)"
+                  + (", reflection included" if args.include_reflection else ""))
+        else:
+            report = import_bundle(store, args.bundle)
+            print(report.line() + (": " + ", ".join(map(str, report.added)) if report.added else ""))
+    except TrainerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args)
     if args.command == "progress":
         return _progress(args)
+    if args.command in ("export", "import"):
+        return _bundle(args)
     if args.command == "run":
         # Check the scenario before opening any window, so an unknown id or a broken file is reported here.
         from trainer.core.errors import TrainerError

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from trainer.analysis.calibration import load_calibration
@@ -150,7 +151,8 @@ class VisitRunner:
         self.session_id = self.store.create_session(
             self.scenario.id, self.scenario.title,
             camera=_describe(self.camera_spec), mic=_describe(self.mic_spec),
-            calibrated=self.calibration is not None, learner=self.learner)
+            calibrated=self.calibration is not None, learner=self.learner,
+            scenario_text=_scenario_text(self.scenario))
         self.writer = self.store.writer(self.session_id, on_problem=self._on_store_problem)
         if self._calibration_problem:
             self.notice("calibration_unusable", self._calibration_problem)
@@ -429,6 +431,14 @@ def _lower_thread_priority(niceness: int = 15) -> None:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
     except (AttributeError, OSError):
         pass
+
+
+def _scenario_text(scenario) -> str | None:
+    """The scenario file's text as played (stored with the session for replay, reports and bundles)."""
+    try:
+        return Path(scenario.path).read_text(encoding="utf-8") if scenario.path else None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def current_user() -> str:

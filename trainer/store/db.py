@@ -9,6 +9,10 @@ Schema (version in PRAGMA user_version; `MIGRATIONS[i]` upgrades version i to i+
   speech(session_id, speaker, start, end)                                          closed speech segments
   events(session_id, t, kind, data)                                                scenario events, notices, utterances (kind 'utterance')
   outbox(seq, statement_id, session_id, verb, created_at, statement, sent_at, ...)  xAPI statements to send
+  sessions.uuid / origin / scenario_text                                           bundles (store/bundle.py)
+  notes(id, session_id, t, author, text, created_at)                               facilitator notes
+  ratings(session_id, behaviour, level, comment, author, rated_at)                 facilitator ratings;
+                                                  behaviour GLOBAL_RATING = the optional global rating
 
 A session is created with status 'interrupted' and only becomes 'completed' when it is closed properly,
 so a crash or power cut leaves an honest record. Writes go through one `SessionWriter` thread that
@@ -26,6 +30,7 @@ import queue
 import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -43,6 +48,11 @@ COMMIT_INTERVAL_S = 0.1  # cheap in WAL mode (no fsync per commit); with the ana
 RETRY_S = 1.0  # during a storage fault
 BUSY_TIMEOUT_S = 1.0  # the writer waits this long for a lock before reporting it (notice within 2 s)
 MAX_HELD_ROWS = 150_000  # rows kept in memory while storage fails: about an hour of 30 fps frames, ~40 MB
+
+#: The behaviour key of the optional global rating in the ratings table.
+GLOBAL_RATING = "_global"
+#: The rating scale when the scenario's rubric defines none (lowest first).
+DEFAULT_RATING_SCALE = ("not shown", "partly shown", "clearly shown")
 
 MIGRATIONS = [
     """
@@ -100,6 +110,29 @@ MIGRATIONS = [
     ALTER TABLE sessions ADD COLUMN reflection TEXT;
     CREATE INDEX sessions_learner ON sessions(learner, started_at);
     """,
+    # 3 -> 4: the debrief. A globally unique id per session (128 random bits as 32 hex digits) so bundles
+    # import idempotently; where an imported session came from ('' = made here); the scenario text as it was
+    # played (replay and reports work without the pack); facilitator notes and ratings, kept apart from the
+    # automatic measures they comment on.
+    """
+    ALTER TABLE sessions ADD COLUMN uuid TEXT;
+    ALTER TABLE sessions ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN scenario_text TEXT;
+    UPDATE sessions SET uuid = lower(hex(randomblob(16))) WHERE uuid IS NULL;
+    CREATE UNIQUE INDEX sessions_uuid ON sessions(uuid);
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        t REAL NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT NOT NULL
+    );
+    CREATE INDEX notes_session_t ON notes(session_id, t);
+    CREATE TABLE ratings (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        behaviour TEXT NOT NULL, level TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '',
+        author TEXT NOT NULL, rated_at TEXT NOT NULL,
+        PRIMARY KEY (session_id, behaviour, author)
+    );
+    """,
 ]
 
 
@@ -114,6 +147,9 @@ def _make_private(path: Path) -> None:
             pass
     for suffix in ("", "-wal", "-shm", "-journal"):
         private_file(f"{path}{suffix}")
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -298,17 +334,18 @@ class SessionStore:
     # -- writing ------------------------------------------------------------------------------------
     @_explained
     def create_session(self, scenario_id: str, scenario_title: str, *, camera: str = "", mic: str = "",
-                       calibrated: bool = False, learner: str = "") -> int:
-        """Insert a session row (status 'interrupted' until closed) and return its id."""
+                       calibrated: bool = False, learner: str = "", scenario_text: str | None = None) -> int:
+        """Insert a session row (status 'interrupted' until closed) and return its id. `scenario_text` is
+        the scenario file as played, kept so the replay and reports work without the pack."""
         from trainer import __version__
 
         con = self.connect()
         try:
             cur = con.execute(
                 "INSERT INTO sessions (scenario_id, scenario_title, started_at, camera, mic, calibrated, "
-                "app_version, learner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "app_version, learner, uuid, scenario_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (scenario_id, scenario_title, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 camera, mic, int(calibrated), __version__, learner.strip()))
+                 camera, mic, int(calibrated), __version__, learner.strip(), uuid.uuid4().hex, scenario_text))
             return int(cur.lastrowid)
         finally:
             con.close()
@@ -468,6 +505,72 @@ class SessionStore:
             if rows:
                 return list(rows[-1]["data"].get("rubric") or [])
         return []
+
+    def stored_scenario(self, session_id: int):
+        """The scenario as it was played (core.scenario.Scenario parsed from the stored text), or None when the
+        session predates stored scenario text. Media paths inside it may not exist on this machine."""
+        from trainer.core.scenario import parse_scenario
+
+        text = self.session(session_id).get("scenario_text")
+        return parse_scenario(text, f"<session {session_id} scenario>") if text else None
+
+    # -- facilitator notes and ratings (beside the automatic measures, never replacing them) ---------------
+    @_explained
+    def add_note(self, session_id: int, t: float, text: str, author: str) -> int:
+        """Store a facilitator note at session time `t` (seconds) and return its id."""
+        if not text.strip():
+            raise StoreError("A note needs some text.")
+        self.session(session_id)  # a clear error for an unknown session
+        con = self.connect()
+        try:
+            cur = con.execute("INSERT INTO notes (session_id, t, author, text, created_at) VALUES (?,?,?,?,?)",
+                              (session_id, max(0.0, float(t)), author.strip() or "facilitator", text.strip(),
+                               _now()))
+            return int(cur.lastrowid)
+        finally:
+            con.close()
+
+    @_explained
+    def notes(self, session_id: int) -> list[dict]:
+        """The session's notes in time order: id, t, author, text, created_at."""
+        con = self.connect()
+        try:
+            return [dict(r) for r in con.execute("SELECT id, t, author, text, created_at FROM notes "
+                                                 "WHERE session_id = ? ORDER BY t, id", (session_id,))]
+        finally:
+            con.close()
+
+    @_explained
+    def delete_note(self, note_id: int) -> None:
+        con = self.connect()
+        try:
+            con.execute("DELETE FROM notes WHERE id = ?", (note_id,))
+        finally:
+            con.close()
+
+    @_explained
+    def set_rating(self, session_id: int, behaviour: str, level: str, author: str, comment: str = "") -> None:
+        """Rate one targeted behaviour (or GLOBAL_RATING) for the session; one rating per behaviour and
+        author, a new one replaces that author's previous one."""
+        self.session(session_id)
+        con = self.connect()
+        try:
+            con.execute("INSERT OR REPLACE INTO ratings (session_id, behaviour, level, comment, author, rated_at) "
+                        "VALUES (?,?,?,?,?,?)", (session_id, behaviour, level, comment.strip(),
+                                                 author.strip() or "facilitator", _now()))
+        finally:
+            con.close()
+
+    @_explained
+    def ratings(self, session_id: int) -> list[dict]:
+        """The session's facilitator ratings: behaviour, level, comment, author, rated_at."""
+        con = self.connect()
+        try:
+            return [dict(r) for r in con.execute(
+                "SELECT behaviour, level, comment, author, rated_at FROM ratings WHERE session_id = ? "
+                "ORDER BY behaviour = ?, behaviour, author", (session_id, GLOBAL_RATING))]
+        finally:
+            con.close()
 
     @_explained
     def summary(self, session_id: int) -> SessionSummary:

@@ -17,7 +17,7 @@ from trainer.core.i18n import N_, _
 from trainer.core.visit_state import clock_text
 
 COLUMNS = [N_("Started"), N_("Learner"), N_("Visit"), N_("Status"), N_("Length"), N_("Face visible"),
-           N_("You talked")]
+           N_("You talked"), N_("From")]
 SHORT_SESSION_S = 30.0
 ALL = "\x00all"  # item data of the "everyone" / "every visit" filter entries
 NO_NAME = N_("(no name)")
@@ -91,6 +91,7 @@ class HistoryPage(QWidget):
         self.table.verticalHeader().hide()
         self.table.setSortingEnabled(True)
         self.table.sortItems(0, Qt.DescendingOrder)  # newest first
+        self.table.setColumnWidth(len(COLUMNS) - 1, 300)  # where an imported session came from
         self.table.itemActivated.connect(self._open)
         self.count = QLabel()
         self.count.setObjectName("hint")
@@ -122,7 +123,7 @@ class HistoryPage(QWidget):
 
     def set_rows(self, rows: list[dict], learner: str | None = None) -> None:
         """rows: dicts with id, started_at, learner, scenario_title, status, duration_s, face_ratio,
-        clinician_s (SessionStore.history). `learner` preselects that learner's sessions."""
+        clinician_s (SessionStore.history), origin ('' = made here, else the bundle it came from). `learner` preselects that learner's sessions."""
         self._rows = rows
         current_scenario = self.scenario_filter.currentData()
         for box in (self.learner_filter, self.scenario_filter):
@@ -170,9 +171,13 @@ class HistoryPage(QWidget):
                      (_(_STATUS.get(row["status"], row["status"])), row["status"]),
                      (mmss(row.get("duration_s")), row.get("duration_s")),
                      ("—" if face is None else f"{face * 100:.0f} %", face),
-                     (mmss(talked), talked)]
+                     (mmss(talked), talked),
+                     (row.get("origin") or _("this computer"), row.get("origin") or "")]
             for c, (text, key) in enumerate(cells):
-                self.table.setItem(i, c, _Item(text, key, row["id"]))
+                item = _Item(text, key, row["id"])
+                if c == len(cells) - 1 and row.get("origin"):
+                    item.setToolTip(_("Imported from {origin}").format(origin=row["origin"]))
+                self.table.setItem(i, c, item)
         self.table.setSortingEnabled(True)
         hidden = len(self.visible_rows(include_short=True)) - len(rows)
         self.count.setText(_("{n} session(s) shown").format(n=len(rows)) +

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QScrollArea, QStackedWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QStackedWidget
 
 from trainer.core.errors import ScenarioError, TrainerError
 from trainer.core.policy import effective_settings
 from trainer.store.user_settings import load_user_settings
 from trainer.core.scenario import Scenario, discover_scenarios, load_scenario
 from trainer.resources import builtin_scenarios_dir
+from trainer.core.i18n import _
+from trainer.store.bundle import export_sessions, import_bundle
 from trainer.store.db import SessionStore
 from trainer.store.paths import default_db_path
 from trainer.ui.about_dialog import add_about_action
@@ -129,6 +131,13 @@ class MainWindow(QMainWindow):
         a = QAction("&Past sessions", self, shortcut=QKeySequence("Ctrl+H"), triggered=self.show_history)
         m.addAction(a)
         m.addAction(QAction("P&rogress", self, shortcut=QKeySequence("Ctrl+P"), triggered=self.show_progress))
+        m.addSeparator()
+        # Bundles (store/bundle.py): carry sessions to a facilitator's machine and bring theirs in.
+        self.export_action = QAction(_("&Export selected sessions…"), self, shortcut=QKeySequence("Ctrl+E"),
+                                     triggered=self.export_selected)
+        m.addAction(self.export_action)
+        m.addAction(QAction(_("&Import session bundle…"), self, shortcut=QKeySequence("Ctrl+I"),
+                            triggered=self.import_dialog))
         m.addSeparator()
         m.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         self.help_menu = self.menuBar().addMenu("&Help")
@@ -268,8 +277,20 @@ class MainWindow(QMainWindow):
 
         store = self.store
 
-        def opened(timeline) -> None:
-            scenario = next((s for s in self.scenario_page.scenarios if s.id == timeline.scenario_id), None)
+        def load(progress, cancelled):
+            timeline = load_timeline(store, session_id)
+            try:  # the scenario as it was played, stored with the session (an imported one needs no pack)
+                stored = store.stored_scenario(session_id)
+            except TrainerError:
+                stored = None
+            return timeline, stored
+
+        def opened(loaded) -> None:
+            timeline, stored = loaded
+            # The installed scenario has its media at hand; the stored text (what was played) replays the rest,
+            # e.g. a session imported from a machine with another pack.
+            scenario = next((s for s in self.scenario_page.scenarios if s.id == timeline.scenario_id), None) \
+                or stored
             if scenario is None:
                 QMessageBox.critical(self, "Cannot replay this session",
                                      f"The visit '{timeline.title}' is not installed on this computer, so its "
@@ -293,7 +314,7 @@ class MainWindow(QMainWindow):
                     self.close()
                 QTimer.singleShot(1500, grab)
 
-        run_task(lambda progress, cancelled: load_timeline(store, session_id), on_done=opened,
+        run_task(load, on_done=opened,
                  on_error=lambda exc: QMessageBox.critical(self, getattr(exc, "title", "Cannot replay"), str(exc)))
 
     def _moments(self, session_id: int) -> list[tuple[float, str]]:
@@ -315,6 +336,67 @@ class MainWindow(QMainWindow):
             self.store.set_reflection(session_id, reflection)
         except TrainerError as exc:
             QMessageBox.critical(self, exc.title, str(exc))
+
+    # -- bundles ------------------------------------------------------------------------------------
+    def selected_session_ids(self) -> list[int]:
+        """The sessions selected in Past sessions, in table order."""
+        table = self.history_page.table
+        rows = sorted({i.row() for i in table.selectionModel().selectedRows()})
+        return [int(table.item(r, 0).data(Qt.UserRole)) for r in rows if table.item(r, 0) is not None]
+
+    def export_selected(self) -> None:
+        """Ask where to write the selected sessions, and whether the learner's reflection goes with them."""
+        if self.runner is not None:
+            return
+        if self.stack.currentWidget() is not self.history_page:
+            self.show_history()
+        ids = self.selected_session_ids()
+        if not ids:
+            QMessageBox.information(self, _("Export"), _("Select one or more sessions in Past sessions first."))
+            return
+        path, _filter = QFileDialog.getSaveFileName(self, _("Export sessions"),
+                                                    str(Path.home() / "sessions.trainerbundle"),
+                                                    _("Session bundles (*.trainerbundle);;All files (*)"))
+        if not path:
+            return
+        include = QMessageBox.question(
+            self, _("Export"), _("Include your self-reflection in the bundle? It is left out unless you choose to "
+                                 "share it."), QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
+        self._report_bundle(*self.export_to(path, ids, include_reflection=include))
+
+    def export_to(self, path: str, ids: list[int], include_reflection: bool = False) -> tuple[bool, str]:
+        """Write a bundle; (ok, message for the user)."""
+        try:
+            out = export_sessions(self.store, ids, path, include_reflection=include_reflection)
+        except TrainerError as exc:
+            return False, str(exc)
+        return True, _("Exported {n} session(s) to {path}.").format(n=len(ids), path=out)
+
+    def import_dialog(self) -> None:
+        if self.runner is not None:
+            return
+        path, _filter = QFileDialog.getOpenFileName(self, _("Import session bundle"), str(Path.home()),
+                                                    _("Session bundles (*.trainerbundle *.zip);;All files (*)"))
+        if path:
+            self._report_bundle(*self.import_from(path))
+
+    def import_from(self, path: str) -> tuple[bool, str]:
+        """Import a bundle (all or nothing) and show Past sessions; (ok, message for the user)."""
+        try:
+            report = import_bundle(self.store, path)
+        except TrainerError as exc:
+            return False, str(exc)
+        self.show_history()
+        if report.added:
+            return True, _("Imported {n} session(s); they are marked with where they came from.").format(
+                n=len(report.added)) + (" " + _("{k} were already here.").format(k=len(report.skipped))
+                                        if report.skipped else "")
+        return True, _("Nothing new: this store already has every session in the bundle.")
+
+    def _report_bundle(self, ok: bool, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+        if not ok:
+            QMessageBox.warning(self, _("Session bundle"), message)
 
     # -- the visit ----------------------------------------------------------------------------------
     def start_visit_by_ref(self, ref: str) -> None:
