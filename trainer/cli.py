@@ -12,6 +12,7 @@
     trainer lms status [--json]     results queued for the programme's learning record store (xAPI)
     trainer lms send                send them now (only when the site policy names an LRS)
     trainer export SESSION... --out FILE [--include-reflection]   sessions as one bundle file
+    trainer report SESSION --out FILE.pdf|FILE.html   the debrief report of a session
     trainer import FILE             add a bundle's sessions to this machine's store (twice adds nothing)
     trainer --self-test             check this installation (models, landmarker, store, scenarios, UI)
     trainer --version
@@ -162,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="the bundle to write (e.g. visit.trainerbundle)")
     p.add_argument("--include-reflection", action="store_true",
                    help="include the learner's self-reflection (left out unless the learner chooses)")
+    p = sub.add_parser("report", help="write a session's debrief report as PDF or HTML")
+    p.add_argument("session", type=int, metavar="SESSION")
+    p.add_argument("--out", required=True, metavar="FILE", help="FILE.pdf or FILE.html")
+    p.add_argument("--no-reflection", action="store_true", help="leave the learner's reflection out")
     p = sub.add_parser("import", help="add the sessions of a bundle file to this machine's store")
     p.add_argument("bundle", metavar="FILE")
     return parser
@@ -185,6 +190,22 @@ def _bundle(args) -> int:
     except TrainerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _report(args) -> int:
+    from trainer.core.errors import TrainerError
+    from trainer.store.db import SessionStore
+    from trainer.store.paths import default_db_path
+    from trainer.ui.report_pdf import write_report  # Qt draws the PDF (no window is opened)
+
+    try:
+        out = write_report(SessionStore(default_db_path()), args.session, args.out,
+                           include_reflection=not args.no_reflection)
+    except TrainerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
     return 0
 
 
@@ -224,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         return _progress(args)
     if args.command in ("export", "import"):
         return _bundle(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "run":
         # Check the scenario before opening any window, so an unknown id or a broken file is reported here.
         from trainer.core.errors import TrainerError

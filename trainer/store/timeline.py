@@ -13,7 +13,8 @@ core.events.event_from_row), builds a `core.replay.ReplayModel` for seeking, and
 - cues: the end of each cue line, labelled with whether the face responded (core.measures.cue_responded);
 - cards, actions and overrides: what the clinician chose and did, and what the facilitator overrode;
 - notices and gaps: notices, and the stretches when the camera or microphone delivered nothing
-  (core.measures.source_live_intervals).
+  (core.measures.source_live_intervals);
+- facilitator notes: each stored note (SessionStore.notes) at its time, labelled "author: text".
 Every lane reuses the measure definitions of core; nothing here is a second definition.
 """
 
@@ -86,6 +87,15 @@ def _gaps(intervals: list[tuple[float, float]], end_s: float, label: str) -> lis
     return out
 
 
+#: The name of the facilitator notes lane (the replay page replaces it when a note is added).
+NOTES_LANE = "Facilitator notes"
+
+
+def notes_lane(notes: list[dict]) -> Lane:
+    """The facilitator notes lane from SessionStore.notes rows."""
+    return Lane(NOTES_LANE, marks=tuple((float(n["t"]), f"{n['author']}: {n['text']}") for n in notes))
+
+
 def load_timeline(store, session_id: int) -> Timeline:
     """Read a stored session into a replayable Timeline (see the module docstring)."""
     meta = store.session(session_id)
@@ -139,9 +149,10 @@ def load_timeline(store, session_id: int) -> Timeline:
         Lane("Cues", marks=tuple(cue_marks)),
         Lane("Cards, actions", marks=tuple(acts)),
         Lane("Notices, gaps", spans=tuple(gaps), marks=tuple(notices)),
+        notes_lane(store.notes(session_id)),
     ]
     return Timeline(session_id, meta["scenario_title"], meta["scenario_id"], end_s, model, lanes,
                     transcript(model.events))
 
 
-__all__ = ["Timeline", "load_timeline", "GAZE_GAP_S"]
+__all__ = ["Timeline", "load_timeline", "notes_lane", "GAZE_GAP_S", "NOTES_LANE"]

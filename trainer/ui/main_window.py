@@ -298,7 +298,10 @@ class MainWindow(QMainWindow):
                 return
             from trainer.ui.replay_page import ReplayPage
 
-            page = ReplayPage(timeline, scenario, moments=self._moments(session_id))
+            from trainer.visit import current_user
+
+            page = ReplayPage(timeline, scenario, moments=self._moments(session_id), store=self.store,
+                              author=current_user())
             page.back_requested.connect(self._close_replay)
             if self.replay_page is not None:
                 self._close_replay()

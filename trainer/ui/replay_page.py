@@ -21,10 +21,11 @@ import time
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPen, QPixmap, QShortcut
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from trainer.core.visit_state import clock_text
+from trainer.store.timeline import NOTES_LANE, notes_lane
 from trainer.ui.visit_page import VisitPage
 
 LANE_H = 20
@@ -136,7 +137,8 @@ class TimelineView(QWidget):
                 for a, b in zip(pts, pts[1:]):
                     p.drawLine(a, b)
             for t, label in lane.marks:
-                p.setPen(QPen(QColor(MARK_COLOURS.get(label, "#1e2329")), 2))
+                p.setPen(QPen(QColor("#7a3db8" if lane.name == NOTES_LANE else MARK_COLOURS.get(label, "#1e2329")),
+                              3 if lane.name == NOTES_LANE else 2))
                 x = self._x(t)
                 p.drawLine(QPointF(x, y + 3), QPointF(x, y + LANE_H - 3))
         # Moments: flags across all lanes.
@@ -154,9 +156,11 @@ class ReplayPage(QWidget):
 
     back_requested = Signal()
 
-    def __init__(self, timeline, scenario, moments=(), parent=None):
+    def __init__(self, timeline, scenario, moments=(), parent=None, store=None, author: str = ""):
         super().__init__(parent)
         self.timeline = timeline
+        self.store = store  # where facilitator notes and ratings go (None: a read-only replay)
+        self.scenario = scenario
         self.model = timeline.model
         self.moments = sorted(moments)  # (t, title)
         self.t = 0.0
@@ -202,6 +206,32 @@ class ReplayPage(QWidget):
         side_lay.addWidget(self.moment_list, 1)
         side_lay.addWidget(QLabel("What the patient said"))
         side_lay.addWidget(self.lines_list, 2)
+        # Facilitator notes at the playhead (stored at once; shown on the notes lane and in this list).
+        self.notes_list = QListWidget()
+        self.notes_list.setAccessibleName("Facilitator notes")
+        self.notes_list.setWordWrap(True)
+        self.notes_list.itemActivated.connect(self._jump_item)
+        self.notes_list.itemClicked.connect(self._jump_item)
+        self.note_edit = QLineEdit()
+        self.note_edit.setPlaceholderText("Note at the playhead…")
+        self.note_edit.setAccessibleName("New note at the playhead")
+        self.note_edit.returnPressed.connect(self.add_note)
+        self.author_edit = QLineEdit(author)
+        self.author_edit.setPlaceholderText("Your name")
+        self.author_edit.setAccessibleName("Note author")
+        self.author_edit.setMaximumWidth(110)
+        add = QPushButton("Add note")
+        add.setToolTip("Add the note at the playhead's time (Enter)")
+        add.clicked.connect(self.add_note)
+        note_row = QHBoxLayout()
+        note_row.addWidget(self.author_edit)
+        note_row.addWidget(self.note_edit, 1)
+        note_row.addWidget(add)
+        if store is not None:
+            side_lay.addWidget(QLabel("Facilitator notes"))
+            side_lay.addWidget(self.notes_list, 1)
+            side_lay.addLayout(note_row)
+            self._refresh_notes()
         split = QSplitter()
         split.addWidget(self.window_view)
         split.addWidget(side)
@@ -241,6 +271,15 @@ class ReplayPage(QWidget):
         controls.addWidget(QLabel("Speed"))
         controls.addWidget(self.speed_box)
         controls.addStretch(1)
+        if store is not None:
+            rate = QPushButton("Rate…")
+            rate.setToolTip("Rate each targeted behaviour and the visit overall")
+            rate.clicked.connect(self.rate)
+            controls.addWidget(rate)
+            report = QPushButton("Report…")
+            report.setToolTip("Write this session's report (PDF or HTML) with the measures, timeline, notes and ratings")
+            report.clicked.connect(self.report)
+            controls.addWidget(report)
         controls.addWidget(back)
 
         lay = QVBoxLayout(self)
@@ -306,6 +345,51 @@ class ReplayPage(QWidget):
             return
         self.seek(self.t + dt * self.speed)
         self.window_view.patient.advance()
+
+    # -- facilitator notes and ratings ---------------------------------------------------------------
+    def add_note(self, text: str | None = None) -> None:
+        """Store the note typed (or `text`) at the playhead, by the author in the name field."""
+        text = (self.note_edit.text() if not isinstance(text, str) else text).strip()
+        if not text or self.store is None:
+            return
+        self.store.add_note(self.timeline.session_id, self.t, text, self.author_edit.text().strip() or "facilitator")
+        self.note_edit.clear()
+        self._refresh_notes()
+
+    def _refresh_notes(self) -> None:
+        notes = self.store.notes(self.timeline.session_id)
+        self.notes_list.clear()
+        for n in notes:
+            item = QListWidgetItem(f"{clock_text(n['t'])}  {n['author']}: {n['text']}")
+            item.setData(Qt.UserRole, n["t"])
+            self.notes_list.addItem(item)
+        lanes = self.timeline.lanes
+        for i, lane in enumerate(lanes):
+            if lane.name == NOTES_LANE:
+                lanes[i] = notes_lane(notes)
+        if hasattr(self, "lanes"):  # the timeline view exists once the page is built
+            self.lanes.update()
+
+    def rate(self) -> None:
+        from trainer.ui.rating_dialog import RatingDialog
+
+        RatingDialog(self.store, self.timeline.session_id, tuple(self.scenario.behaviours),
+                     self.author_edit.text().strip() or "facilitator", self).exec()
+
+    def report(self) -> None:
+        from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+        from trainer.core.errors import TrainerError
+        from trainer.ui.report_pdf import write_report
+
+        path, _filter = QFileDialog.getSaveFileName(self, "Write the report", f"report-session-{self.timeline.session_id}.pdf",
+                                                    "PDF (*.pdf);;Web page (*.html)")
+        if not path:
+            return
+        try:
+            write_report(self.store, self.timeline.session_id, path)
+        except (TrainerError, OSError) as exc:
+            QMessageBox.warning(self, "Report", str(exc))
 
     # -- the patient's side -------------------------------------------------------------------------
     def _reenact(self, view) -> None:
