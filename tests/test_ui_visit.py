@@ -21,7 +21,8 @@ def _start_first_scenario(qtbot, window):
     qtbot.keyClick(window.scenario_page.list, Qt.Key_Return)  # keyboard: Enter starts the visit...
     page = window.precheck_page  # ...after the pre-visit check, whose Start button then has the focus
     assert window.stack.currentWidget() is page
-    qtbot.waitUntil(lambda: page.report is not None and page.start_button.hasFocus(), timeout=60000)
+    qtbot.waitUntil(lambda: page.report is not None, timeout=240000)  # the check runs on the session clock
+    qtbot.waitUntil(lambda: page.start_button.hasFocus(), timeout=5000)
     qtbot.keyClick(page.start_button, Qt.Key_Space)
     qtbot.waitUntil(lambda: window.runner is not None and window.visit_page is not None, timeout=5000)
 
@@ -72,12 +73,18 @@ def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
     assert store.reflection(sid) == {"skipped": True}
 
     # The replay shows the window as it was at any time of the session, from the stored rows.
-    window.show_replay(sid, at=3.0)
+    window.summary_page.replay_button.click()  # "Replay this visit" from the summary
     qtbot.waitUntil(lambda: window.replay_page is not None and window.stack.currentWidget() is window.replay_page,
                     timeout=30000)
     replay = window.replay_page
-    assert replay.window_view.face_label.text().startswith("Face: found")  # the camera was live at 0:03
-    assert replay.time_label.text().startswith("0:03 /")
+    t = frames[len(frames) // 2]["t"]  # a moment the camera was delivering
+    replay.seek(t)
+    view, label = replay.model.view_at(t), replay.window_view.face_label.text()
+    if view.face.signal == "live" and view.face.face:
+        assert label.startswith("Face: found")
+    else:  # a busy machine can make the pipeline call the camera lost for a while: shown as it was live
+        assert view.face.text in label
+    assert replay.time_label.text().startswith(f"0:0{int(t)} /")
     assert replay.lines_list.count() >= 1 and replay.window_view.patient.caption
     qtbot.keyClick(replay, Qt.Key_End)
     assert "no camera signal since 0:0" in replay.window_view.face_label.text()  # the clip ended at 6.6 s
@@ -92,7 +99,12 @@ def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
     qtbot.keyClick(window, Qt.Key_H, Qt.ControlModifier)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.history_page, timeout=2000)
     table = window.history_page.table
-    assert table.rowCount() == 1 and table.item(0, 1).text() == store.session(sid)["scenario_title"]
+    assert table.rowCount() == 0 and "hidden" in window.history_page.count.text()  # a short test visit
+    window.history_page.show_short.setChecked(True)
+    assert table.rowCount() == 1 and table.item(0, 2).text() == store.session(sid)["scenario_title"]
+    table.selectRow(0)
+    window.history_page.replay_button.click()  # Replay from Past sessions too
+    qtbot.waitUntil(lambda: window.replay_page is not None, timeout=30000)
     window.close()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -53,6 +54,7 @@ class _Item(QTableWidgetItem):
 
 class HistoryPage(QWidget):
     open_requested = Signal(int)  # session id
+    replay_requested = Signal(int)  # session id
     delete_requested = Signal(int)  # session id (already confirmed by the user)
     back_requested = Signal()
     progress_requested = Signal()
@@ -104,6 +106,10 @@ class HistoryPage(QWidget):
         self.progress_button.clicked.connect(self.progress_requested)
         self.delete_button = QPushButton(_("Delete…"))
         self.delete_button.clicked.connect(self._delete)
+        self.replay_button = QPushButton(_("Replay"))
+        self.replay_button.setToolTip(_("Play the visit back on its timeline (Ctrl+R)"))
+        self.replay_button.clicked.connect(self._replay)
+        QShortcut(QKeySequence("Ctrl+R"), self, activated=self.replay_button.click)
         self.open_button = QPushButton(_("Open summary"))
         self.open_button.setObjectName("primary")
         self.open_button.clicked.connect(lambda: self._open(self.table.currentItem()))
@@ -112,6 +118,7 @@ class HistoryPage(QWidget):
         buttons.addWidget(self.progress_button)
         buttons.addStretch(1)
         buttons.addWidget(self.delete_button)
+        buttons.addWidget(self.replay_button)
         buttons.addWidget(self.open_button)
         lay = QVBoxLayout(self)
         lay.addWidget(title)
@@ -195,6 +202,11 @@ class HistoryPage(QWidget):
     def current_session(self) -> int | None:
         item = self.table.currentItem()
         return int(item.data(Qt.UserRole)) if item is not None else None
+
+    def _replay(self) -> None:
+        sid = self.current_session()
+        if sid is not None:
+            self.replay_requested.emit(sid)
 
     def _open(self, item) -> None:
         if item is not None:

@@ -106,6 +106,8 @@ class MainWindow(QMainWindow):
         self.summary_page.reflection_saved.connect(self._save_reflection)
         self.history_page.back_requested.connect(self.show_scenarios)
         self.history_page.open_requested.connect(self.show_summary)
+        self.history_page.replay_requested.connect(self.show_replay)
+        self.summary_page.replay_requested.connect(self.show_replay)
         self.history_page.delete_requested.connect(self.delete_session)
         self.history_page.progress_requested.connect(self.show_progress)
         self.history_page.progress_button.show()

@@ -67,6 +67,7 @@ def debrief_html(d: dict, feedback: bool = True) -> str:
 class SummaryPage(QWidget):
     back_requested = Signal()
     history_requested = Signal()
+    replay_requested = Signal(int)  # session id
     reflection_saved = Signal(int, dict)  # session id, {"went_well", "differently"} or {"skipped": True}
 
     def __init__(self, parent=None):
@@ -134,10 +135,15 @@ class SummaryPage(QWidget):
         back.clicked.connect(self.back_requested)
         hist = QPushButton("Past sessions")
         hist.clicked.connect(self.history_requested)
+        self.replay_button = QPushButton("Replay this visit")
+        self.replay_button.setToolTip("Play the visit back on its timeline, with the moments marked")
+        self.replay_button.clicked.connect(
+            lambda: self.session_id is not None and self.replay_requested.emit(self.session_id))
         self.buttons = QWidget()
         buttons = QHBoxLayout(self.buttons)
         buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addWidget(hist)
+        buttons.addWidget(self.replay_button)
         buttons.addStretch(1)
         buttons.addWidget(back)
         lay = QVBoxLayout(self)
