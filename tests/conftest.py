@@ -17,6 +17,31 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The shortest whole visit (one line, one turn answered by a recording's speech, one line): for tests
+# that need a complete real-time visit but not a long one.
+TINY_SCENARIO = """id: tiny
+title: "Tiny visit"
+summary: "One line, one turn, one line."
+behaviours: [eye_contact]
+expected_minutes: 1
+patient: {name: Ann Example, age: 50}
+steps:
+  - id: hello
+    patient: "Hello, can you hear me?"
+  - id: answer
+    clinician:
+      prompt: "Say hello."
+      timeout_s: 20
+  - id: bye
+    patient: "Good, thank you."
+    end: true
+rubric:
+  eye_contact:
+    counts: "Looks into the camera while speaking."
+    evidence:
+      - eye_contact_at_least: 0.4
+"""
+
 
 class _BlockQt(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):

@@ -1,9 +1,9 @@
 """Nothing leaves the machine, proven by tracing system calls: `trainer --self-test`, `trainer analyze` on a
-fixture and a short visit run under `strace -f`, and the test fails on any connect/send to an AF_INET or
-AF_INET6 address and on any name lookup (reading /etc/resolv.conf or /etc/hosts, a query to port 53 or
-to systemd-resolved). The same
-runs, with HOME pointing at an empty folder, must leave nothing in it outside the app's own folders, all
-of them private (0700 folders, 0600 files).
+fixture and a short headless visit (`trainer run --headless`) run under `strace -f`, and the test fails on
+any connect/send to an AF_INET or AF_INET6 address and on any name lookup (reading /etc/resolv.conf or
+/etc/hosts, a query to port 53 or to systemd-resolved). The same runs, with HOME pointing at an empty
+folder, must leave nothing in it outside the app's own folders, all of them private (0700 folders, 0600
+files).
 
 Without the switches of trainer/privacy.py these runs reach Google's logging endpoint (MediaPipe's usage
 logger, via libcurl) and write onnxruntime's device id under ~/.cache/Microsoft.
@@ -11,6 +11,7 @@ logger, via libcurl) and write onnxruntime's device id under ~/.cache/Microsoft.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TINY_SCENARIO
 from trainer.privacy import permission_problems
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="strace is Linux-only")
@@ -32,27 +34,6 @@ _LOOKUP = re.compile(r"^(\d+)\s+(connect\(.*(htons\(53\)|systemd/resolve)"
                      r"|open(at)?\(.*\"/etc/(resolv\.conf|hosts|gai\.conf)\")")
 
 _CALLS = "trace=connect,sendto,sendmsg,sendmmsg,open,openat"
-
-# A visit as `trainer run` drives it, minus the window (replace with `trainer run --headless` once that
-# command exists): the CLI's start-up (umask) then a VisitRunner on fixture files.
-VISIT = """
-import sys, time
-from trainer.privacy import restrict_umask
-restrict_umask()
-from trainer.core.scenario import discover_scenarios
-from trainer.resources import builtin_scenarios_dir
-from trainer.store.db import SessionStore
-from trainer.store.paths import default_db_path
-from trainer.visit import VisitRunner
-video = sys.argv[1]
-scenario = discover_scenarios([builtin_scenarios_dir()])[0][0]
-runner = VisitRunner(scenario, SessionStore(default_db_path()), camera=video, mic=video, realtime=False,
-                     sound_output=False)
-runner.start()
-time.sleep(6)
-runner.end()
-print("visit ok", runner.session_id)
-"""
 
 
 def _strace() -> str:
@@ -131,11 +112,18 @@ def test_analyze_makes_no_network_use(tmp_path, fixtures):
 
 
 def test_visit_makes_no_network_use(tmp_path, fixtures):
+    """A whole headless visit (`trainer run --headless`, the call window's code path without the window) of
+    a one-turn scenario, a recording as camera and microphone."""
     home = tmp_path / "home"
     home.mkdir()
-    proc = _traced([sys.executable, "-c", VISIT, str(fixtures("video/talking_nods.mp4"))], home,
-                   tmp_path / "trace.txt")
-    assert "visit ok" in proc.stdout, proc.stderr[-3000:]
+    scen = tmp_path / "tiny.yaml"
+    scen.write_text(TINY_SCENARIO)
+    clip = str(fixtures("video/talking_nods.mp4"))
+    out = tmp_path / "out"
+    proc = _traced([sys.executable, "-m", "trainer", "run", str(scen), "--headless", "--camera", clip,
+                    "--mic", clip, "--out", str(out)], home, tmp_path / "trace.txt")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert json.loads((out / "summary.json").read_text())["reached_end"]
     _check(home, tmp_path / "trace.txt", proc)
     import sqlite3
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, fixture
+from conftest import REPO, TINY_SCENARIO as TINY, fixture
 from trainer.core.scenario import load_scenario
 from trainer.sim.clinician import PROFILES
 from trainer.sim.run import simulate
@@ -214,30 +214,6 @@ def test_cli_simulate_writes_session_and_tables(tmp_path):
     store = SessionStore(out / "sessions.sqlite3")
     assert store.session(rep["session_id"])["status"] == "completed"
     assert (out / "turns.csv").read_text().count("\n") == rep["figures"]["turns"] + 1
-
-
-TINY = """id: tiny
-title: "Tiny visit"
-summary: "One line, one turn, one line."
-behaviours: [eye_contact]
-expected_minutes: 1
-patient: {name: Ann Example, age: 50}
-steps:
-  - id: hello
-    patient: "Hello, can you hear me?"
-  - id: answer
-    clinician:
-      prompt: "Say hello."
-      timeout_s: 20
-  - id: bye
-    patient: "Good, thank you."
-    end: true
-rubric:
-  eye_contact:
-    counts: "Looks into the camera while speaking."
-    evidence:
-      - eye_contact_at_least: 0.4
-"""
 
 
 def test_cli_headless_run_from_recordings(tmp_path):

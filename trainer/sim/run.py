@@ -58,9 +58,14 @@ def _max_session_s(scenario) -> float:
 
 def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None, camera=None,
              speaker: SpeakerPath | None = None, face_fps: float = 15.0, speed: float | None = 0.0,
-             patient_voice=None, out_dir: Path | None = None, max_session_s: float | None = None) -> SimResult:
+             patient_voice=None, out_dir: Path | None = None, max_session_s: float | None = None,
+             listener=None, on_runner=None) -> SimResult:
     """Run one visit of `scenario` with a simulated clinician; returns the stored session's report
-    (also written to out_dir as summary.json and turns.csv when given)."""
+    (also written to out_dir as summary.json and turns.csv when given).
+
+    `listener(event)` also receives every event of the visit (from worker threads), as a window's bridge
+    would; `on_runner(runner)` is called with the VisitRunner before it starts (benchmarks/soak.py uses both
+    to drive the real call window beside the simulated clinician)."""
     from trainer.capture.patient_voice import PatientVoice
     from trainer.visit import FramePreview, VisitRunner
 
@@ -84,7 +89,11 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
     mic = VirtualMicrophone(room.render, clock, gate=gate, before_block=None if stepped else clin.act)
     frames_done = [0]
 
+    extra = listener
+
     def listener(ev):
+        if extra is not None:
+            extra(ev)
         if isinstance(ev, FramePreview):
             if gate is not None:
                 with gate.cond:
@@ -99,6 +108,8 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
                          voice=patient_voice, sound_output=False, calibration=None, lms=None,
                          turn_time_scale=1.0, clock=clock, stepped=stepped, on_playback=room.playback)
     clin.runner = runner
+    if on_runner is not None:
+        on_runner(runner)
     cap = max_session_s or _max_session_s(scenario)
     setup0 = time.monotonic()
     session_id = runner.start()  # loads the models and opens the sources before t = 0

@@ -1,0 +1,239 @@
+"""Soak: visits back to back in real time for N minutes, with the real call window; memory growth and UI stalls.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/soak.py --minutes 60
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/soak.py --minutes 8 --scenario first-checkin
+
+Each visit is the simulated clinician (`attentive` profile, fixture voices) on the live code path
+(`trainer.sim.run.simulate` with speed=None: wall clock, ticker and playback threads, frames dropped when
+analysis falls behind), with a fixture video looping as the camera. Its events go through a new
+`EventBridge` into a new `VisitPage`, wired as MainWindow wires them, on the Qt main thread; the page is
+torn down after the visit as MainWindow does. The last visit is cut at the deadline.
+
+Printed (targets from the privacy and reliability issue):
+- memory: RSS after the first visit (after its teardown) and at the end, and the growth in MB (target
+  < 50 MB over 60 minutes); the RSS after every visit shows the trend;
+- UI stalls: a 10 ms QTimer on the main thread records how late each tick fires (in a fixed 1 ms
+  histogram, so the meter itself does not grow); p50, p99, max and the number over 100 ms (target: none).
+On a loaded machine the stalls include time the main thread waited for a CPU, not only the app's own work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QObject, QTimer, Signal  # noqa: E402
+from PySide6.QtWidgets import QApplication, QStackedWidget  # noqa: E402
+
+from trainer.cli import _resolve_scenario as load_scenario_ref  # noqa: E402
+from trainer.sim.clinician import PROFILES, SpeakerPath  # noqa: E402
+from trainer.sim.run import simulate  # noqa: E402
+from trainer.sim.voice import ClinicianVoice  # noqa: E402
+from trainer.store.db import SessionStore  # noqa: E402
+from trainer.ui.bridge import EventBridge  # noqa: E402
+from trainer.ui.visit_page import VisitPage  # noqa: E402
+
+FIXTURES = Path(os.environ.get("TRAINER_FIXTURES", REPO.parent / "shared" / "fixtures"))
+VOICES = ("video/talking_steady.mp4", "video/talking_glasses.mp4", "video/talking_a.mp4")
+CAMERA = "video/talking_nods.mp4"
+TICK_MS = 10
+STALL_LIMIT_MS = 100
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class StallMeter:
+    """A TICK_MS timer on the main thread; lateness of each tick in a 1 ms histogram (up to 60 s)."""
+
+    def __init__(self):
+        self.hist = np.zeros(60_001, dtype=np.int64)
+        self.max_ms = 0.0
+        self._last = None
+        self.timer = QTimer()
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self):
+        self._last = time.monotonic()
+        self.timer.start()
+
+    def skip(self):
+        """Forget the current interval (around a deliberate screenshot)."""
+        self._last = time.monotonic()
+
+    def _tick(self):
+        now = time.monotonic()
+        late_ms = max(0.0, (now - self._last) * 1000 - TICK_MS)
+        self._last = now
+        self.hist[min(int(late_ms), len(self.hist) - 1)] += 1
+        self.max_ms = max(self.max_ms, late_ms)
+
+    def percentile(self, q: float) -> float:
+        n = int(self.hist.sum())
+        if n == 0:
+            return float("nan")
+        return float(np.searchsorted(np.cumsum(self.hist), q / 100 * n))
+
+    def over(self, ms: float) -> int:
+        return int(self.hist[int(ms) + 1:].sum())
+
+
+class Window(QObject):
+    """The main-thread side: one bridge and one call page per visit, as MainWindow builds them."""
+
+    setup = Signal(object)
+    teardown = Signal()
+
+    def __init__(self, meter: StallMeter, shot: Path | None):
+        super().__init__()
+        self.stack = QStackedWidget()
+        self.stack.resize(1280, 800)
+        self.stack.show()
+        self.meter = meter
+        self.shot = shot
+        self.bridge: EventBridge | None = None
+        self.page: VisitPage | None = None
+        self.ready = threading.Event()
+        self.setup.connect(self._setup)
+        self.teardown.connect(self._teardown)
+
+    def post(self, ev) -> None:  # worker threads
+        b = self.bridge
+        if b is not None:
+            b.post(ev)
+
+    def _setup(self, runner) -> None:
+        b = self.bridge = EventBridge(self)
+        page = self.page = VisitPage(runner.scenario, line_audio=runner.patient_line_audio,
+                                     overrides=runner.available_overrides())
+        self.stack.addWidget(page)
+        self.stack.setCurrentWidget(page)
+        page.follow_clock(runner.clock.now)
+        b.preview.connect(page.on_preview)
+        b.frame_sample.connect(page.on_sample)
+        b.audio_level.connect(page.on_level)
+        b.scenario_event.connect(page.on_scenario_event)
+        b.notice.connect(page.on_notice)
+        b.speech_segment.connect(page.on_event)
+        b.source_finished.connect(page.on_event)
+        b.other_event.connect(page.on_event)
+        page.action_requested.connect(runner.ui_action)
+        page.card_chosen.connect(runner.choose_card)
+        page.override_requested.connect(runner.override)
+        page.visit_started()
+        if self.shot is not None:
+            shot, self.shot = self.shot, None
+            QTimer.singleShot(20_000, lambda: self._grab(page, shot))
+        self.ready.set()
+
+    def _grab(self, page, path: Path) -> None:
+        if self.page is page:
+            page.grab().save(str(path))
+            print(f"  screenshot of the call window: {path}", flush=True)
+        self.meter.skip()
+
+    def _teardown(self) -> None:
+        if self.bridge is not None:
+            self.bridge.stop()
+            self.bridge.deleteLater()
+            self.bridge = None
+        if self.page is not None:
+            self.stack.removeWidget(self.page)
+            self.page.deleteLater()
+            self.page = None
+        self.ready.set()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--scenario", default="first-checkin")
+    ap.add_argument("--profile", default="attentive", choices=sorted(PROFILES))
+    ap.add_argument("--camera", default=str(FIXTURES / CAMERA), help="video looped as the camera")
+    ap.add_argument("--screenshot", metavar="PNG", help="save the call window 20 s into the first visit")
+    args = ap.parse_args()
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    scenario = load_scenario_ref(args.scenario)
+    voice = ClinicianVoice.from_files([FIXTURES / v for v in VOICES])
+    meter = StallMeter()
+    win = Window(meter, Path(args.screenshot) if args.screenshot else None)
+    tmp = tempfile.TemporaryDirectory(prefix="soak-")
+    store = SessionStore(Path(tmp.name) / "sessions.sqlite3")
+    deadline = time.monotonic() + args.minutes * 60
+    out = {"visits": [], "rss_first": None, "error": None}
+
+    def on_runner(runner):
+        win.ready.clear()
+        win.setup.emit(runner)
+        win.ready.wait()  # the bridge exists before the runner posts its first event
+
+    def worker():
+        try:
+            while time.monotonic() < deadline:
+                left = deadline - time.monotonic()
+                res = simulate(scenario, store, profile=PROFILES[args.profile], voice=voice,
+                               camera=Path(args.camera), speaker=SpeakerPath(), speed=None,
+                               listener=win.post, on_runner=on_runner, max_session_s=max(left, 1.0))
+                win.ready.clear()
+                win.teardown.emit()
+                win.ready.wait()
+                time.sleep(0.5)  # let the deleteLater()s run
+                gc.collect()
+                rss = rss_mb()
+                if out["rss_first"] is None:
+                    out["rss_first"] = rss
+                rep = res.report
+                out["visits"].append(rep)
+                print(f"  visit {len(out['visits'])}: {rep['duration_s']:.0f} s session, wall {res.wall_s:.0f} s,"
+                      f" RSS {rss:.1f} MB", flush=True)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            out["error"] = exc
+        finally:
+            QTimer.singleShot(0, app.quit)
+
+    print(f"soak: {args.minutes:g} min of '{scenario.id}' visits ({args.profile}), camera {Path(args.camera).name},"
+          f" pid {os.getpid()}, RSS at start {rss_mb():.1f} MB", flush=True)
+    meter.start()
+    t = threading.Thread(target=worker, name="soak-visits", daemon=True)
+    QTimer.singleShot(0, t.start)
+    app.exec()
+    t.join()
+    meter.timer.stop()
+    if out["error"] is not None:
+        print(f"FAILED: {type(out['error']).__name__}: {out['error']}")
+        return 1
+    gc.collect()
+    end = rss_mb()
+    first = out["rss_first"]
+    n = int(meter.hist.sum())
+    print(f"visits: {len(out['visits'])} (the last cut at the deadline if it was still running)")
+    print(f"memory: RSS after the first visit {first:.1f} MB, at the end {end:.1f} MB, "
+          f"growth {end - first:+.1f} MB (target < 50 MB)")
+    print(f"UI stalls ({n} ticks of a {TICK_MS} ms timer, lateness): p50 {meter.percentile(50):.0f} ms, "
+          f"p99 {meter.percentile(99):.0f} ms, max {meter.max_ms:.0f} ms, "
+          f"over {STALL_LIMIT_MS} ms: {meter.over(STALL_LIMIT_MS)} (target none)")
+    tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
