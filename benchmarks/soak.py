@@ -101,6 +101,7 @@ class Window(QObject):
 
     setup = Signal(object)
     teardown = Signal()
+    done = Signal()  # from the visits thread (a QTimer started there would never fire: it has no event loop)
 
     def __init__(self, meter: StallMeter, shot: Path | None):
         super().__init__()
@@ -126,18 +127,7 @@ class Window(QObject):
                                      overrides=runner.available_overrides())
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
-        page.follow_clock(runner.clock.now)
-        b.preview.connect(page.on_preview)
-        b.frame_sample.connect(page.on_sample)
-        b.audio_level.connect(page.on_level)
-        b.scenario_event.connect(page.on_scenario_event)
-        b.notice.connect(page.on_notice)
-        b.speech_segment.connect(page.on_event)
-        b.source_finished.connect(page.on_event)
-        b.other_event.connect(page.on_event)
-        page.action_requested.connect(runner.ui_action)
-        page.card_chosen.connect(runner.choose_card)
-        page.override_requested.connect(runner.override)
+        page.attach(b, runner)  # wired as MainWindow wires it
         page.visit_started()
         if self.shot is not None:
             shot, self.shot = self.shot, None
@@ -176,6 +166,7 @@ def main() -> int:
     voice = ClinicianVoice.from_files([FIXTURES / v for v in VOICES])
     meter = StallMeter()
     win = Window(meter, Path(args.screenshot) if args.screenshot else None)
+    win.done.connect(app.quit)
     tmp = tempfile.TemporaryDirectory(prefix="soak-")
     store = SessionStore(Path(tmp.name) / "sessions.sqlite3")
     deadline = time.monotonic() + args.minutes * 60
@@ -208,7 +199,7 @@ def main() -> int:
         except BaseException as exc:  # noqa: BLE001 - reported below
             out["error"] = exc
         finally:
-            QTimer.singleShot(0, app.quit)
+            win.done.emit()
 
     print(f"soak: {args.minutes:g} min of '{scenario.id}' visits ({args.profile}), camera {Path(args.camera).name},"
           f" pid {os.getpid()}, RSS at start {rss_mb():.1f} MB", flush=True)

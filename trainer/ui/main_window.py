@@ -455,23 +455,11 @@ class MainWindow(QMainWindow):
         page.set_speak_freely(runner.speak_freely and runner.mic_spec is not None)
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
-        page.follow_clock(runner.clock.now)
         if self.mic is None:
             page.state.has_mic = False
-        b.preview.connect(page.on_preview)
-        b.frame_sample.connect(page.on_sample)
-        b.audio_level.connect(page.on_level)
-        b.scenario_event.connect(page.on_scenario_event)
+        page.attach(b, runner)
         b.scenario_event.connect(self._on_scenario_event)
-        b.notice.connect(page.on_notice)
-        b.speech_segment.connect(page.on_event)
-        b.source_finished.connect(page.on_event)
-        b.other_event.connect(page.on_event)
-        b.utterance.connect(page.on_utterance)
         page.end_requested.connect(self.request_end_visit)
-        page.action_requested.connect(runner.ui_action)
-        page.card_chosen.connect(runner.choose_card)
-        page.override_requested.connect(runner.override)
         runner = self.runner
         self._starting, self._end_after_start = True, False
         # Opening devices and loading the face model takes a moment: off the main thread.

@@ -308,6 +308,23 @@ class VisitPage(QWidget):
         self._now = now
         self.patient.follow_clock(now)
 
+    def attach(self, bridge, runner) -> None:
+        """Show the live visit `runner` runs: follow its clock, take its events from `bridge` (an
+        EventBridge the runner posts to) and send the clinician's actions, cards and overrides to it."""
+        self.follow_clock(runner.clock.now)
+        bridge.preview.connect(self.on_preview)
+        bridge.frame_sample.connect(self.on_sample)
+        bridge.audio_level.connect(self.on_level)
+        bridge.scenario_event.connect(self.on_scenario_event)
+        bridge.notice.connect(self.on_notice)
+        bridge.speech_segment.connect(self.on_event)
+        bridge.source_finished.connect(self.on_event)
+        bridge.other_event.connect(self.on_event)
+        bridge.utterance.connect(self.on_utterance)
+        self.action_requested.connect(runner.ui_action)
+        self.card_chosen.connect(runner.choose_card)
+        self.override_requested.connect(runner.override)
+
     def visit_started(self) -> None:
         self.render()
         self.end_button.setFocus()
