@@ -90,6 +90,14 @@ def test_attentive_clinician_turns_follow_the_speech(tmp_path, scenario, voice):
     assert abs(stored - truth) <= 0.1 * truth
     patient = res.report["summary"]["patient_talk_s"]
     assert patient > 30
+    # The learner's summary of a simulated visit speaks plain words: no internal id anywhere in it.
+    import re
+
+    from trainer.core.debrief import learner_texts
+
+    debrief = SessionStore(tmp_path / "sessions.sqlite3").debrief(res.session_id)
+    ids = {w for text in learner_texts(debrief) for w in re.findall(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", text)}
+    assert not ids, ids
     # Files beside the session: the turn table has a row per turn.
     lines = (tmp_path / "out" / "turns.csv").read_text().splitlines()
     assert lines[0].startswith("turn,step,start,end,reason") and len(lines) == fig["turns"] + 1
