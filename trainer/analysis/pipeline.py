@@ -294,6 +294,8 @@ class VisitPipeline:
 
         # An empty text (breath or noise with no words) still tells listeners the segment was heard.
         labels = merge_labels(label_utterance(transcript.text, self.patient_names)) if transcript.text else {}
+        # Known when transcribed, and never before its speech ended (a file source ahead of the clock).
+        done_t = max(done_t, job.end)
         self.sink(Utterance(round(done_t, 3), job.start, job.end, transcript.text, labels,
                             transcript.confidence, self.keep_text))
 
