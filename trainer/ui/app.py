@@ -105,6 +105,7 @@ def install_quit_signals(app, window) -> None:
     state = {"closing": False}
 
     def close_gracefully() -> None:
+        window._close_confirmed = True  # the signal is the decision: no "close during the visit?" question
         window.close()  # closeEvent ends the visit like End call and stores it
         app.quit()
 
