@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QProgressBar, QPushBu
 from trainer.core.events import (AudioLevel, CaregiverJoined, CaregiverLeft, ConnectionChanged, FrameSample, Notice,
                                  PatientLineEnded, PatientLineStarted, Utterance, VisitEnded)
 from trainer.core.i18n import _, is_french, localized
+from trainer.analysis.quality import ADVICE  # the plain fix for each picture-quality flag (one copy)
 from trainer.core.scenario import Scenario
 from trainer.core.visit_state import VisitState, clock_text
 from trainer.ui.a11y import Announcer
@@ -39,17 +40,6 @@ from trainer.ui.patient_view import PatientView
 
 SELF_VIEW_W, SELF_VIEW_H = 256, 192
 
-#: Plain-language advice for the video-quality flags of the face pipeline (DESIGN.md section 4).
-QUALITY_ADVICE = {
-    "face_too_small": "Move closer to the camera.",
-    "off_centre": "Centre yourself in the picture.",
-    "too_dark": "Your face is too dark: add light in front of you.",
-    "backlit": "Strong light behind you: face the light or close the blind.",
-    "camera_above_eye_level": "The camera is well above your eyes: lower it or raise your seat.",
-    "camera_below_eye_level": "The camera is well below your eyes: raise it to eye level.",
-    "face_lost": "Your face is not visible to the camera.",
-    "multiple_faces": "More than one face is in view.",
-}
 
 #: How often the window is redrawn from the visit state (ms of wall time).
 RENDER_MS = 100
@@ -487,7 +477,7 @@ class VisitPage(QWidget):
             self.face_label.setText(f"Face: found · {head_direction_text(*self._head())}" +
                                     (f"\nYou are {gaze}" if gaze else ""))
         if self.feedback_mode == "live":
-            advice = [QUALITY_ADVICE.get(q, q.replace("_", " ")) for q in face.quality]
+            advice = [ADVICE.get(q, q.replace("_", " ")) for q in face.quality]
             self.quality_label.setText("\n".join(advice))
             self.quality_label.setVisible(bool(advice))
 
