@@ -49,14 +49,6 @@ TARGETS = {"accuracy": 0.95, "mcc": 0.90, "sweep_away_found": 0.90, "unknown_sha
 NO_NOD_CLIPS = ("talking_a", "talking_steady", "talking_glasses", "steady_a", "steady_b")
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class CachedAnalyzer:
     """A `FaceAnalyzer` stand-in that replays the landmarker's outputs recorded on an earlier run of the
     same clip (or records them). Head angles are recomputed from the stored matrix with the current
@@ -106,12 +98,12 @@ class CachedAnalyzer:
 def run_clip(path: Path, cache_dir: Path | None):
     """(samples, processor) of one clip through `FaceProcessor`."""
     from trainer.analysis.face import FaceProcessor
-    from trainer.analysis.models import model_path
+    from trainer.analysis.models import model_path, sha256_of
     from trainer.capture.video import VideoFileSource
 
     cache_file = None
     if cache_dir is not None:
-        key = hashlib.sha256((sha256(path) + sha256(model_path("face_landmarker.task"))).encode()).hexdigest()
+        key = hashlib.sha256((sha256_of(path) + sha256_of(model_path("face_landmarker.task"))).encode()).hexdigest()
         cache_file = cache_dir / f"{path.stem}-{key[:16]}.pkl"
     proc = FaceProcessor(analyzer=CachedAnalyzer(cache_file))
     src = VideoFileSource(path, realtime=False)
