@@ -4,9 +4,10 @@
 
 A real-time headless visit (first-checkin) with a video file as the camera and a recording as the
 microphone, speech-to-text on: prints each utterance's latency (transcript time minus end of speech),
-the median and p90 for utterances up to 10 s, and the face samples per second while the camera file
-played, with and without speech-to-text. The machine's 2 cores are shared with other work: run it when
-the load is low, and quote the load average it prints.
+the median and p90 for utterances up to 10 s, where the time went (end of speech -> segment closed and
+queued -> decoding started -> transcript), and the face samples per second while the camera file
+played, with and without speech-to-text. The machine's 2 cores are shared with other work: run it at
+`nice -n -15` when the load is low, and quote the load average it prints.
 """
 
 from __future__ import annotations
@@ -41,12 +42,15 @@ def run(camera: str, mic: str, seconds: float, stt: bool, threads: int, tmp: Pat
     t0 = time.monotonic()
     while time.monotonic() - t0 < seconds:
         time.sleep(0.2)
+    worker = runner.pipeline._stt if stt else None
     runner.end()
+    timings = list(worker.timings) if worker is not None else []
+    run.speculation = dict(worker.speculation) if worker is not None else {}
     cam_end = next((e.t for e in events if isinstance(e, SourceFinished) and e.kind == "camera"), None)
     frames = [e for e in events if isinstance(e, FrameSample)]
     fps = len(frames) / cam_end if cam_end else float("nan")
     utts = [e for e in events if isinstance(e, Utterance)]
-    return fps, utts
+    return fps, utts, timings
 
 
 def main() -> None:
@@ -58,13 +62,20 @@ def main() -> None:
     args = ap.parse_args()
     import tempfile
 
+    print(f"nice {os.nice(0)}, threads {args.threads}")
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as d:
-        fps_off, _ = run(args.camera, args.mic, min(args.seconds, 15), False, args.threads, Path(d))
-        fps_on, utts = run(args.camera, args.mic, args.seconds, True, args.threads, Path(d))
+        fps_off, _, _ = run(args.camera, args.mic, min(args.seconds, 15), False, args.threads, Path(d))
+        fps_on, utts, timings = run(args.camera, args.mic, args.seconds, True, args.threads, Path(d))
+        stt_spec = run.speculation
     lat = [u.t - u.end for u in utts if u.end - u.start <= 10.0]
     for u in utts:
         print(f"  {u.start:6.2f}-{u.end:6.2f} s  latency {u.t - u.end:5.2f} s  {u.text!r}")
+    if stt_spec:
+        print(f"  speculative decodings: {stt_spec}")
+    for end, queued, started, done in timings:
+        print(f"  end {end:6.2f}: closed+queued +{queued - end:4.2f} s, waited {started - queued:4.2f} s, "
+              f"decoded {done - started:4.2f} s")
     if lat:
         print(f"utterances {len(lat)}: latency median {np.median(lat):.2f} s, p90 {np.percentile(lat, 90):.2f} s")
     print(f"face samples/s while the camera file played: {fps_off:.1f} without, {fps_on:.1f} with speech-to-text")

@@ -117,3 +117,37 @@ def test_worker_reports_a_missing_model():
     worker.submit(TranscriptionJob(0, 1, np.zeros(10, np.float32)))
     worker.close(10)
     assert isinstance(worker.error, ModelError)
+
+
+def test_speculative_decoding_is_kept_only_for_the_segment_that_closed_there(recognizer):
+    speech = decode_audio(fixture("audio/speech_short.wav"))
+    results = []
+    worker = TranscriptionWorker(lambda job, tr, t: results.append((job.start, job.end, tr and tr.text)),
+                                 clock=lambda: 0.0, recognizer_factory=lambda: recognizer)
+    # The voice paused at 2.0 (decoding starts), then went on: that result must never come out.
+    worker.submit(TranscriptionJob(1.0, 2.0, speech[: RATE // 2], speculative=True))
+    worker.submit(TranscriptionJob(1.0, 2.4, speech, speculative=True))  # paused again at 2.4
+    assert worker.confirm(1.0, 2.4)  # and the segment closed there
+    assert not worker.confirm(3.0, 3.5)  # nothing was started for this one: the caller submits it
+    worker.submit(TranscriptionJob(3.0, 3.5, np.zeros(RATE // 2, np.float32)))
+    worker.submit(TranscriptionJob(4.0, 4.4, speech, speculative=True))
+    assert not worker.confirm(4.0, 4.9)  # closed elsewhere: thrown away
+    assert worker.close(120)
+    assert [r[:2] for r in results] == [(1.0, 2.4), (3.0, 3.5)]
+    assert word_error_rate("front center", results[0][2]) == 0 and results[1][2] == ""
+    assert worker.speculation == {"confirmed": 1, "discarded": 2}
+
+
+def test_closing_in_a_hurry_hands_back_the_rest_untranscribed(recognizer):
+    speech = decode_audio(fixture("video/talking_a.mp4"))
+    results = []
+    worker = TranscriptionWorker(lambda job, tr, t: results.append((job.start, tr)), clock=lambda: 0.0,
+                                 recognizer_factory=lambda: recognizer)
+    assert worker.ready.wait(30)
+    for i in range(4):
+        worker.submit(TranscriptionJob(float(i), i + 0.5, speech))
+    assert worker.busy.wait(30)  # the first one is being decoded
+    assert worker.close(60, hurry=True)  # returns once that decoding is done
+    assert [r[0] for r in results] == [0.0, 1.0, 2.0, 3.0]  # every utterance handed back, in order
+    assert results[0][1] is not None and "help" in results[0][1].text
+    assert all(tr is None for _, tr in results[1:])  # the queued ones are marked not transcribed

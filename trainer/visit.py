@@ -107,6 +107,7 @@ class VisitRunner:
         self._lock = threading.Lock()
         self._ticker: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._ended = threading.Event()  # set when end() has finished (or failed)
         self._patient_line: tuple[float, dict] | None = None
         self.session_id: int | None = None
         self.writer = None
@@ -182,27 +183,35 @@ class VisitRunner:
             self._dispatch(self.engine.tick(self._now()))
         self.player.pump(self.clock.now() + VIRTUAL_LOOKAHEAD_S)
 
-    def end(self) -> int:
-        """End the call (if still running), stop the pipeline, flush and close the session."""
+    def end(self, *, hurry: bool = False) -> int:
+        """End the call (if still running), stop the pipeline, flush and close the session. hurry (closing
+        the app): utterances still queued for speech-to-text are stored as not transcribed instead of
+        waited for. A second call (e.g. closing the app while End call is saving) waits for the first."""
         if self._stopped.is_set():
+            if hurry:
+                self.pipeline.hurry_speech_to_text()
+            self._ended.wait(120)
             return self.session_id
         with self._lock:
             t = self._now()
             self._dispatch(self.engine.end_call(t))
         self._stopped.set()
-        if self._ticker is not None:
-            self._ticker.join(2)
-        self._voice_stop.set()
-        self.player.close()
-        self.pipeline.stop()
-        with self._lock:  # every frame and speech segment is in now: the rubric on all of them
-            self._dispatch(self.engine.close())
-        completed = any(e.kind == "visit_end" and e.data.get("reason") == "completed" for e in self.engine.history)
-        self.writer.close("completed" if completed else "ended_early", duration_s=round(t, 3),
-                          calibrated=self.calibration is not None)
-        # The xAPI outbox (only when the policy names an LRS); sending is trainer.lms's job, later.
-        queue_session(self.store, self.session_id, self.lms, current_user(), behaviours=self.scenario.behaviours,
-                      description=self.scenario.summary)
+        try:
+            if self._ticker is not None:
+                self._ticker.join(2)
+            self._voice_stop.set()
+            self.player.close()
+            self.pipeline.stop(hurry=hurry)
+            with self._lock:  # every frame and speech segment is in now: the rubric on all of them
+                self._dispatch(self.engine.close())
+            completed = any(e.kind == "visit_end" and e.data.get("reason") == "completed" for e in self.engine.history)
+            self.writer.close("completed" if completed else "ended_early", duration_s=round(t, 3),
+                              calibrated=self.calibration is not None)
+            # The xAPI outbox (only when the policy names an LRS); sending is trainer.lms's job, later.
+            queue_session(self.store, self.session_id, self.lms, current_user(), behaviours=self.scenario.behaviours,
+                          description=self.scenario.summary)
+        finally:
+            self._ended.set()
         return self.session_id
 
     def ui_action(self, action: str) -> None:
@@ -360,7 +369,7 @@ class VisitRunner:
                     held = self._held_turn_end
                     if held is not None and ev.end >= held[1].speech_end - 0.3:
                         self._release_turn_end()
-            if not ev.text:
+            if not ev.text and ev.transcribed:
                 self.listener(ev)
                 return  # nothing was heard: no row to store
         elif type(ev).__name__ in ("SourceFinished", "SourceStatus"):

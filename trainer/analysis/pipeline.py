@@ -223,6 +223,8 @@ class VisitPipeline:
         self.stt_drain_s = stt_drain_s
         self._stt = None
         self._tail = None
+        self._spec_key = None  # (start, end) of the open segment last decoded speculatively
+        self._hurry = False
 
     @property
     def frames_dropped(self) -> int:
@@ -292,10 +294,14 @@ class VisitPipeline:
     def _on_transcript(self, job, transcript, done_t: float) -> None:
         from trainer.core.verbal import label_utterance, merge_labels
 
-        # An empty text (breath or noise with no words) still tells listeners the segment was heard.
-        labels = merge_labels(label_utterance(transcript.text, self.patient_names)) if transcript.text else {}
         # Known when transcribed, and never before its speech ended (a file source ahead of the clock).
         done_t = max(done_t, job.end)
+        if transcript is None:  # the visit was closed before its turn came: kept as not transcribed
+            self.sink(Utterance(round(done_t, 3), job.start, job.end, "", {}, None, self.keep_text,
+                                transcribed=False))
+            return
+        # An empty text (breath or noise with no words) still tells listeners the segment was heard.
+        labels = merge_labels(label_utterance(transcript.text, self.patient_names)) if transcript.text else {}
         self.sink(Utterance(round(done_t, 3), job.start, job.end, transcript.text, labels,
                             transcript.confidence, self.keep_text))
 
@@ -304,9 +310,27 @@ class VisitPipeline:
 
         for ev in events:
             if isinstance(ev, SpeechSegment) and ev.speaker == "clinician":
+                if self._stt.confirm(ev.start, ev.end):
+                    continue  # already being decoded since the voice paused
                 samples = self._tail.between(ev.start - PAD_S, ev.end + PAD_S)
                 if len(samples):
                     self._stt.submit(TranscriptionJob(ev.start, ev.end, samples))
+
+    def _speculate(self, segmenter) -> None:
+        """Start decoding an open segment once its voice has paused for SPECULATE_AFTER_S (the worker
+        keeps the result only if the segment then closes there: TranscriptionWorker)."""
+        from trainer.analysis.stt import PAD_S, SPECULATE_AFTER_S, TranscriptionJob
+
+        start, end, now = segmenter.open_since, segmenter.last_speech_end, self._tail.end_t
+        if start is None or end is None or now is None or now - end < SPECULATE_AFTER_S - 1e-9:
+            return
+        key = (round(start, 3), round(end, 3))
+        if key == self._spec_key:
+            return
+        self._spec_key = key
+        samples = self._tail.between(start - PAD_S, end + PAD_S)
+        if len(samples):
+            self._stt.submit(TranscriptionJob(key[0], key[1], samples, speculative=True))
 
     @property
     def stt_latencies(self) -> list[float]:
@@ -422,6 +446,10 @@ class VisitPipeline:
                     self.sink(ev)
                 if self._stt is not None:
                     self._transcribe(events)
+                    segmenter = getattr(voice, "segmenter", None)
+                    if segmenter is not None:
+                        with self._voice_lock:
+                            self._speculate(segmenter)
         finally:
             failure = _failure_in_flight("microphone")
             with self._voice_lock:
@@ -453,8 +481,17 @@ class VisitPipeline:
             with self._voice_lock:
                 voice.patient_audio(t, samples, rate)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop sources and wait for the workers (flushing open speech segments)."""
+    def hurry_speech_to_text(self) -> None:
+        """Transcribe no more queued utterances (the one being decoded finishes): they come out as
+        Utterance(transcribed=False). For closing the app; safe from any thread."""
+        self._hurry = True
+        if self._stt is not None:
+            self._stt.hurry()
+
+    def stop(self, timeout: float = 5.0, *, hurry: bool = False) -> None:
+        """Stop sources and wait for the workers (flushing open speech segments). hurry: see
+        hurry_speech_to_text; the decoding under way is still waited for (up to a minute), because ending
+        the process under CTranslate2's running threads aborts it."""
         self._stop.set()
         for src in (self.frame_source, self.audio_source):
             if src is not None:
@@ -463,7 +500,8 @@ class VisitPipeline:
         for th in self._threads:
             th.join(timeout)
         if self._stt is not None:
-            self._stt.close(self.stt_drain_s)
+            hurry = hurry or self._hurry
+            self._stt.close(max(self.stt_drain_s, 60.0) if hurry else self.stt_drain_s, hurry=hurry)
         for src in (self.frame_source, self.audio_source):
             if src is not None:
                 try:

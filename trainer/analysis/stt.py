@@ -43,6 +43,10 @@ NO_SPEECH_LOGPROB = -1.0
 FULL_FRAMES = 3000  # Whisper's 30 s input, in 10 ms mel frames
 RETRY_FRAMES = 1000  # the second try's window (10 s)
 SHORT_MARGIN_S = 1.0  # silence after the speech in the first try's window
+SHORT_MIN_FRAMES = 500  # shorter first windows made tiny.en loop on short words ("Hello Hello Hello")
+#: Silence after speech before the segment's words are decoded speculatively (the detector closes the
+#: segment after 0.2 s; TranscriptionWorker): earlier means more decodings thrown away at short pauses.
+SPECULATE_AFTER_S = 0.064
 WORKER_NICE = 10  # added to the speech-to-text thread's nice value (lower priority), where supported
 
 
@@ -145,7 +149,11 @@ class SpeechRecognizer:
         seconds = len(window) / RATE
         # Generous for speech (about 3 tokens per second of fast talk): a loop runs into it.
         max_new = int(12 + 6 * seconds)
-        for frames in dict.fromkeys((min(short, FULL_FRAMES), max(min(short, FULL_FRAMES), RETRY_FRAMES))):
+        # CTranslate2 4.8 returns at most max_length / 2 new tokens for Whisper (measured); asking for
+        # twice the budget keeps the check below right whichever way a version counts.
+        limit = min(448, 2 * (len(self._prompt) + max_new))
+        short = min(max(short, SHORT_MIN_FRAMES), FULL_FRAMES)
+        for frames in dict.fromkeys((short, max(short, RETRY_FRAMES))):
             if frames >= FULL_FRAMES:
                 return None
             seg = np.zeros((feats.shape[0], frames), np.float32)
@@ -153,7 +161,7 @@ class SpeechRecognizer:
             self.windows_used.append(frames)
             enc = self._model.encode(seg)
             res = self._model.model.generate(
-                enc, [self._prompt], beam_size=self.beam_size, max_length=len(self._prompt) + max_new,
+                enc, [self._prompt], beam_size=self.beam_size, max_length=limit,
                 return_scores=True, return_no_speech_prob=True, suppress_blank=True,
                 suppress_tokens=self._suppress)[0]
             tokens = res.sequences_ids[0]
@@ -209,6 +217,12 @@ class AudioTail:
         self._buf[pos:pos + first] = x[:first]
         self._buf[:len(x) - first] = x[first:]
 
+    @property
+    def end_t(self) -> float | None:
+        """Session time just after the newest sample (None before the first)."""
+        with self._lock:
+            return None if self._end_i is None else self._end_i / RATE
+
     def between(self, start: float, end: float) -> np.ndarray:
         """Samples from start to end (clipped to what is still held)."""
         with self._lock:
@@ -229,16 +243,26 @@ class TranscriptionJob:
     end: float
     samples: np.ndarray
     speaker: str = "clinician"
+    #: Started while the segment is still open (the voice has paused, the detector has not yet closed
+    #: the segment): its result is held until `confirm` says the segment closed with the same end.
+    speculative: bool = False
 
 
 class TranscriptionWorker:
     """A thread that transcribes queued utterances in order and hands each result to `on_result(job,
-    transcript, done_t)`, where done_t is `clock()` when the transcript was ready.
+    transcript, done_t)`, where done_t is `clock()` when the transcript was ready; `transcript` is None
+    for an utterance left untranscribed because the worker was closed in a hurry (`close(hurry=True)`).
+
+    Speculation: `submit(job)` with a speculative job starts decoding as soon as the voice pauses,
+    while the detector still waits for the pause to last long enough to close the segment. If the
+    segment then closes with the same (start, end), `confirm` makes that result the utterance's (handed
+    over when both the decoding and the closing are done, so the latency counts from the end of
+    speech as always); if the speech went on instead, the result is thrown away.
 
     The model is loaded on the worker thread (about a second), so starting the worker never blocks the
     caller; `ready` is set once it is loaded and `error` holds a ModelError if it could not be."""
 
-    def __init__(self, on_result: Callable[[TranscriptionJob, Transcript, float], None],
+    def __init__(self, on_result: Callable[[TranscriptionJob, Transcript | None, float], None],
                  clock: Callable[[], float], *, recognizer_factory=None, threads: int = 1):
         self._on_result = on_result
         self._clock = clock
@@ -247,12 +271,58 @@ class TranscriptionWorker:
         self.ready = threading.Event()
         self.error: ModelError | None = None
         self.latencies: list[float] = []
+        # Where the latency went, per utterance: (end of speech, queued, decoding started, done), clock s.
+        self.timings: list[tuple[float, float, float, float]] = []
+        self.speculation = {"confirmed": 0, "discarded": 0}
+        self._submitted: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._spec: TranscriptionJob | None = None  # the unconfirmed speculative job still wanted, if any
+        self._confirmed: set[int] = set()  # ids of speculative jobs confirmed before their decoding ended
+        self._spec_result: tuple[Transcript, float, float] | None = None  # (transcript, started, done)
+        self._hurry = threading.Event()
+        self.busy = threading.Event()  # set while a decoding is running
         self._thread = threading.Thread(target=self._run, name="speech-to-text", daemon=True)
         self._thread.start()
 
     def submit(self, job: TranscriptionJob) -> None:
-        """Queue an utterance (returns at once)."""
+        """Queue an utterance (returns at once). A speculative job replaces the one before it."""
+        self._submitted[id(job)] = self._clock()
+        if job.speculative:
+            with self._lock:
+                if self._spec is not None:
+                    self.speculation["discarded"] += 1
+                self._spec, self._spec_result = job, None
         self._jobs.put(job)
+
+    def confirm(self, start: float, end: float) -> bool:
+        """The segment (start, end) closed: True if the speculative job was that segment (its result
+        becomes the utterance's), False if there was none or it was of speech that went on (thrown
+        away; the caller then submits the segment)."""
+        deliver = None
+        with self._lock:
+            job = self._spec
+            if job is None:
+                return False
+            if (round(job.start, 3), round(job.end, 3)) != (round(start, 3), round(end, 3)):
+                self._spec = None
+                self.speculation["discarded"] += 1
+                return False
+            self.speculation["confirmed"] += 1
+            if self._spec_result is not None:
+                deliver = (job, self._spec_result)
+            else:
+                self._confirmed.add(id(job))
+            self._spec, self._spec_result = None, None
+        if deliver is not None:
+            (job, (transcript, started, _done)) = deliver
+            self._deliver(job, transcript, started, self._clock())
+        return True
+
+    def _deliver(self, job: TranscriptionJob, transcript: Transcript | None, started: float, done: float) -> None:
+        if transcript is not None:
+            self.latencies.append(done - job.end)
+            self.timings.append((job.end, self._submitted.pop(id(job), started), started, done))
+        self._on_result(job, transcript, done)
 
     def _run(self) -> None:
         # Below the face and voice paths and the UI: speech-to-text may lag, they must not. On Linux a
@@ -279,15 +349,48 @@ class TranscriptionWorker:
             job = self._jobs.get()
             if job is None:
                 return
-            transcript = recognizer.transcribe(job.samples)
+            if job.speculative:
+                with self._lock:
+                    if job is not self._spec and id(job) not in self._confirmed:
+                        continue  # superseded or thrown away before it started
+            if self._hurry.is_set():
+                if job.speculative:
+                    with self._lock:
+                        if id(job) not in self._confirmed:
+                            continue
+                        self._confirmed.discard(id(job))
+                self._deliver(job, None, self._clock(), self._clock())  # left untranscribed
+                continue
+            started = self._clock()
+            self.busy.set()
+            try:
+                transcript = recognizer.transcribe(job.samples)
+            finally:
+                self.busy.clear()
             done = self._clock()
-            self.latencies.append(done - job.end)
-            self._on_result(job, transcript, done)
+            if job.speculative:
+                with self._lock:
+                    if id(job) in self._confirmed:
+                        self._confirmed.discard(id(job))
+                    elif job is self._spec:
+                        self._spec_result = (transcript, started, done)
+                        continue  # confirm() hands it over
+                    else:
+                        continue  # the speech went on meanwhile
+            self._deliver(job, transcript, started, done)
 
-    def close(self, timeout: float | None = 30.0) -> None:
-        """Finish the queued utterances, then stop the thread."""
+    def hurry(self) -> None:
+        """Finish the decoding under way and hand the queued utterances back untranscribed."""
+        self._hurry.set()
+
+    def close(self, timeout: float | None = 30.0, *, hurry: bool = False) -> bool:
+        """Stop the thread after the queued utterances (hurry: after the one being decoded; the others
+        are handed over untranscribed, with transcript None). True if the thread has ended."""
+        if hurry:
+            self._hurry.set()
         self._jobs.put(None)
         self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 # -- word error rate -----------------------------------------------------------------------------------

@@ -383,11 +383,15 @@ class Utterance:
     confidence: float | None = None
     keep_text: bool = False
     speaker: str = "clinician"
+    #: False for speech the visit ended before it could be transcribed (closing in a hurry): no words.
+    transcribed: bool = True
 
     def stored_data(self) -> dict[str, Any]:
         """The event row's data: times, labels, confidence, and the words only when they may be kept."""
         data: dict[str, Any] = {"start": self.start, "end": self.end, "latency_s": round(self.t - self.end, 3),
                                 "confidence": self.confidence, "labels": self.labels}
-        if self.keep_text:
+        if not self.transcribed:
+            data["transcribed"] = False
+        elif self.keep_text:
             data["text"] = self.text
         return data

@@ -585,9 +585,11 @@ class MainWindow(QMainWindow):
 
             QThreadPool.globalInstance().waitForDone(15000)  # let start() return before ending the visit
         if self.runner is not None:
-            # Closing mid-visit: save what we have (the session stays marked as ended early).
+            # Closing mid-visit (or while End call is still saving): save what we have (the session stays
+            # marked as ended early); speech not yet transcribed is stored as such instead of waited for,
+            # and the decoding under way is let finish (ending the process under it aborts it).
             try:
-                self.runner.end()
+                self.runner.end(hurry=True)
             except TrainerError as exc:
                 QMessageBox.critical(self, exc.title, str(exc))
             self._teardown_visit()
