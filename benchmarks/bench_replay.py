@@ -84,6 +84,10 @@ def main(argv=None) -> int:
     from trainer.store.db import SessionStore
     from trainer.store.timeline import load_timeline
 
+    import os
+
+    print(f"replay benchmark: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (1 min), "
+          f"nice {os.nice(0)}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         store = SessionStore(Path(tmp) / "s.sqlite3")
         sid = make_session(store, args.minutes)

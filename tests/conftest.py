@@ -179,3 +179,33 @@ def played_session(store) -> int:
     store.set_rating(sid, "eye_contact", "partly shown", "Dr Facil", comment="looked down at notes")
     store.set_rating(sid, GLOBAL_RATING, "4", "Dr Facil")
     return sid
+
+
+def settle(qtbot, window, timeout: int = 20000) -> None:
+    """Let the window's background store reads finish: the store's change announcements (queued signals)
+    are delivered, the reloads they start run, and their results are shown."""
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(3):
+        QApplication.processEvents()
+        qtbot.waitUntil(lambda: window.data.pending == 0, timeout=timeout)
+
+
+def store_at_version(path, version: int, sessions: int = 1) -> None:
+    """Write an SQLite store as an app of schema `version` (the first `version` migrations) left it, with
+    `sessions` sessions (from version 1 on), the first with one frame and one clinician speech segment."""
+    import sqlite3
+
+    from trainer.store.db import MIGRATIONS
+
+    con = sqlite3.connect(path, isolation_level=None)
+    for i in range(version):
+        con.executescript(MIGRATIONS[i])
+    con.execute(f"PRAGMA user_version = {version}")
+    if version >= 1:
+        for _ in range(sessions):
+            con.execute("INSERT INTO sessions (scenario_id, scenario_title, started_at, status, duration_s) "
+                        "VALUES ('first-checkin', 'First', '2026-01-01T00:00:00+00:00', 'completed', 60)")
+        con.execute("INSERT INTO frames (session_id, t, face, gaze) VALUES (1, 0.5, 1, 'camera')")
+        con.execute("INSERT INTO speech (session_id, speaker, start, \"end\") VALUES (1, 'clinician', 1, 4)")
+    con.close()

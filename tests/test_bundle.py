@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 from conftest import played_session as _played_session
+from conftest import store_at_version
 
 from trainer.cli import main
 from trainer.store.bundle import FORMAT_VERSION, BundleError, export_sessions, import_bundle
@@ -138,16 +139,7 @@ def test_debrief_migration_from_every_earlier_schema_version(tmp_path):
     debrief = next(i for i, m in enumerate(MIGRATIONS) if "CREATE TABLE notes" in m)
     for version in range(len(MIGRATIONS)):
         p = tmp_path / f"v{version}.db"
-        con = sqlite3.connect(p, isolation_level=None)
-        for i in range(version):
-            con.executescript(MIGRATIONS[i])
-        con.execute(f"PRAGMA user_version = {version}")
-        if version >= 1:
-            for _ in range(2):
-                con.execute("INSERT INTO sessions (scenario_id, scenario_title, started_at) "
-                            "VALUES ('first_checkin', 'First', '2026-01-01T00:00:00+00:00')")
-            con.execute("INSERT INTO frames (session_id, t, face, gaze) VALUES (1, 0.5, 1, 'camera')")
-        con.close()
+        store_at_version(p, version, sessions=2)
         store = SessionStore(p)
         rows = store.sessions()
         if version >= 1:

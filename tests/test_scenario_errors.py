@@ -207,3 +207,33 @@ def test_on_timeout_and_silence_are_checked_and_played():
         parse_scenario(text.replace("on_timeout: hello", "on_timeout: nowhere"), "t.yaml")
     with pytest.raises(ScenarioError, match="silence: 'checks'"):
         parse_scenario(BASE + "silence:\n  checks: []\n", "t.yaml")
+
+
+def test_rating_scales_from_the_rubric_and_their_errors(tmp_path, capsys):
+    from trainer.core.scenario import DEFAULT_RATING_SCALE
+    from trainer.resources import builtin_scenarios_dir
+
+    assert parse_scenario(BASE, "s.yaml").scale_for("small_talk") == DEFAULT_RATING_SCALE
+    own = BASE.replace("id: t\n", "id: t\nrating_scale: [not yet, partly, consistently, 4]\n")
+    assert parse_scenario(own, "s.yaml").scale_for("small_talk") == ("not yet", "partly", "consistently", "4")
+    item = own.replace("    counts: chat\n", "    counts: chat\n    rating_scale: [no chat, some chat]\n")
+    assert parse_scenario(item, "s.yaml").scale_for("small_talk") == ("no chat", "some chat")  # the behaviour's wins
+    first = load_scenario(builtin_scenarios_dir() / "first_checkin.yaml")  # a built-in with its own scales
+    assert first.scale_for("open_questions")[-1] == "open questions throughout"
+    assert first.scale_for("eye_contact") == DEFAULT_RATING_SCALE
+    for bad, line, fragment in (("rating_scale: [only]", 2, "needs 2 to 7 levels"),
+                                ("rating_scale: [a, b, c, d, e, f, g, h]", 2, "needs 2 to 7 levels"),
+                                ("rating_scale: [low, Low]", 2, "listed twice"),
+                                ("rating_scale: [low, '']", 2, "must be a word or a number"),
+                                ("rating_scale: [low, [high]]", 2, "must be a word or a number"),
+                                ("rating_scale: low to high", 2, "must be a list")):
+        err = _err(BASE.replace("id: t\n", f"id: t\n{bad}\n"))
+        assert fragment in err.detail and err.line == line, str(err)
+    err = _err(BASE.replace("    counts: chat\n", "    counts: chat\n    rating_scale: [x]\n"))
+    assert "rubric: small_talk: 'rating_scale' needs 2 to 7 levels" in err.detail and err.line == 8, str(err)
+    # `trainer validate` reports it with the file and line.
+    from trainer.cli import main
+
+    (tmp_path / "bad.yaml").write_text(BASE.replace("id: t\n", "id: t\nrating_scale: [only]\n"), encoding="utf-8")
+    assert main(["validate", str(tmp_path / "bad.yaml")]) == 1
+    assert f"{tmp_path / 'bad.yaml'}:2:" in capsys.readouterr().err

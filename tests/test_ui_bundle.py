@@ -3,7 +3,7 @@ from; a damaged bundle is refused with a message and nothing changes."""
 
 import os
 
-from conftest import played_session
+from conftest import played_session, settle
 
 from trainer.store.db import SessionStore
 from trainer.ui.main_window import MainWindow
@@ -14,6 +14,7 @@ def test_export_selected_then_import_on_another_machine(qtbot, tmp_path):
     qtbot.addWidget(learner)
     sid = played_session(learner.store)
     learner.show_history()
+    settle(qtbot, learner)
     assert learner.selected_session_ids() == [sid]
     assert learner.history_page.table.item(0, learner.history_page.table.columnCount() - 1).text() == "this computer"
     ok, message = learner.export_to(str(tmp_path / "visit.trainerbundle"), learner.selected_session_ids())
@@ -23,10 +24,12 @@ def test_export_selected_then_import_on_another_machine(qtbot, tmp_path):
     qtbot.addWidget(facilitator)
     ok, message = facilitator.import_from(str(tmp_path / "visit.trainerbundle"))
     assert ok and "Imported 1 session" in message
+    settle(qtbot, facilitator)
     table = facilitator.history_page.table
     assert facilitator.stack.currentWidget() is facilitator.history_page and table.rowCount() == 1
     assert table.item(0, table.columnCount() - 1).text().startswith("visit.trainerbundle, exported from")
     ok, message = facilitator.import_from(str(tmp_path / "visit.trainerbundle"))
+    settle(qtbot, facilitator)
     assert ok and message.startswith("Nothing new") and table.rowCount() == 1
 
     (tmp_path / "bad.trainerbundle").write_bytes((tmp_path / "visit.trainerbundle").read_bytes()[:-40])

@@ -7,6 +7,8 @@ from datetime import datetime
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from conftest import settle
+
 from trainer.store.db import SessionStore
 from trainer.ui.history_page import local_time
 from trainer.ui.main_window import MainWindow
@@ -42,6 +44,7 @@ def test_history_per_learner_sorting_short_sessions_and_delete(qtbot, tmp_path):
     assert window.scenario_page.list.hasFocus() or window.focusWidget() is window.scenario_page.list
     window.scenario_page.learner_box.setEditText("Amal")
     window.show_history()
+    settle(qtbot, window)
     page = window.history_page
     table = page.table
     assert page.learner_filter.currentData() == "Amal"
@@ -66,6 +69,7 @@ def test_history_per_learner_sorting_short_sessions_and_delete(qtbot, tmp_path):
     _answer("Delete")
     page.delete_button.click()
     assert all(r["id"] != victim for r in store.history())
+    settle(qtbot, window)  # the store announced the delete: the list reloaded itself
     assert table.rowCount() == 2
     window.close()
 

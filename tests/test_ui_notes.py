@@ -3,7 +3,7 @@ form (each targeted behaviour on the scale, a comment, the global rating; the me
 
 import os
 
-from conftest import played_session
+from conftest import played_session, settle
 
 from trainer.store.db import GLOBAL_RATING, SessionStore
 from trainer.store.timeline import NOTES_LANE
@@ -25,6 +25,7 @@ def test_note_at_the_playhead_and_ratings(qtbot, tmp_path):
     page.author_edit.setText("Dr Review")
     page.note_edit.setText("Long silence after the cue")
     page.add_note()
+    settle(qtbot, window)  # the store announced the note: the list and the lane reloaded themselves
     notes = window.store.notes(sid)
     assert [(n["t"], n["author"], n["text"]) for n in notes if n["author"] == "Dr Review"] == [
         (6.5, "Dr Review", "Long silence after the cue")]
@@ -35,17 +36,24 @@ def test_note_at_the_playhead_and_ratings(qtbot, tmp_path):
     page._jump_item(page.notes_list.item(0))
     assert page.t == notes[0]["t"]
 
-    dialog = RatingDialog(window.store, sid, tuple(page.scenario.behaviours), "Dr Review", page)
+    dialog = RatingDialog(window.store, sid, page.scenario, "Dr Review", page)
     qtbot.addWidget(dialog)
     first = page.scenario.behaviours[0]
     box, comment = dialog.rows[first]
-    box.setCurrentText("clearly shown")
+    assert [box.itemText(i) for i in range(box.count())] == ["—", "not shown", "partly shown", "clearly shown"]
+    # The rubric's own scale for a behaviour (first-checkin rates open questions on its own words).
+    opened = dialog.rows["open_questions"][0]
+    assert [opened.itemData(i) for i in range(1, opened.count())] == list(page.scenario.scale_for("open_questions"))
+    assert "open question" in opened.toolTip()  # the rubric's "what counts" sentence
+    box.setCurrentIndex(box.findData("clearly shown"))
     comment.setText("asked early")
-    dialog.rows[GLOBAL_RATING][0].setCurrentText("4")
+    dialog.choose("open_questions", "open questions throughout")
+    dialog.rows[GLOBAL_RATING][0].setCurrentIndex(dialog.rows[GLOBAL_RATING][0].findData("4"))
     dialog.save()
     mine = {r["behaviour"]: r for r in window.store.ratings(sid) if r["author"] == "Dr Review"}
     assert mine[first]["level"] == "clearly shown" and mine[first]["comment"] == "asked early"
-    assert mine[GLOBAL_RATING]["level"] == "4" and len(mine) == 2  # unrated behaviours stay unrated
+    assert mine["open_questions"]["level"] == "open questions throughout"
+    assert mine[GLOBAL_RATING]["level"] == "4" and len(mine) == 3  # unrated behaviours stay unrated
     assert window.store.summary(sid).measures == measures
     if os.environ.get("TRAINER_SHOTS"):
         window.show()

@@ -24,7 +24,7 @@ def test_pdf_and_html_report_carry_measures_timeline_notes_and_ratings(qapp, tmp
     text = " ".join(" ".join(pages).split())
     for expected in ("Visit report — First check-in", "eye contact while listening", shown, "Timeline", "Gaze",
                      "Facilitator notes", "Good pause after the worry.", "Dr Facil", "partly shown",
-                     "looked down at notes", "Overall (1-5)"):
+                     "looked down at notes", "Overall (1 = needs work, 5 = excellent)"):
         assert expected in text, expected
     html = write_report(store, sid, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<svg" in html and "Facilitator notes" in html and "Check the jargon here." in html

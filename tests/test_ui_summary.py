@@ -4,6 +4,8 @@ sees contains an internal snake_case id, for real sessions of several scenarios.
 import re
 import time
 
+from conftest import settle
+
 from trainer.core.debrief import learner_texts
 from trainer.core.scenario import discover_scenarios
 from trainer.resources import builtin_scenarios_dir
@@ -33,6 +35,7 @@ def test_summary_reflection_then_plain_results(qtbot, tmp_path, fixtures):
     window.show()
     page = window.summary_page
     window.show_summary(sids[0])
+    settle(qtbot, window)
     assert not page.showing_results  # the reflection comes before the numbers
     page.went_well.setPlainText("I greeted her by name.")
     page.differently.setPlainText("Slow down when explaining the result.")
@@ -42,11 +45,14 @@ def test_summary_reflection_then_plain_results(qtbot, tmp_path, fixtures):
                                          "differently": "Slow down when explaining the result."}
     assert "I greeted her by name." in page.learner_text()
     window.show_summary(sids[0])  # reopened (Past sessions): straight to the results
+    settle(qtbot, window)
     assert page.showing_results
     window.show_summary(sids[1])
+    settle(qtbot, window)
     page.skip_button.click()
     for sid in sids:
         window.show_summary(sid)
+        settle(qtbot, window)
         text = page.learner_text()
         assert "Your measures" in text and "Your share of the talk" in text
         found = SNAKE.findall(text) + [w for t in learner_texts(store.debrief(sid)) for w in SNAKE.findall(t)]

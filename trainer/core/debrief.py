@@ -9,7 +9,9 @@
   - `moments`: the three to five most instructive moments with their times (m:ss): a missed emotional
     cue, talking over the patient, a long monologue, a cue well acknowledged, each with one sentence;
   - `try_next`: one to three kind, concrete suggestions tied to those moments;
-  - `behaviours`: the scenario's rubric in plain words.
+  - `behaviours`: the scenario's rubric in plain words;
+  - `facilitator` (added by the store, `facilitator_part`): the facilitators' notes and ratings, shown beside
+    the measures and never mixed into them.
 
 No number is computed here: every value comes from core.measures (via the stored summary) or from the
 engine's own events; this module only chooses, orders and words them. The same dict is shown by the
@@ -21,8 +23,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from trainer.core.i18n import N_, _
 from trainer.core.measures import MEASURES
-from trainer.core.scenario import BEHAVIOURS
+from trainer.core.scenario import BEHAVIOURS, GLOBAL_RATING
 from trainer.core.visit_state import clock_text
 
 #: A clinician turn at least this long is a "long monologue" moment (a minute of uninterrupted
@@ -257,6 +260,26 @@ def _behaviours(events: list[dict], names: dict[str, str], rubric: list[dict] | 
                           (f" (measured {', '.join(quotes)})" if quotes else ""))
         out.append({"name": plain(name, names), "status": _RUBRIC.get(item.get("status"), ""), "checks": checks})
     return out
+
+
+#: How the global rating is named wherever ratings are listed.
+GLOBAL_RATING_LABEL = N_("Overall (1 = needs work, 5 = excellent)")
+
+
+def rating_label(behaviour: str) -> str:
+    """The words for a rated behaviour id (or GLOBAL_RATING) as summaries, reports and the form show them."""
+    return _(GLOBAL_RATING_LABEL) if behaviour == GLOBAL_RATING else BEHAVIOURS.get(behaviour, behaviour)
+
+
+def facilitator_part(notes: list[dict], ratings: list[dict]) -> dict:
+    """Facilitators' notes ({t, author, text} in time order) and ratings ({behaviour, level, comment,
+    author}; the global rating last) as the summary and reports show them: {"notes": [{time, t, author,
+    text}], "ratings": [{name, level, comment, author}]}. Nothing here touches a measure."""
+    return {"notes": [{"time": clock_text(n["t"]), "t": float(n["t"]), "author": n["author"], "text": n["text"]}
+                      for n in notes],
+            "ratings": [{"name": rating_label(r["behaviour"]), "level": r["level"], "comment": r.get("comment") or "",
+                         "author": r["author"]}
+                        for r in sorted(ratings, key=lambda r: r["behaviour"] == GLOBAL_RATING)]}
 
 
 def learner_texts(debrief: dict) -> list[str]:

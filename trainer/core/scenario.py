@@ -49,6 +49,16 @@ BEHAVIOURS: dict[str, str] = {
     "acknowledge_expressions": "Acknowledging facial expressions and body language",
 }
 
+#: The facilitator's rating scale when the rubric defines none (lowest first): each targeted behaviour is
+#: rated on it, with a comment (docs/scenarios.md, Rubric).
+DEFAULT_RATING_SCALE = ("not shown", "partly shown", "clearly shown")
+#: Levels a rating scale may have (at least two to choose between; beyond seven nobody rates consistently).
+RATING_SCALE_LEVELS = (2, 7)
+#: The behaviour key under which the optional global rating of a session is stored.
+GLOBAL_RATING = "_global"
+#: The global rating's scale (1 = needs work, 5 = excellent).
+GLOBAL_RATING_SCALE = ("1", "2", "3", "4", "5")
+
 EMOTIONS = ("neutral", "worried", "sad", "relieved", "confused", "frustrated", "smiling")
 DIFFICULTIES = ("introductory", "intermediate", "advanced")
 
@@ -268,6 +278,7 @@ class RubricItem:
     counts: str
     evidence: tuple[Condition, ...] = ()
     facilitator_rating: bool = False
+    rating_scale: tuple[str, ...] | None = None  # this behaviour's own scale (else the scenario's)
 
 
 @dataclass(frozen=True)
@@ -287,6 +298,13 @@ class Scenario:
     rubric: tuple[RubricItem, ...] = ()
     silence: Silence | None = None
     fr: tuple[tuple[str, str], ...] = ()  # French title and summary
+    rating_scale: tuple[str, ...] = DEFAULT_RATING_SCALE  # the facilitator's scale for every behaviour
+
+    def scale_for(self, behaviour: str) -> tuple[str, ...]:
+        """The levels (lowest first) a facilitator rates `behaviour` on: its rubric entry's own
+        `rating_scale`, else the scenario's, else DEFAULT_RATING_SCALE."""
+        item = self.rubric_for(behaviour)
+        return (item.rating_scale if item is not None and item.rating_scale else None) or self.rating_scale
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -494,7 +512,7 @@ def _typename(typ: Any) -> str:
 
 
 _TOP_KEYS = {"id", "title", "summary", "behaviours", "expected_minutes", "difficulty", "patient", "setting",
-             "caregiver", "overrides", "rubric", "steps", "silence", "title_fr", "summary_fr"}
+             "caregiver", "overrides", "rubric", "steps", "silence", "title_fr", "summary_fr", "rating_scale"}
 _SILENCE_KEYS = {"checks", "give_up", "emotion", "checks_fr", "give_up_fr"}
 # Text a scenario may give in French too, as a sibling key with the suffix _fr (docs/scenarios.md).
 FRENCH_SUFFIX = "_fr"
@@ -510,7 +528,7 @@ _CLINICIAN_KEYS = {"prompt", "timeout_s", "expect_s", "cards", "branches", "on_t
 _CARD_KEYS = {"id", "label", "detail", "behaviours", "set", "label_fr", "detail_fr", "say"}
 _BRANCH_KEYS = {"when", "next"}
 _OVERRIDE_KEYS = {"id", "label", "goto", "label_fr"}
-_RUBRIC_KEYS = {"counts", "evidence", "facilitator_rating"}
+_RUBRIC_KEYS = {"counts", "evidence", "facilitator_rating", "rating_scale"}
 _STEP_KINDS = ("patient", "caregiver", "clinician", "decide", "event")
 
 
@@ -837,9 +855,11 @@ class _Parser:
             steps.append(step)
 
         rubric = self.rubric(top, tuple(b for b, _ in behaviours))
+        scale = self.rating_scale(top, "scenario") or DEFAULT_RATING_SCALE
         scenario = Scenario(sid, title, summary, tuple(b for b, _ in behaviours), minutes, difficulty, persona,
                             tuple(steps), self.path, setting, caregiver, overrides, rubric, self.silence(top),
-                            fr=self.french(top, "scenario", (("title", "title"), ("summary", "summary"))))
+                            fr=self.french(top, "scenario", (("title", "title"), ("summary", "summary"))),
+                            rating_scale=scale)
         self.check_references(scenario, top)
         self.check_graph(scenario, raw_steps)
         return scenario
@@ -918,11 +938,33 @@ class _Parser:
             rating = r.get(im, "facilitator_rating", bool, what, required=False, default=False)
             if not evidence and not rating:
                 raise r.fail(rm.where(key), f"{what}: give evidence the app can check or facilitator_rating: true")
-            out.append(RubricItem(key, r.text(im, "counts", what), evidence, rating))
+            out.append(RubricItem(key, r.text(im, "counts", what), evidence, rating, self.rating_scale(im, what)))
         for b in behaviours:
             if b not in rm:
                 raise r.fail(top.where("rubric"), f"rubric: behaviour '{b}' is targeted but has no rubric entry")
         return tuple(out)
+
+    def rating_scale(self, m: LDict, what: str) -> tuple[str, ...] | None:
+        """An optional `rating_scale:` list: the levels a facilitator rates on, lowest first, distinct."""
+        r = self.r
+        raw = r.get(m, "rating_scale", LList, what, required=False, default=None)
+        if raw is None:
+            return None
+        lo, hi = RATING_SCALE_LEVELS
+        where = m.where("rating_scale")
+        if not lo <= len(raw) <= hi:
+            raise r.fail(where, f"{what}: 'rating_scale' needs {lo} to {hi} levels (lowest first), got {len(raw)}")
+        levels = []
+        for i, level in enumerate(raw):
+            if not isinstance(level, (str, int)) or isinstance(level, bool) or not str(level).strip():
+                raise r.fail(raw.where(i), f"{what}: rating_scale level {i + 1} must be a word or a number")
+            text = str(level).strip()
+            if len(text) > 60:
+                raise r.fail(raw.where(i), f"{what}: rating_scale level {i + 1} is longer than 60 characters")
+            if text.casefold() in (x.casefold() for x in levels):
+                raise r.fail(raw.where(i), f"{what}: rating_scale level '{text}' is listed twice")
+            levels.append(text)
+        return tuple(levels)
 
     def check_references(self, s: Scenario, top: LDict) -> None:
         r = self.r

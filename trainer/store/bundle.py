@@ -209,6 +209,8 @@ def import_bundle(store, path: str | Path) -> ImportReport:
         raise BundleError(f"Importing {Path(path).name} failed: {exc}", hint="Nothing was imported.") from None
     finally:
         con.close()
+    if report.added:
+        store.announce("sessions_imported", report.added)
     return report
 
 

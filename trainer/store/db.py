@@ -17,6 +17,12 @@ Schema (version in PRAGMA user_version; `MIGRATIONS[i]` upgrades version i to i+
 A session is created with status 'interrupted' and only becomes 'completed' when it is closed properly,
 so a crash or power cut leaves an honest record. Writes go through one `SessionWriter` thread that
 commits at least every `COMMIT_INTERVAL_S` (a crash loses at most that much).
+
+Change announcements: the app has one SessionStore (the owner of the database); every change made through
+it (a session started or saved, deleted, imported, a reflection, a note or a rating) is announced to the
+listeners given to `add_listener` as a `StoreChange`, on the thread that made the change, after the commit.
+The GUI turns them into a queued Qt signal (trainer/ui/store_data.py) so its pages reload themselves; this
+module stays free of Qt.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from trainer.core.events import (AudioLevel, FrameSample, Notice, ScenarioEvent,
 from trainer.core.face_metrics import cue_response, summarise_face
 from trainer.core.measures import VisitRecord, measure_all, source_live_intervals
 from trainer.core.metrics import face_present_ratio, total_duration
+# The ratings table's global-rating key and the default scale belong to the scenario format.
+from trainer.core.scenario import DEFAULT_RATING_SCALE, GLOBAL_RATING  # noqa: F401 (re-exported)
 from trainer.core.talktime import summarize
 from trainer.privacy import private_dir, private_file
 
@@ -49,10 +57,19 @@ RETRY_S = 1.0  # during a storage fault
 BUSY_TIMEOUT_S = 1.0  # the writer waits this long for a lock before reporting it (notice within 2 s)
 MAX_HELD_ROWS = 150_000  # rows kept in memory while storage fails: about an hour of 30 fps frames, ~40 MB
 
-#: The behaviour key of the optional global rating in the ratings table.
-GLOBAL_RATING = "_global"
-#: The rating scale when the scenario's rubric defines none (lowest first).
-DEFAULT_RATING_SCALE = ("not shown", "partly shown", "clearly shown")
+#: What a StoreChange can say happened (StoreChange.kind).
+CHANGE_KINDS = ("session_started", "session_saved", "sessions_deleted", "sessions_imported", "reflection", "notes",
+                "ratings")
+
+
+@dataclass(frozen=True)
+class StoreChange:
+    """One committed change: `kind` (one of CHANGE_KINDS) and the local ids of the sessions it touched."""
+
+    kind: str
+    session_ids: tuple[int, ...] = ()
+
+
 
 MIGRATIONS = [
     """
@@ -268,6 +285,8 @@ class SessionStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.set_aside: Path | None = None  # where a damaged store was moved (a copy, byte for byte)
+        self._listeners: list = []
+        self._listeners_lock = threading.Lock()
         try:
             self._open_checked()
         except StoreError as exc:
@@ -331,6 +350,30 @@ class SessionStore:
     def connect(self) -> sqlite3.Connection:
         return _connect(self.path)
 
+    # -- change announcements -----------------------------------------------------------------------
+    def add_listener(self, listener) -> "callable":
+        """Call `listener(StoreChange)` after every change made through this store (on the thread that made
+        it: keep it short, e.g. post to a queue or emit a queued signal). Returns the function that removes it."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._listeners_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+        return remove
+
+    def announce(self, kind: str, session_ids=()) -> None:
+        """Tell the listeners that `kind` (CHANGE_KINDS) happened to these sessions. The store's own writers
+        call it after committing; bundle import (which writes in one transaction of its own) too."""
+        if kind not in CHANGE_KINDS:
+            raise ValueError(f"unknown store change {kind!r}")
+        change = StoreChange(kind, tuple(int(i) for i in session_ids))
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(change)
+
     # -- writing ------------------------------------------------------------------------------------
     @_explained
     def create_session(self, scenario_id: str, scenario_title: str, *, camera: str = "", mic: str = "",
@@ -346,9 +389,11 @@ class SessionStore:
                 "app_version, learner, uuid, scenario_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (scenario_id, scenario_title, datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  camera, mic, int(calibrated), __version__, learner.strip(), uuid.uuid4().hex, scenario_text))
-            return int(cur.lastrowid)
+            sid = int(cur.lastrowid)
         finally:
             con.close()
+        self.announce("session_started", (sid,))
+        return sid
 
     @_explained
     def learners(self) -> list[str]:
@@ -368,6 +413,7 @@ class SessionStore:
             con.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
         finally:
             con.close()
+        self.announce("sessions_deleted", (session_id,))
 
     @_explained
     def set_reflection(self, session_id: int, reflection: dict) -> None:
@@ -377,6 +423,7 @@ class SessionStore:
             con.execute("UPDATE sessions SET reflection = ? WHERE id = ?", (json.dumps(reflection), session_id))
         finally:
             con.close()
+        self.announce("reflection", (session_id,))
 
     def reflection(self, session_id: int) -> dict | None:
         """The saved self-reflection, or None when the learner has not been asked yet."""
@@ -444,10 +491,13 @@ class SessionStore:
         cutoff = (now - timedelta(days=days)).isoformat(timespec="seconds")
         con = self.connect()
         try:
-            cur = con.execute("DELETE FROM sessions WHERE started_at < ?", (cutoff,))
-            return cur.rowcount
+            ids = [r[0] for r in con.execute("SELECT id FROM sessions WHERE started_at < ?", (cutoff,))]
+            con.execute("DELETE FROM sessions WHERE started_at < ?", (cutoff,))
         finally:
             con.close()
+        if ids:
+            self.announce("sessions_deleted", ids)
+        return len(ids)
 
     @_explained
     def session(self, session_id: int) -> dict:
@@ -526,9 +576,11 @@ class SessionStore:
             cur = con.execute("INSERT INTO notes (session_id, t, author, text, created_at) VALUES (?,?,?,?,?)",
                               (session_id, max(0.0, float(t)), author.strip() or "facilitator", text.strip(),
                                _now()))
-            return int(cur.lastrowid)
+            note_id = int(cur.lastrowid)
         finally:
             con.close()
+        self.announce("notes", (session_id,))
+        return note_id
 
     @_explained
     def notes(self, session_id: int) -> list[dict]:
@@ -542,11 +594,15 @@ class SessionStore:
 
     @_explained
     def delete_note(self, note_id: int) -> None:
+        """Delete one note (by its id from `notes`)."""
         con = self.connect()
         try:
+            row = con.execute("SELECT session_id FROM notes WHERE id = ?", (note_id,)).fetchone()
             con.execute("DELETE FROM notes WHERE id = ?", (note_id,))
         finally:
             con.close()
+        if row is not None:
+            self.announce("notes", (row[0],))
 
     @_explained
     def set_rating(self, session_id: int, behaviour: str, level: str, author: str, comment: str = "") -> None:
@@ -560,6 +616,7 @@ class SessionStore:
                                                  author.strip() or "facilitator", _now()))
         finally:
             con.close()
+        self.announce("ratings", (session_id,))
 
     @_explained
     def ratings(self, session_id: int) -> list[dict]:
@@ -611,7 +668,8 @@ class SessionStore:
                 if (r.get("duration_s") or 0.0) >= min_duration_s and (scenario_id is None or r["scenario_id"] == scenario_id)]
         sessions = []
         for r in rows:
-            sessions.append({**r, "measures": self.summary(r["id"]).measures, "rubric": self.rubric(r["id"])})
+            sessions.append({**r, "measures": self.summary(r["id"]).measures, "rubric": self.rubric(r["id"]),
+                             "ratings": self.ratings(r["id"]), "notes": self.notes(r["id"])})
         return progress(sessions)
 
     def debrief(self, session_id: int) -> dict:
@@ -619,13 +677,14 @@ class SessionStore:
         the learner's reflection. What the app's summary page shows and summary.json carries."""
         from dataclasses import asdict
 
-        from trainer.core.debrief import build_debrief
+        from trainer.core.debrief import build_debrief, facilitator_part
 
         meta = self.session(session_id)
         out = build_debrief(asdict(self.summary(session_id)), self.events(session_id), meta["status"],
                             meta["scenario_title"], rubric=self.rubric(session_id))
         out["learner"] = meta.get("learner") or ""
         out["reflection"] = self.reflection(session_id)
+        out["facilitator"] = facilitator_part(self.notes(session_id), self.ratings(session_id))
         return out
 
     def visit_record(self, session_id: int) -> VisitRecord:
@@ -832,6 +891,7 @@ class SessionWriter:
             raise StoreError(f"{self.error.message if self.error else 'The session could not be saved.'} "
                              f"{lost} recorded samples could not be written; the session stays marked "
                              f"'interrupted'.", hint=self.problem.fix if self.problem else None)
+        self.store.announce("session_saved", (self.session_id,))
 
 
 _CLOSE = object()

@@ -49,14 +49,8 @@ def report_data(store, session_id: int, include_reflection: bool = True) -> Repo
     from trainer.store.timeline import load_timeline
 
     meta = store.session(session_id)
-    moments: list[tuple[float, str]] = []
-    debrief = getattr(store, "debrief", None)  # issue 10's moments, when that part of the store exists
-    if debrief is not None:
-        try:
-            d = debrief(session_id)
-            moments = [(float(m.t), str(m.title)) for m in getattr(d, "moments", [])]
-        except Exception:  # noqa: BLE001 - a report without moments beats no report
-            moments = []
+    # The summary's instructive moments (core.debrief), the same the summary page and the replay list.
+    moments = [(float(m["t"]), str(m["text"])) for m in store.debrief(session_id)["moments"]]
     return ReportData(meta, store.summary(session_id), store.rubric(session_id), load_timeline(store, session_id),
                       store.notes(session_id), store.ratings(session_id), moments,
                       _reflection_text(meta.get("reflection")) if include_reflection else None, dict(BEHAVIOURS))
@@ -90,11 +84,11 @@ def measure_rows(data: ReportData) -> list[tuple[str, str, str]]:
 
 
 def rating_rows(data: ReportData) -> list[tuple[str, str, str, str]]:
-    """(behaviour, level, comment, author) with the global rating last."""
-    from trainer.store.db import GLOBAL_RATING
+    """(behaviour, level, comment, author) with the global rating last (core.debrief.facilitator_part, as
+    the summary page lists them)."""
+    from trainer.core.debrief import facilitator_part
 
-    return [("Overall (1-5)" if r["behaviour"] == GLOBAL_RATING else data.behaviour_labels.get(r["behaviour"],
-             r["behaviour"]), r["level"], r["comment"], r["author"]) for r in data.ratings]
+    return [(r["name"], r["level"], r["comment"], r["author"]) for r in facilitator_part([], data.ratings)["ratings"]]
 
 
 def header_line(data: ReportData) -> str:

@@ -20,7 +20,7 @@ Every lane reuses the measure definitions of core; nothing here is a second defi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from trainer.core import talktime
 from trainer.core.events import FrameSample, SpeechSegment, event_from_row
@@ -42,6 +42,7 @@ class Timeline:
     model: ReplayModel
     lanes: list[Lane]
     lines: list[tuple[float, str, str]]  # (t, speaker name, text) of the patient's side
+    notes: list[dict] = field(default_factory=list)  # SessionStore.notes rows when it was read
 
 
 def _frame_event(row: dict) -> FrameSample:
@@ -138,6 +139,7 @@ def load_timeline(store, session_id: int) -> Timeline:
     if has_mic:
         gaps += _gaps(source_live_intervals(sources, "mic", end_s, True), end_s, "no microphone signal")
     notices = [(ev.t, ev.message) for ev in typed if type(ev).__name__ == "Notice"]
+    notes = store.notes(session_id)
     lanes = [
         _gaze_lane(frames),
         Lane("Expressivity", values=_curve(frames, "expressivity")),
@@ -149,10 +151,10 @@ def load_timeline(store, session_id: int) -> Timeline:
         Lane("Cues", marks=tuple(cue_marks)),
         Lane("Cards, actions", marks=tuple(acts)),
         Lane("Notices, gaps", spans=tuple(gaps), marks=tuple(notices)),
-        notes_lane(store.notes(session_id)),
+        notes_lane(notes),
     ]
     return Timeline(session_id, meta["scenario_title"], meta["scenario_id"], end_s, model, lanes,
-                    transcript(model.events))
+                    transcript(model.events), notes)
 
 
 __all__ = ["Timeline", "load_timeline", "notes_lane", "GAZE_GAP_S", "NOTES_LANE"]

@@ -1,7 +1,8 @@
 """The user's own settings (those a site policy leaves changeable), as JSON in the config folder:
 `settings.json` beside the eye-contact calibrations ($TRAINER_CONFIG_DIR, else the platform's config
 folder). Only keys the policy module knows are kept; each value is validated by
-`trainer.core.policy.effective_settings` when it is used."""
+`trainer.core.policy.effective_settings` when it is used. Beside them, `remembered.json` keeps small
+conveniences no policy governs (`recall`/`remember`: the name a facilitator last signed a note with)."""
 
 from __future__ import annotations
 
@@ -38,15 +39,20 @@ def save_user_setting(key: str, value) -> None:
     data[key] = value
     path = user_settings_path()
     try:
-        from trainer.privacy import private_dir, private_file
-
-        private_dir(path.parent)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        private_file(tmp)
-        os.replace(tmp, path)
+        _write_private_json(path, data)
     except OSError as exc:
         raise StoreError(f"Your settings could not be saved to {path}: {exc.strerror or exc}.") from None
+
+
+def _write_private_json(path: Path, data: dict) -> None:
+    """Replace `path` atomically with `data` as JSON, readable by the user only (raises OSError)."""
+    from trainer.privacy import private_dir, private_file
+
+    private_dir(path.parent)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    private_file(tmp)
+    os.replace(tmp, path)
 
 
 # -- the pre-visit check: when it last passed, per camera and microphone -----------------------------------
@@ -95,3 +101,40 @@ def precheck_passed_today(camera_key: str, mic_key: str, now=None):
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return when if when.astimezone(now.tzinfo).date() == now.date() else None
+
+
+# -- small things the app remembers for the user between uses (not settings: no site policy applies) --------
+
+REMEMBERED_FILE = "remembered.json"
+#: What is remembered: the name a facilitator last signed a note or rating with.
+REMEMBERED = ("note_author",)
+
+
+def recall(key: str, default: str = "") -> str:
+    """The remembered value of `key` (REMEMBERED), else `default`; an unreadable file counts as nothing."""
+    if key not in REMEMBERED:
+        raise ValueError(f"unknown remembered value {key!r}")
+    try:
+        data = json.loads((config_dir() / REMEMBERED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value.strip() else default
+
+
+def remember(key: str, value: str) -> None:
+    """Remember `value` for `key` (REMEMBERED), atomically. A config folder that cannot be written only
+    means it is asked again next time, so that is not an error."""
+    if key not in REMEMBERED:
+        raise ValueError(f"unknown remembered value {key!r}")
+    path = config_dir() / REMEMBERED_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data = data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = {}
+    data[key] = value.strip()
+    try:
+        _write_private_json(path, data)
+    except OSError:
+        pass

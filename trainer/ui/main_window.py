@@ -1,4 +1,9 @@
-"""The main window: scenario list -> visit -> summary, and the history of past sessions."""
+"""The main window: scenario list -> visit -> summary, and the history of past sessions.
+
+The window owns the app's one SessionStore; pages read it off the main thread through ui.store_data.StoreData
+and reload themselves when it announces a change (a visit saved, an import, a delete, a note or a rating):
+Past sessions, the summary, progress and the replay's notes stay current without a manual refresh.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from trainer.store.user_settings import load_user_settings
 from trainer.core.scenario import Scenario, discover_scenarios, load_scenario
 from trainer.resources import builtin_scenarios_dir
 from trainer.core.i18n import _
+from trainer.core.visit_state import clock_text
 from trainer.store.bundle import export_sessions, import_bundle
 from trainer.store.db import SessionStore
 from trainer.store.paths import default_db_path
@@ -24,6 +30,7 @@ from trainer.ui.precheck_page import PrecheckPage
 from trainer.ui.progress_page import ProgressPage
 from trainer.ui.scenario_page import ScenarioPage
 from trainer.ui.style import STYLE
+from trainer.ui.store_data import StoreData, concerns
 from trainer.ui.summary_page import SummaryPage
 from trainer.ui.tasks import run_task
 from trainer.ui.visit_page import VisitPage
@@ -70,6 +77,8 @@ class MainWindow(QMainWindow):
         self.store = store or SessionStore(default_db_path())
         if self.settings.retention_days:
             self.store.delete_older_than(self.settings.retention_days)
+        self.data = StoreData(self.store, self)
+        self.data.changed.connect(self._store_changed)
         self.runner: VisitRunner | None = None
         self.bridge: EventBridge | None = None
         self.visit_page: VisitPage | None = None
@@ -212,8 +221,40 @@ class MainWindow(QMainWindow):
     def show_history(self) -> None:
         if self.runner is not None:
             return
-        self.history_page.set_rows(self.store.history(), learner=self.scenario_page.learner())
-        self.stack.setCurrentWidget(self.history_page)
+        self._load_history(self.scenario_page.learner(), show=True)
+
+    def _load_history(self, learner: str | None, show: bool) -> None:
+        """Read Past sessions in the background, then fill the page (and show it when `show`)."""
+        def loaded(rows) -> None:
+            self.history_page.set_rows(rows, learner=learner)
+            if show and self.runner is None:
+                self.stack.setCurrentWidget(self.history_page)
+
+        self.data.read("history", lambda store: store.history(), loaded, on_error=self._read_failed)
+
+    def _read_failed(self, exc: BaseException) -> None:
+        QMessageBox.critical(self, getattr(exc, "title", _("The session store cannot be read")), str(exc))
+
+    def _store_changed(self, change) -> None:
+        """The store says something changed: reload what is on show and concerned (off the main thread)."""
+        if change.kind == "session_started":
+            return  # the visit's own window shows it; Past sessions lists it once it is saved
+        if change.kind in ("session_saved", "sessions_deleted", "sessions_imported"):
+            self.data.read("learners", lambda store: store.learners(), self.scenario_page.set_learners,
+                           on_error=self._read_failed)
+        current = self.stack.currentWidget()
+        if current is self.history_page:
+            self._load_history(self.history_page.learner_filter.currentData(), show=False)
+        elif current is self.summary_page and concerns(change, self.summary_page.session_id):
+            if change.kind == "sessions_deleted":
+                self.show_history()
+            elif change.kind in ("notes", "ratings"):
+                sid = self.summary_page.session_id
+                self.data.read("summary", lambda store: store.debrief(sid),
+                               lambda d: self.summary_page.session_id == sid and self.summary_page.refresh(d),
+                               on_error=self._read_failed)
+        elif current is self.progress_page and change.kind != "reflection":
+            self._refresh_progress()
 
     def show_progress(self) -> None:
         """Trends across the chosen learner's sessions (the learner of the history filter, else the one
@@ -222,30 +263,36 @@ class MainWindow(QMainWindow):
             return
         learner = self.scenario_page.learner() if self.stack.currentWidget() is not self.history_page else \
             self.history_page.learner_filter.currentData()
-        learners = [n for n in self.store.learners()]
-        learner = learner if learner in learners else (learners[0] if learners else None)
-        scenarios = sorted({(r["scenario_id"], r["scenario_title"]) for r in self.store.history(limit=1000)},
-                           key=lambda x: x[1].casefold())
-        self.progress_page.set_filters(learners, scenarios, learner, None)
-        self._refresh_progress()
-        self.stack.setCurrentWidget(self.progress_page)
 
-    def _refresh_progress(self) -> None:
-        try:
-            data = self.store.progress(self.progress_page.learner(), self.progress_page.scenario())
-        except TrainerError as exc:
-            QMessageBox.critical(self, exc.title, str(exc))
-            return
-        self.progress_page.show_progress(data)
+        def gather(store):
+            return store.learners(), sorted({(r["scenario_id"], r["scenario_title"]) for r in store.history(limit=1000)},
+                                            key=lambda x: x[1].casefold())
+
+        def gathered(result) -> None:
+            learners, scenarios = result
+            chosen = learner if learner in learners else (learners[0] if learners else None)
+            self.progress_page.set_filters(learners, scenarios, chosen, None)
+            self._refresh_progress(show=True)
+
+        self.data.read("progress-filters", gather, gathered, on_error=self._read_failed)
+
+    def _refresh_progress(self, show: bool = False) -> None:
+        learner, scenario = self.progress_page.learner(), self.progress_page.scenario()
+
+        def loaded(data) -> None:
+            self.progress_page.show_progress(data)
+            if show and self.runner is None:
+                self.stack.setCurrentWidget(self.progress_page)
+
+        self.data.read("progress", lambda store: store.progress(learner, scenario), loaded, on_error=self._read_failed)
 
     def delete_session(self, session_id: int) -> None:
-        """Delete a session the user confirmed on the history page, then show the list again."""
+        """Delete a session the user confirmed on the history page (the store's change announcement then
+        reloads the list and the learners)."""
         try:
             self.store.delete_session(session_id)
         except TrainerError as exc:
             QMessageBox.critical(self, exc.title, str(exc))
-        self.history_page.set_rows(self.store.history(), learner=self.history_page.learner_filter.currentData())
-        self.scenario_page.set_learners(self.store.learners())
 
     def confirm(self, title: str, text: str, yes: str, no: str) -> bool:
         """Ask before something that cannot be taken back; the safe answer is the default."""
@@ -266,9 +313,13 @@ class MainWindow(QMainWindow):
             self.end_visit()
 
     def show_summary(self, session_id: int) -> None:
-        self.summary_page.show_debrief(session_id, self.store.debrief(session_id),
-                                       feedback=self.settings.default_feedback_mode != "off")
-        self.stack.setCurrentWidget(self.summary_page)
+        """Read the session's debrief in the background, then show it on the summary page."""
+        def loaded(debrief) -> None:
+            self.summary_page.show_debrief(session_id, debrief, feedback=self.settings.default_feedback_mode != "off")
+            if self.runner is None:
+                self.stack.setCurrentWidget(self.summary_page)
+
+        self.data.read("summary", lambda store: store.debrief(session_id), loaded, on_error=self._read_failed)
 
     # -- replay -------------------------------------------------------------------------------------
     def show_replay(self, session_id: int, at: float = 0.0, screenshot: str | None = None) -> None:
@@ -285,10 +336,10 @@ class MainWindow(QMainWindow):
                 stored = store.stored_scenario(session_id)
             except TrainerError:
                 stored = None
-            return timeline, stored
+            return timeline, stored, self._moments(session_id)
 
         def opened(loaded) -> None:
-            timeline, stored = loaded
+            timeline, stored, moments = loaded
             # The installed scenario has its media at hand; the stored text (what was played) replays the rest,
             # e.g. a session imported from a machine with another pack.
             scenario = next((s for s in self.scenario_page.scenarios if s.id == timeline.scenario_id), None) \
@@ -302,8 +353,8 @@ class MainWindow(QMainWindow):
 
             from trainer.visit import current_user
 
-            page = ReplayPage(timeline, scenario, moments=self._moments(session_id), store=self.store,
-                              author=current_user())
+            page = ReplayPage(timeline, scenario, moments=moments, store=self.store, author=current_user(),
+                              data=self.data)
             page.back_requested.connect(self._close_replay)
             if self.replay_page is not None:
                 self._close_replay()
@@ -323,7 +374,8 @@ class MainWindow(QMainWindow):
                  on_error=lambda exc: QMessageBox.critical(self, getattr(exc, "title", "Cannot replay"), str(exc)))
 
     def _moments(self, session_id: int) -> list[tuple[float, str]]:
-        """The summary's instructive moments (core.debrief), for the replay's moments list."""
+        """The summary's instructive moments (core.debrief), for the replay's moments list (read on the
+        replay's loading thread)."""
         try:
             return [(mo["t"], mo["text"]) for mo in self.store.debrief(session_id)["moments"]]
         except TrainerError:
@@ -391,7 +443,7 @@ class MainWindow(QMainWindow):
             report = import_bundle(self.store, path)
         except TrainerError as exc:
             return False, str(exc)
-        self.show_history()
+        self.show_history()  # the imported sessions (the store's announcement reloads the list if it is on show)
         if report.added:
             return True, _("Imported {n} session(s); they are marked with where they came from.").format(
                 n=len(report.added)) + (" " + _("{k} were already here.").format(k=len(report.skipped))
@@ -460,6 +512,7 @@ class MainWindow(QMainWindow):
         page.attach(b, runner)
         b.scenario_event.connect(self._on_scenario_event)
         page.end_requested.connect(self.request_end_visit)
+        page.note_requested.connect(self.live_note)
         runner = self.runner
         self._starting, self._end_after_start = True, False
         # Opening devices and loading the face model takes a moment: off the main thread.
@@ -467,6 +520,32 @@ class MainWindow(QMainWindow):
         run_task(lambda progress, cancelled: runner.start(progress), on_done=lambda _sid: self._visit_started(page),
                  on_error=self._abort_visit,
                  on_progress=lambda done, total, text: self._start_progress(page, done, total, text))
+
+    def live_note(self, t: float):
+        """Facilitator › Add note… during the visit: ask for the note (the visit keeps running) and store it
+        at session time `t`, when it was asked for. Returns the dialog (None before the session exists)."""
+        runner = self.runner
+        if runner is None or runner.session_id is None:
+            return None
+        from trainer.ui.note_dialog import NoteDialog
+        from trainer.visit import current_user
+
+        dialog = NoteDialog(t, current_user(), self)
+        sid = runner.session_id
+
+        def save() -> None:
+            try:
+                self.store.add_note(sid, dialog.t, dialog.note_text(), dialog.author_name())
+            except TrainerError as exc:
+                QMessageBox.warning(self, exc.title, str(exc))
+            else:
+                self.statusBar().showMessage(_("Note saved at {time}.").format(time=clock_text(dialog.t)), 5000)
+
+        dialog.accepted.connect(save)
+        dialog.finished.connect(dialog.deleteLater)
+        self.note_dialog = dialog
+        dialog.open()  # window-modal, not blocking: the visit and its clock go on while the note is typed
+        return dialog
 
     def _start_progress(self, page, done: int, total: int, text: str) -> None:
         if self.visit_page is page and self._starting:
@@ -526,8 +605,7 @@ class MainWindow(QMainWindow):
         self._teardown_visit()
         self.send_results()
         self.prewarm()
-        self.scenario_page.set_learners(self.store.learners())
-        self.show_summary(session_id)
+        self.show_summary(session_id)  # the learners list follows the store's "session saved" announcement
         self.activateWindow()  # keyboard users continue from the summary without clicking
 
     def _save_failed(self, exc: BaseException) -> None:
@@ -593,6 +671,7 @@ class MainWindow(QMainWindow):
             except TrainerError as exc:
                 QMessageBox.critical(self, exc.title, str(exc))
             self._teardown_visit()
+        self.data.close()
         event.accept()
 
 

@@ -1,6 +1,7 @@
 """The progress page: one small chart per measure across a learner's sessions (reference band shaded),
 and a dot row per behaviour (shown / not shown), filterable by learner and visit. The figures are
-core.progress's (SessionStore.progress), the same `trainer progress --json` prints."""
+core.progress's (SessionStore.progress), the same `trainer progress --json` prints. Below them, apart and
+labelled as a person's view, the facilitators' ratings per session and how many notes each session has."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPus
                                QVBoxLayout, QWidget)
 
 from trainer.core.debrief import value_text
+from trainer.core.i18n import _
 
 ALL = "\x00all"
 
@@ -207,3 +209,27 @@ class ProgressPage(QWidget):
             head = QLabel("<b>Behaviours</b> (filled: shown, open: not shown, dash: not measurable)")
             self.grid.addWidget(head, row, 0, 1, 2)
             self.grid.addWidget(BehaviourDots(data["behaviours"], n), row + 1, 0, 1, 2)
+            row += 2
+        if data.get("ratings") or any(data.get("notes") or ()):
+            self.facilitator = QLabel(facilitator_table(data))
+            self.facilitator.setWordWrap(True)
+            self.facilitator.setTextFormat(Qt.RichText)
+            self.facilitator.setAccessibleName(_("Facilitators’ ratings and notes"))
+            self.grid.addWidget(self.facilitator, row, 0, 1, 2)
+
+
+def facilitator_table(data: dict) -> str:
+    """core.progress's `ratings` and `notes` as a table: one row per rated behaviour, one column per session
+    (oldest first, as the charts), "—" where a session was not rated."""
+    from html import escape
+
+    sessions = data.get("sessions") or []
+    head = "".join(f"<th>{escape(s['started_at'][5:10])}</th>" for s in sessions)
+    rows = [f"<tr><td>{escape(r['label'])}</td>" + "".join(f"<td>{escape(v) if v else '—'}</td>" for v in r["levels"])
+            + "</tr>" for r in data.get("ratings") or ()]
+    rows.append(f"<tr><td>{escape(_('Notes'))}</td>" + "".join(f"<td>{n}</td>" for n in data.get("notes") or ())
+                + "</tr>")
+    return (f"<b>{escape(_('Facilitators’ ratings and notes'))}</b> "
+            f"({escape(_('a person’s view, beside the measures above; they do not change them'))})"
+            f"<table cellpadding='3' border='1' cellspacing='0'><tr><th align='left'>{escape(_('Behaviour'))}</th>"
+            f"{head}</tr>{''.join(rows)}</table>")

@@ -1,43 +1,60 @@
-"""The facilitator's rating form for one session: each targeted behaviour on the rating scale (default: not
-shown / partly shown / clearly shown) with a comment, and an optional global rating (1-5). Ratings are
-stored beside the automatic measures (SessionStore.set_rating) and never change them."""
+"""The facilitator's rating form for one session: each targeted behaviour on the rating scale the scenario's
+rubric defines for it (core.scenario.Scenario.scale_for: the behaviour's own `rating_scale`, else the
+scenario's, else not shown / partly shown / clearly shown) with a comment, and an optional global rating
+(1-5). Ratings are stored beside the automatic measures (SessionStore.set_rating) and never change them.
+The rubric's "what counts" sentence is the tooltip of each behaviour, so raters judge against the same words.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QVBoxLayout, QWidget)
 
-from trainer.core.scenario import BEHAVIOURS
-from trainer.store.db import DEFAULT_RATING_SCALE, GLOBAL_RATING
+from trainer.core.debrief import rating_label
+from trainer.core.i18n import _
+from trainer.core.scenario import DEFAULT_RATING_SCALE, GLOBAL_RATING, GLOBAL_RATING_SCALE
+from trainer.store.user_settings import remember
 
 NOT_RATED = "—"
-GLOBAL_SCALE = ("1", "2", "3", "4", "5")
+
+
+def _level_text(level: str) -> str:
+    """The default scale's words are the app's (translated); a rubric's own levels are shown as written."""
+    return _(level) if level in DEFAULT_RATING_SCALE else level
 
 
 class RatingDialog(QDialog):
-    def __init__(self, store, session_id: int, behaviours: tuple[str, ...], author: str, parent=None,
-                 scale: tuple[str, ...] = DEFAULT_RATING_SCALE):
+    def __init__(self, store, session_id: int, scenario, author: str, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Rate this session")
+        self.setWindowTitle(_("Rate this session"))
         self.store, self.session_id = store, session_id
         self.author = QLineEdit(author)
-        self.author.setAccessibleName("Rated by")
+        self.author.setAccessibleName(_("Rated by"))
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)  # room for the comments
-        form.addRow("Rated by", self.author)
+        form.addRow(_("Rated by"), self.author)
         self.rows: dict[str, tuple[QComboBox, QLineEdit]] = {}
         mine = {r["behaviour"]: r for r in store.ratings(session_id) if r["author"] == author}
-        for b in (*behaviours, GLOBAL_RATING):
-            levels = GLOBAL_SCALE if b == GLOBAL_RATING else scale
+        for b in (*scenario.behaviours, GLOBAL_RATING):
+            levels = GLOBAL_RATING_SCALE if b == GLOBAL_RATING else scenario.scale_for(b)
             box = QComboBox()
-            box.addItems([NOT_RATED, *levels])
+            box.addItem(NOT_RATED, None)
+            for level in levels:
+                box.addItem(_level_text(level), level)  # the stored level is the scale's own word
             comment = QLineEdit()
-            comment.setPlaceholderText("comment (optional)")
-            label = "Overall (1 = needs work, 5 = excellent)" if b == GLOBAL_RATING else BEHAVIOURS.get(b, b)
+            comment.setPlaceholderText(_("comment (optional)"))
+            label = rating_label(b)
             box.setAccessibleName(label)
-            comment.setAccessibleName(f"Comment on {label}")
+            comment.setAccessibleName(_("Comment on {behaviour}").format(behaviour=label))
+            item = scenario.rubric_for(b) if b != GLOBAL_RATING else None
+            if item is not None:
+                box.setToolTip(_("What counts: {counts}").format(counts=item.counts))
             if b in mine:
-                box.setCurrentText(mine[b]["level"])
+                i = box.findData(mine[b]["level"])
+                if i < 0:  # rated on another scale (an older version of the scenario): keep it visible
+                    box.addItem(mine[b]["level"], mine[b]["level"])
+                    i = box.count() - 1
+                box.setCurrentIndex(i)
                 comment.setText(mine[b]["comment"])
             row = QWidget()
             lay = QHBoxLayout(row)
@@ -50,17 +67,27 @@ class RatingDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
-        hint = QLabel("Your ratings are kept beside the app's measures; they do not change them.")
+        hint = QLabel(_("Your ratings are kept beside the app's measures; they do not change them."))
         hint.setObjectName("hint")
         lay.addWidget(hint)
         lay.addLayout(form)
         lay.addWidget(buttons)
         self.resize(900, self.sizeHint().height())
 
+    def choose(self, behaviour: str, level: str, comment: str = "") -> None:
+        """Pick `level` (a level of the behaviour's scale) and type `comment` (keyboard users and tests)."""
+        box, edit = self.rows[behaviour]
+        i = box.findData(level)
+        if i < 0:
+            raise ValueError(f"{level!r} is not on the scale for {behaviour}")
+        box.setCurrentIndex(i)
+        edit.setText(comment)
+
     def save(self) -> None:
         """Store every behaviour that has a level; '—' leaves it unrated."""
-        author = self.author.text().strip() or "facilitator"
+        author = self.author.text().strip() or _("facilitator")
+        remember("note_author", self.author.text())
         for b, (box, comment) in self.rows.items():
-            if box.currentText() != NOT_RATED:
-                self.store.set_rating(self.session_id, b, box.currentText(), author, comment.text())
+            if box.currentData() is not None:
+                self.store.set_rating(self.session_id, b, box.currentData(), author, comment.text())
         self.accept()

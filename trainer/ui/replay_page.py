@@ -156,10 +156,13 @@ class ReplayPage(QWidget):
 
     back_requested = Signal()
 
-    def __init__(self, timeline, scenario, moments=(), parent=None, store=None, author: str = ""):
+    def __init__(self, timeline, scenario, moments=(), parent=None, store=None, author: str = "", data=None):
         super().__init__(parent)
         self.timeline = timeline
         self.store = store  # where facilitator notes and ratings go (None: a read-only replay)
+        # ui.store_data.StoreData: notes are re-read off the main thread whenever the store says they changed
+        # (here, from the live visit's menu, or by an import); without it they are read here.
+        self.data = data
         self.scenario = scenario
         self.model = timeline.model
         self.moments = sorted(moments)  # (t, title)
@@ -216,7 +219,9 @@ class ReplayPage(QWidget):
         self.note_edit.setPlaceholderText("Note at the playhead…")
         self.note_edit.setAccessibleName("New note at the playhead")
         self.note_edit.returnPressed.connect(self.add_note)
-        self.author_edit = QLineEdit(author)
+        from trainer.ui.note_dialog import note_author
+
+        self.author_edit = QLineEdit(note_author(author))
         self.author_edit.setPlaceholderText("Your name")
         self.author_edit.setAccessibleName("Note author")
         self.author_edit.setMaximumWidth(110)
@@ -231,7 +236,9 @@ class ReplayPage(QWidget):
             side_lay.addWidget(QLabel("Facilitator notes"))
             side_lay.addWidget(self.notes_list, 1)
             side_lay.addLayout(note_row)
-            self._refresh_notes()
+            if data is not None:
+                data.changed.connect(self._store_changed)
+            self.show_notes(timeline.notes)  # as read with the timeline (off the main thread)
         split = QSplitter()
         split.addWidget(self.window_view)
         split.addWidget(side)
@@ -352,12 +359,27 @@ class ReplayPage(QWidget):
         text = (self.note_edit.text() if not isinstance(text, str) else text).strip()
         if not text or self.store is None:
             return
+        from trainer.store.user_settings import remember
+
         self.store.add_note(self.timeline.session_id, self.t, text, self.author_edit.text().strip() or "facilitator")
+        remember("note_author", self.author_edit.text())
         self.note_edit.clear()
-        self._refresh_notes()
+        if self.data is None:
+            self._refresh_notes()  # with StoreData the store's change signal brings them back
+
+    def _store_changed(self, change) -> None:
+        if change.kind in ("notes", "sessions_imported") and self.timeline.session_id in change.session_ids:
+            self._refresh_notes()
 
     def _refresh_notes(self) -> None:
-        notes = self.store.notes(self.timeline.session_id)
+        sid = self.timeline.session_id
+        if self.data is not None:
+            self.data.read(f"replay-notes-{sid}", lambda store: store.notes(sid), self.show_notes)
+        else:
+            self.show_notes(self.store.notes(sid))
+
+    def show_notes(self, notes: list[dict]) -> None:
+        """List the session's notes (SessionStore.notes) and put them on the notes lane."""
         self.notes_list.clear()
         for n in notes:
             item = QListWidgetItem(f"{clock_text(n['t'])}  {n['author']}: {n['text']}")
@@ -368,13 +390,14 @@ class ReplayPage(QWidget):
             if lane.name == NOTES_LANE:
                 lanes[i] = notes_lane(notes)
         if hasattr(self, "lanes"):  # the timeline view exists once the page is built
-            self.lanes.update()
+            self.lanes.set_moments(self.moments)  # redraws the lanes (the notes lane changed)
 
     def rate(self) -> None:
         from trainer.ui.rating_dialog import RatingDialog
 
-        RatingDialog(self.store, self.timeline.session_id, tuple(self.scenario.behaviours),
-                     self.author_edit.text().strip() or "facilitator", self).exec()
+        self.rating_dialog = RatingDialog(self.store, self.timeline.session_id, self.scenario,
+                                          self.author_edit.text().strip() or "facilitator", self)
+        self.rating_dialog.exec()
 
     def report(self) -> None:
         from PySide6.QtWidgets import QFileDialog, QMessageBox

@@ -3,7 +3,8 @@
 First a short self-reflection (what went well, what would you do differently), saved with the session
 and skippable; then the moments to look at, what to try next time, each measure with its coverage and
 reference band, and the behaviours the visit practised. A session whose reflection was saved or skipped
-opens straight on the results (from Past sessions).
+opens straight on the results (from Past sessions). Facilitators' notes and ratings follow, beside the
+measures and labelled as theirs; the page refreshes itself when one is added (MainWindow listens to the store).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QStackedWidget, QTextBrowser,
                                QVBoxLayout, QWidget)
+
+from trainer.core.i18n import _
 
 _VERDICT = {"within": "within the usual range", "above": "above the usual range", "below": "below the usual range"}
 
@@ -32,6 +35,7 @@ def debrief_html(d: dict, feedback: bool = True) -> str:
     if not feedback:
         parts.append("<p><i>Feedback is turned off by your site's policy; your facilitator can review this "
                      "session.</i></p>")
+        parts.append(facilitator_html(d.get("facilitator") or {}))
         return "".join(parts)
     if d.get("moments"):
         parts.append("<h3>Moments to look at</h3><table cellpadding='4'>")
@@ -61,6 +65,32 @@ def debrief_html(d: dict, feedback: bool = True) -> str:
             checks = "".join(f"<br><small>{_esc(c)}</small>" for c in b.get("checks") or ())
             parts.append(f"<li><b>{_esc(b['name'])}</b>: {_esc(b['status'])}{checks}</li>")
         parts.append("</ul>")
+    parts.append(facilitator_html(d.get("facilitator") or {}))
+    return "".join(parts)
+
+
+def facilitator_html(f: dict) -> str:
+    """The facilitators' notes and ratings (core.debrief.facilitator_part), after the app's measures and
+    marked as a person's view; empty when there are none."""
+    notes, ratings = f.get("notes") or [], f.get("ratings") or []
+    if not notes and not ratings:
+        return ""
+    parts = [f"<h3>{_esc(_('From your facilitator'))}</h3>",
+             f"<p><small>{_esc(_('A facilitator’s notes and ratings, beside the measures above; they do not change them.'))}</small></p>"]
+    if ratings:
+        parts.append(f"<table cellpadding='4' cellspacing='0' width='100%'><tr><th align='left'>{_esc(_('Behaviour'))}"
+                     f"</th><th align='left'>{_esc(_('Rating'))}</th><th align='left'>{_esc(_('Comment'))}</th>"
+                     f"<th align='left'>{_esc(_('By'))}</th></tr>")
+        for r in ratings:
+            parts.append(f"<tr><td valign='top'>{_esc(r['name'])}</td><td valign='top'><b>{_esc(r['level'])}</b></td>"
+                         f"<td valign='top'>{_esc(r['comment'])}</td><td valign='top'>{_esc(r['author'])}</td></tr>")
+        parts.append("</table>")
+    if notes:
+        parts.append(f"<p><b>{_esc(_('Notes'))}</b></p><table cellpadding='4'>")
+        for n in notes:
+            parts.append(f"<tr><td valign='top'><b>{n['time']}</b></td><td valign='top'>{_esc(n['author'])}</td>"
+                         f"<td>{_esc(n['text'])}</td></tr>")
+        parts.append("</table>")
     return "".join(parts)
 
 
@@ -171,6 +201,17 @@ class SummaryPage(QWidget):
             self.went_well.setFocus()
         else:
             self._show_results()
+
+    def refresh(self, debrief: dict) -> None:
+        """The same session read again (a note or rating was added): keep the step the learner is on (and
+        anything typed into the reflection), update the results."""
+        reflection = self.debrief.get("reflection")
+        self.debrief = {**debrief, "reflection": reflection if reflection is not None else debrief.get("reflection")}
+        if self.showing_results:
+            bar = self.results.verticalScrollBar()
+            at = bar.value()
+            self.results.setHtml(debrief_html(self.debrief, self.feedback))
+            bar.setValue(at)
 
     def _reflected(self, skipped: bool) -> None:
         reflection = {"skipped": True} if skipped else {

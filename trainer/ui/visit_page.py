@@ -120,6 +120,7 @@ class VisitPage(QWidget):
     action_requested = Signal(str)  # call-window action id (core.scenario.ACTIONS)
     card_chosen = Signal(str)  # intent card id of the current turn
     override_requested = Signal(str)  # facilitator override id
+    note_requested = Signal(float)  # a facilitator note, at this session time (when it was asked for)
 
     def __init__(self, scenario: Scenario, feedback_mode: str = "live", parent=None, *, line_audio=None,
                  overrides: list[tuple[str, str]] | None = None, caption_scale: float = 1.0,
@@ -256,10 +257,18 @@ class VisitPage(QWidget):
         self.facilitator_button.setObjectName("callAction")
         self.facilitator_button.setPopupMode(QToolButton.InstantPopup)
         menu = QMenu(self.facilitator_button)
+        # A live note is stamped with the session time at the moment it is asked for (typing takes a while).
+        self.note_action = menu.addAction(_("Add note…"), lambda: self.note_requested.emit(float(self._now())))
+        self.note_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.note_action.setToolTip(_("Note what you saw at this moment; it appears in the replay (Ctrl+N)"))
+        self.note_action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+        self.addAction(self.note_action)  # the shortcut works while the call window has focus, menu closed
+        if overrides:
+            menu.addSeparator()
         for oid, label in overrides or []:
             menu.addAction(label, lambda oid=oid: self.override_requested.emit(oid))
         self.facilitator_button.setMenu(menu)
-        self.facilitator_button.setVisible(bool(overrides))
+        self.facilitator_button.setToolTip(_("Facilitator: add a note (Ctrl+N) or steer the visit"))
         bottom = QHBoxLayout()
         bottom.addWidget(self.prompt_label, 1)
         bottom.addWidget(self.share_button)
