@@ -209,3 +209,27 @@ def store_at_version(path, version: int, sessions: int = 1) -> None:
         con.execute("INSERT INTO frames (session_id, t, face, gaze) VALUES (1, 0.5, 1, 'camera')")
         con.execute("INSERT INTO speech (session_id, speaker, start, \"end\") VALUES (1, 'clinician', 1, 4)")
     con.close()
+
+
+def recorded_session(store) -> int:
+    """`played_session` with a 3-second video recording written by the real recorder from a fixture video
+    (frames at 20 fps on the session clock from t = 0, and a tone as the patient's voice at 0.5-1.5 s)."""
+    import cv2
+    import numpy as np
+
+    from trainer.capture.base import Frame
+    from trainer.store.recording import VideoRecorder, recording_path
+
+    sid = played_session(store)
+    rec = VideoRecorder(recording_path(store.path, store.session(sid)["uuid"]), audio_rate=24000, block=True)
+    cap = cv2.VideoCapture(str(fixture("video/nods_lookaways.mp4")))
+    for i in range(60):
+        ok, img = cap.read()
+        if not ok:
+            break
+        rec.add_frame(Frame(i / 20, img, i))
+    cap.release()
+    rec.add_audio(0.5, (np.sin(np.arange(24000) / 10) * 0.3).astype(np.float32), 24000)
+    stats = rec.close()
+    assert stats.frames >= 25 and stats.error is None, stats
+    return sid

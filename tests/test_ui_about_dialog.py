@@ -34,8 +34,10 @@ def test_locked_settings_are_marked_with_file_line_and_note(qtbot, policy_file):
     d = AboutDialog()
     qtbot.addWidget(d)
     r = rows(d)
-    # No video is ever recorded, so that (valid) policy key is not listed: About shows only what has an effect.
-    assert "allow_video_recording" not in r and "Video recording" not in d.details_text()
+    # The learner's own recording (with their tick) is what this key allows or forbids: listed, locked.
+    label, value, status, why = r["allow_video_recording"]
+    assert (label, value, status) == ("Video recording allowed", "No", LOCKED)
+    assert "ticks" in why and why.endswith(f"Locked by site policy ({policy_file}:3).")
     label, value, status, why = r["retention_days"]
     assert (label, value, status) == ("Keep sessions for (days)", "30 days", LOCKED)
     assert why.startswith("Sessions older than this are deleted") and why.endswith(

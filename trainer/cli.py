@@ -3,15 +3,15 @@
     trainer                         open the app (same as `trainer gui`)
     trainer gui [--camera X] [--mic Y]
     trainer run SCENARIO [--camera X] [--mic Y]   open the app straight into a visit
-    trainer run SCENARIO --headless --camera F --mic F --out DIR   the same visit without a window
-    trainer simulate SCENARIO --clinician PROFILE --voice F --camera F [--speed N|--fast] --out DIR
+    trainer run SCENARIO --headless --camera F --mic F --out DIR [--record-video]   the same visit without a window
+    trainer simulate SCENARIO --clinician PROFILE --voice F --camera F [--speed N|--fast] [--record-video] --out DIR
     trainer doctor                  check cameras, microphones, sound output, Qt, PortAudio and the model
     trainer check [--camera X] [--mic Y] [--json]   the pre-visit check (camera, microphone, speaker)
     trainer progress [--learner NAME] [--scenario ID] [--json]   trends across a learner's sessions
     trainer validate PATH...        check scenario files or folders (errors as file:line:column)
     trainer lms status [--json]     results queued for the programme's learning record store (xAPI)
     trainer lms send                send them now (only when the site policy names an LRS)
-    trainer export SESSION... --out FILE [--include-reflection]   sessions as one bundle file
+    trainer export SESSION... --out FILE [--include-reflection] [--include-video]   sessions as one bundle file
     trainer report SESSION --out FILE.pdf|FILE.html   the debrief report of a session
     trainer import FILE             add a bundle's sessions to this machine's store (twice adds nothing)
     trainer --self-test             check this installation (models, landmarker, store, scenarios, UI)
@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the visit without a window (real time; the session is stored as usual) and write "
                         "summary.json and turns.csv to --out")
     p.add_argument("--out", metavar="DIR", help="with --headless: folder for summary.json and turns.csv")
+    p.add_argument("--record-video", action="store_true",
+                   help="with --headless: record the camera video for the debrief (only if the site policy allows "
+                        "it; kept beside the session store)")
 
     p = sub.add_parser("simulate", help="run a whole visit with a simulated clinician (for tests and benchmarks)")
     p.add_argument("scenario", help="a built-in scenario id or a .yaml file")
@@ -95,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     pace.add_argument("--speed", type=float, metavar="N", help="virtual clock held to N times real time")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder for sessions.sqlite3 (the session, in the app's format), summary.json, turns.csv")
+    p.add_argument("--record-video", action="store_true",
+                   help="record the camera video with the session (only if the site policy allows it)")
     p.add_argument("--face-fps", type=float, default=15.0, metavar="N",
                    help="camera frames analysed per second of session time (default 15)")
     p.add_argument("--headphones", action="store_true", help="no speaker path: the microphone does not hear "
@@ -163,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="the bundle to write (e.g. visit.trainerbundle)")
     p.add_argument("--include-reflection", action="store_true",
                    help="include the learner's self-reflection (left out unless the learner chooses)")
+    p.add_argument("--include-video", action="store_true",
+                   help="include the sessions' video recordings, if they have one (left out unless the learner "
+                        "chooses)")
     p = sub.add_parser("report", help="write a session's debrief report as PDF or HTML")
     p.add_argument("session", type=int, metavar="SESSION")
     p.add_argument("--out", required=True, metavar="FILE", help="FILE.pdf or FILE.html")
@@ -181,9 +189,12 @@ def _bundle(args) -> int:
     try:
         store = SessionStore(default_db_path())
         if args.command == "export":
-            out = export_sessions(store, args.sessions, args.out, include_reflection=args.include_reflection)
+            out = export_sessions(store, args.sessions, args.out, include_reflection=args.include_reflection,
+                                  include_video=args.include_video)
+            videos = sum(1 for sid in args.sessions if store.recording(sid) is not None) if args.include_video else 0
             print(f"wrote {out}: {len(args.sessions)} session(s)"
-                  + (", reflection included" if args.include_reflection else ""))
+                  + (", reflection included" if args.include_reflection else "")
+                  + (f", {videos} video recording(s) included" if args.include_video else ""))
         else:
             report = import_bundle(store, args.bundle)
             print(report.line() + (": " + ", ".join(map(str, report.added)) if report.added else ""))
@@ -446,7 +457,7 @@ def _simulate(args) -> int:
                           camera=None if args.camera == "none" else args.camera,
                           speaker=SpeakerPath(on=not args.headphones, gain_db=args.speaker_gain,
                                               delay_s=args.speaker_delay / 1000.0, noise_db=args.noise),
-                          face_fps=args.face_fps, speed=speed, out_dir=out)
+                          face_fps=args.face_fps, speed=speed, out_dir=out, record_video=args.record_video)
     except TrainerError as exc:
         return _usage(str(exc))
     rep = result.report
@@ -471,7 +482,7 @@ def _headless(args) -> int:
 
         scenario = _resolve_scenario(args.scenario)
         report = run_headless(scenario, SessionStore(default_db_path()), camera=args.camera, mic=args.mic,
-                              out_dir=args.out)
+                              out_dir=args.out, record_video=args.record_video)
     except TrainerError as exc:
         return _usage(str(exc))
     fig = report["figures"]

@@ -39,6 +39,7 @@ from trainer.core.events import (FrameSample, IntentHeard, Notice, ScenarioEvent
                                  TurnEnded, Utterance)
 from trainer.core.intents import recognise_intent
 from trainer.core.scenario import ClinicianTurn, PatientLine, Scenario
+from trainer.core.threads import lower_thread_priority
 from trainer.store.db import SessionStore
 from trainer.store.outbox import queue_session
 
@@ -73,8 +74,20 @@ class VisitRunner:
                  clock: SessionClock | None = None, stepped: bool = False,
                  on_playback: Callable[[float, object, int], None] | None = None, learner: str = "",
                  speech_to_text: bool = False, keep_transcripts: bool | None = None, recognizer_factory=None,
-                 speak_freely: bool = False, intent_wait_s: float = 6.0):
+                 speak_freely: bool = False, intent_wait_s: float = 6.0, record_video: bool = False):
         self.scenario = scenario
+        # The learner's consent to record their own video (ticked before the visit); honoured only when the
+        # site policy allows it, checked here again so no caller can record against the policy.
+        self.record_video = bool(record_video)
+        self._record_refused: str | None = None
+        if self.record_video:
+            from trainer.store.recording import recording_allowed
+
+            if not recording_allowed():
+                self.record_video = False
+                self._record_refused = ("This visit is not recorded: the site policy does not allow keeping "
+                                        "camera video.")
+        self.recorder = None  # trainer.store.recording.VideoRecorder while recording
         # Where results go when the visit ends: the site policy's LRS ("policy"), a given LmsPolicy, or
         # None; and the user's time limits for turns ("settings", a factor, or None for none). Read now, so
         # a policy problem shows before the visit rather than after it.
@@ -134,7 +147,8 @@ class VisitRunner:
                                       on_frame=self._on_frame, drop_frames=realtime,
                                       analyzer_factory=lambda: create_face_processor(calibration=calibration),
                                       speech_to_text=speech_to_text, patient_names=(scenario.patient.name,),
-                                      keep_text=bool(keep_transcripts), recognizer_factory=recognizer_factory)
+                                      keep_text=bool(keep_transcripts), recognizer_factory=recognizer_factory,
+                                      on_capture=self._on_capture if self.record_video else None)
         self.finished = threading.Event()  # set when the scenario reached its end
         self.speak_freely = speak_freely and speech_to_text
         self.intent_wait_s = intent_wait_s
@@ -164,6 +178,10 @@ class VisitRunner:
         voice.start()
         self.pipeline.prepare()  # opens devices and loads the model before t = 0
         voice.join()
+        if self.record_video:
+            self._start_recording()
+        elif self._record_refused:
+            self.notice("recording_not_allowed", self._record_refused, level="info")
         say(1, 2, "Starting the call…")
         self.clock.start()
         with self._lock:
@@ -202,6 +220,7 @@ class VisitRunner:
             self._voice_stop.set()
             self.player.close()
             self.pipeline.stop(hurry=hurry)
+            self._stop_recording()
             with self._lock:  # every frame and speech segment is in now: the rubric on all of them
                 self._dispatch(self.engine.close())
             completed = any(e.kind == "visit_end" and e.data.get("reason") == "completed" for e in self.engine.history)
@@ -213,6 +232,43 @@ class VisitRunner:
         finally:
             self._ended.set()
         return self.session_id
+
+    # -- the consented recording ----------------------------------------------------------------------
+    def _start_recording(self) -> None:
+        """Open the recording file beside the store (trainer.store.recording); a failure is said and the
+        visit goes on unrecorded."""
+        from trainer.store.recording import VideoRecorder, recording_path
+
+        try:
+            path = recording_path(self.store.path, self.store.session(self.session_id)["uuid"])
+            self.recorder = VideoRecorder(path, audio_rate=self.player.rate,
+                                          block=self.stepped or not self.realtime)
+        except (OSError, TrainerError, ValueError) as exc:
+            self.notice("recording_failed", f"This visit cannot be recorded ({getattr(exc, 'strerror', None) or exc}); "
+                                            "it goes on without video.", level="warning")
+            return
+        self.notice("recording_on", "Your video and the patient's voice are being recorded on this computer "
+                                    "for your debrief.", level="info")
+
+    def _on_capture(self, frame) -> None:
+        rec = self.recorder
+        if rec is not None:
+            rec.add_frame(frame)
+
+    def _stop_recording(self) -> None:
+        rec, self.recorder = self.recorder, None
+        if rec is None:
+            return
+        stats = rec.close()
+        if stats.frames == 0:
+            rec.path.unlink(missing_ok=True)
+            self.notice("recording_empty", "No video was recorded: the camera gave no picture.")
+        elif stats.error:
+            self.notice("recording_failed", f"The recording stopped at {stats.last_t:.0f} s ({stats.error}); "
+                                            "what was recorded until then is kept.")
+        elif stats.dropped:
+            self.notice("recording_dropped", f"{stats.dropped} camera frames were left out of the recording "
+                                             "(the computer was busy).", level="info")
 
     def ui_action(self, action: str) -> None:
         """A call-window action: share_screen, stop_share, invite_caregiver (see core.scenario.ACTIONS)."""
@@ -272,7 +328,7 @@ class VisitRunner:
     def _render_rest(self, lines: list[PatientLine]) -> None:
         """Background: render the remaining lines in play order (dict assignment is atomic, so the engine
         and the player see a line as soon as it is ready)."""
-        _lower_thread_priority()  # the live face and voice analysis come first on a 2-core machine
+        lower_thread_priority()  # the live face and voice analysis come first on a 2-core machine
         for line in lines:
             if self._voice_stop.is_set():
                 return
@@ -305,6 +361,9 @@ class VisitRunner:
             feed(t, samples, rate)
         if self._on_playback is not None:
             self._on_playback(t, samples, rate)
+        rec = self.recorder
+        if rec is not None:
+            rec.add_audio(t, samples, rate)
 
     # -- event routing ------------------------------------------------------------------------------
     def _tick_loop(self) -> None:
@@ -428,18 +487,6 @@ class VisitRunner:
         if self.writer is not None:
             self.writer.put(ev)
         self.listener(ev)
-
-
-def _lower_thread_priority(niceness: int = 15) -> None:
-    """Run the calling thread at a lower priority where the OS allows it per thread (Linux): background
-    rendering must not take CPU from the real-time analysis it shares the machine with."""
-    import os
-
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
-    except (AttributeError, OSError):
-        pass
 
 
 def _scenario_text(scenario) -> str | None:

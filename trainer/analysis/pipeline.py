@@ -192,7 +192,8 @@ class VisitPipeline:
     def __init__(self, frame_source, audio_source, clock, sink: Sink, *, drop_frames: bool = True,
                  analyzer_factory=None, voice_factory=None, on_frame: Callable[[Frame, object], None] | None = None,
                  speech_to_text: bool = False, patient_names: tuple[str, ...] = (), keep_text: bool = False,
-                 recognizer_factory=None, stt_drain_s: float = 20.0):
+                 recognizer_factory=None, stt_drain_s: float = 20.0,
+                 on_capture: Callable[[Frame], None] | None = None):
         self.frame_source = frame_source
         self.audio_source = audio_source
         self.clock = clock
@@ -201,6 +202,8 @@ class VisitPipeline:
         self._analyzer_factory = analyzer_factory
         self._voice_factory = voice_factory
         self.on_frame = on_frame  # e.g. the UI's self-view (gets the frame and its observation)
+        # Every captured frame, analysed or not (the consented video recording); must not block for long.
+        self.on_capture = on_capture
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._slot = _LatestFrame()
@@ -392,6 +395,8 @@ class VisitPipeline:
                 if self._stop.is_set():
                     break
                 self._emit(monitor.data(frame.t, frame.t))
+                if self.on_capture is not None:
+                    self.on_capture(frame)
                 self._slot.put(frame, block=not self.drop_frames)
         finally:
             err = getattr(src, "error", None)

@@ -242,8 +242,10 @@ def _check_lms(value: Any, base: Path) -> LmsPolicy | None:
 
 SETTINGS: dict[str, SettingSpec] = {s.key: s for s in (
     SettingSpec("allow_video_recording", "Video recording allowed", True, _check_bool,
-                "Whether a session may keep the camera video. This version never keeps camera video (only the "
-                "measures computed from it), so the setting has no effect yet.", in_effect=False),
+                "Whether a learner may record their own camera video (with the patient's voice) for the debrief. "
+                "Even when allowed, a visit is recorded only if the learner ticks \"Record this visit for my "
+                "debrief\" before it starts; the video stays on this computer beside the sessions and is "
+                "deleted with its session."),
     SettingSpec("retention_days", "Keep sessions for (days)", None, _check_retention,
                 "Sessions older than this are deleted when the app starts; otherwise they are kept until deleted."),
     SettingSpec("data_dir", "Data folder", None, _check_data_dir,

@@ -59,7 +59,7 @@ def _max_session_s(scenario) -> float:
 def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None, camera=None,
              speaker: SpeakerPath | None = None, face_fps: float = 15.0, speed: float | None = 0.0,
              patient_voice=None, out_dir: Path | None = None, max_session_s: float | None = None,
-             listener=None, on_runner=None) -> SimResult:
+             listener=None, on_runner=None, record_video: bool = False) -> SimResult:
     """Run one visit of `scenario` with a simulated clinician; returns the stored session's report
     (also written to out_dir as summary.json and turns.csv when given).
 
@@ -106,7 +106,8 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
     # store and does not depend on the user's settings.
     runner = VisitRunner(scenario, store, camera=cam, mic=mic, listener=listener, realtime=not stepped,
                          voice=patient_voice, sound_output=False, calibration=None, lms=None,
-                         turn_time_scale=1.0, clock=clock, stepped=stepped, on_playback=room.playback)
+                         turn_time_scale=1.0, clock=clock, stepped=stepped, on_playback=room.playback,
+                         record_video=record_video)
     clin.runner = runner
     if on_runner is not None:
         on_runner(runner)
@@ -189,13 +190,13 @@ def _wait_consumed(gate: StepGate, t: float, *, mic: bool, cam, frames_done) -> 
 
 
 def run_headless(scenario, store, *, camera, mic, out_dir: Path, max_session_s: float | None = None,
-                 listener=None) -> dict:
+                 listener=None, record_video: bool = False) -> dict:
     """`trainer run --headless`: the visit with these sources (files paced in real time, or devices),
     no window, no sound output; ends when the scenario ends. Writes summary.json and turns.csv."""
     from trainer.visit import VisitRunner
 
     runner = VisitRunner(scenario, store, camera=camera, mic=mic, listener=listener, realtime=True,
-                         sound_output=False)
+                         sound_output=False, record_video=record_video)
     cap = max_session_s or _max_session_s(scenario)
     runner.start()
     try:

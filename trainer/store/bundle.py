@@ -10,10 +10,12 @@ A bundle is a ZIP file (format in docs/bundle.md):
     sessions/<uuid>/frames.json        analysed frames, as column names + rows
     sessions/<uuid>/speech.json        speech segments
     sessions/<uuid>/events.json        scenario events, patient lines, notices, rubric
+    sessions/<uuid>/recording.mkv      the consented video (store/recording.py), only when the learner
+                                       chose to include it (manifest includes_video)
 
 Import checks everything before writing anything: the ZIP's own CRCs, every member's SHA-256 against the
-manifest, the format version, and the shape of every member; then it inserts all new sessions in one
-transaction. A session whose uuid the store already has is skipped (importing twice adds nothing). The
+manifest, the format version, and the shape of every member; then it writes the recordings under temporary names, inserts all new sessions in one transaction and only
+then gives the recordings their names (a failure removes them). A session whose uuid the store already has is skipped (importing twice adds nothing). The
 checksums detect damage and accidental edits; they are not a signature against deliberate forgery.
 """
 
@@ -31,6 +33,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from trainer.core.errors import StoreError
+from trainer.privacy import private_dir
+from trainer.store.recording import recording_path
 
 FORMAT = "trainer-session-bundle"
 FORMAT_VERSION = 1
@@ -62,8 +66,13 @@ def _columns(con: sqlite3.Connection, table: str) -> list[str]:
     return [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
 
 
-def export_sessions(store, session_ids: list[int], out: str | Path, *, include_reflection: bool = False) -> Path:
-    """Write the sessions to a bundle at `out` (readable by its owner only) and return its path."""
+RECORDING_MEMBER = "recording.mkv"
+
+
+def export_sessions(store, session_ids: list[int], out: str | Path, *, include_reflection: bool = False,
+                    include_video: bool = False) -> Path:
+    """Write the sessions to a bundle at `out` (readable by its owner only) and return its path. The
+    reflection and the video recording go only when asked for (`include_reflection`, `include_video`)."""
     from trainer import __version__
 
     if not session_ids:
@@ -96,12 +105,19 @@ def export_sessions(store, session_ids: list[int], out: str | Path, *, include_r
                 rows = [list(r) for r in con.execute(
                     f"SELECT {quoted} FROM {table} WHERE session_id = ? ORDER BY rowid", (sid,))]
                 members[base + f"{table}.json"] = _json({"columns": list(tcols), "rows": rows})
+            video = recording_path(store.path, uid) if include_video else None
+            if video is not None and video.is_file():
+                try:
+                    members[base + RECORDING_MEMBER] = video.read_bytes()
+                except OSError as exc:
+                    raise BundleError(f"Cannot read the recording of session {sid}: {exc.strerror or exc}") from None
     finally:
         con.close()
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "app_version": __version__,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "exported_from": platform.node(), "includes_reflection": bool(include_reflection),
+        "includes_video": any(n.endswith("/" + RECORDING_MEMBER) for n in members),
         "sessions": uuids,
         "members": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(members.items())},
     }
@@ -112,7 +128,8 @@ def export_sessions(store, session_ids: list[int], out: str | Path, *, include_r
         with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("manifest.json", _json(manifest))
             for name, data in members.items():
-                z.writestr(name, data)
+                # Video is compressed already: stored as it is (deflate would only cost time).
+                z.writestr(name, data, zipfile.ZIP_STORED if name.endswith(RECORDING_MEMBER) else zipfile.ZIP_DEFLATED)
         os.chmod(tmp, 0o600)
         os.replace(tmp, out)
     except OSError as exc:
@@ -174,6 +191,7 @@ def import_bundle(store, path: str | Path) -> ImportReport:
     origin_here = (f"{Path(path).name}, exported from {manifest.get('exported_from') or '?'} "
                    f"on {str(manifest.get('created_at', ''))[:10]}")
     report = ImportReport()
+    videos: list[tuple[Path, Path]] = []  # (temporary, final) recordings of the sessions added
     con = store.connect()
     try:
         cols = set(_columns(con, "sessions"))
@@ -201,17 +219,47 @@ def import_bundle(store, path: str | Path) -> ImportReport:
                                 "VALUES (?,?,?,?,?,?)", [(sid, r["behaviour"], r["level"], r["comment"],
                                                           r["author"], r["rated_at"]) for r in meta["ratings"]])
                 report.added.append(sid)
+                video = data.get(f"sessions/{uid}/{RECORDING_MEMBER}")
+                if video is not None:
+                    videos.append(_stage_recording(store, uid, video))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     except sqlite3.Error as exc:
+        _discard(videos)
         raise BundleError(f"Importing {Path(path).name} failed: {exc}", hint="Nothing was imported.") from None
+    except BaseException:
+        _discard(videos)
+        raise
     finally:
         con.close()
+    for tmp, final in videos:  # the sessions are in: their recordings get their names
+        os.replace(tmp, final)
     if report.added:
         store.announce("sessions_imported", report.added)
     return report
+
+
+def _stage_recording(store, uid: str, blob: bytes) -> tuple[Path, Path]:
+    """Write an imported recording under a temporary name beside where it belongs (private)."""
+    final = recording_path(store.path, uid)
+    private_dir(final.parent, root=final.parent.parent)
+    tmp = final.with_name(final.name + ".part")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BundleError(f"Cannot write the recording of session {uid}: {exc.strerror or exc}",
+                          hint="Nothing was imported.") from None
+    return tmp, final
+
+
+def _discard(videos: list[tuple[Path, Path]]) -> None:
+    for tmp, _final in videos:
+        tmp.unlink(missing_ok=True)
 
 
 def _parse_session(uid: str, data: dict[str, bytes]):
@@ -224,6 +272,9 @@ def _parse_session(uid: str, data: dict[str, bytes]):
     for r in meta["ratings"]:
         str(r["behaviour"]), str(r["level"])
     scenario = data.get(base + "scenario.yaml")
+    video = data.get(base + RECORDING_MEMBER)
+    if video is not None and not video.startswith(b"\x1a\x45\xdf\xa3"):  # Matroska's EBML header
+        raise ValueError(f"the recording of session {uid} is not a video file")
     tables = {}
     for table, tcols in _TABLES.items():
         t = json.loads(data[base + f"{table}.json"])

@@ -13,6 +13,7 @@ Schema (version in PRAGMA user_version; `MIGRATIONS[i]` upgrades version i to i+
   notes(id, session_id, t, author, text, created_at)                               facilitator notes
   ratings(session_id, behaviour, level, comment, author, rated_at)                 facilitator ratings;
                                                   behaviour GLOBAL_RATING = the optional global rating
+Beside the database: recordings/<uuid>.mkv, the consented video of a session (trainer.store.recording).
 
 A session is created with status 'interrupted' and only becomes 'completed' when it is closed properly,
 so a crash or power cut leaves an honest record. Writes go through one `SessionWriter` thread that
@@ -51,6 +52,7 @@ from trainer.core.metrics import face_present_ratio, total_duration
 from trainer.core.scenario import DEFAULT_RATING_SCALE, GLOBAL_RATING  # noqa: F401 (re-exported)
 from trainer.core.talktime import summarize
 from trainer.privacy import private_dir, private_file
+from trainer.store.recording import delete_recording, recording_path
 
 COMMIT_INTERVAL_S = 0.1  # cheap in WAL mode (no fsync per commit); with the analysis latency a crash loses < 0.5 s
 RETRY_S = 1.0  # during a storage fault
@@ -407,13 +409,23 @@ class SessionStore:
 
     @_explained
     def delete_session(self, session_id: int) -> None:
-        """Delete one session with its frames, speech and events (foreign keys cascade)."""
+        """Delete one session with its frames, speech and events (foreign keys cascade) and its video
+        recording, if it has one."""
         con = self.connect()
         try:
+            row = con.execute("SELECT uuid FROM sessions WHERE id = ?", (session_id,)).fetchone()
             con.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
         finally:
             con.close()
+        if row is not None:
+            delete_recording(self.path, row[0])
         self.announce("sessions_deleted", (session_id,))
+
+    def recording(self, session_id: int) -> Path | None:
+        """The session's video recording (trainer.store.recording), or None when it has none."""
+        uid = self.session(session_id).get("uuid")
+        path = recording_path(self.path, uid) if uid else None
+        return path if path is not None and path.is_file() else None
 
     @_explained
     def set_reflection(self, session_id: int, reflection: dict) -> None:
@@ -486,15 +498,18 @@ class SessionStore:
     @_explained
     def delete_older_than(self, days: int, now: datetime | None = None) -> int:
         """Delete sessions that started more than `days` days ago (site-policy retention); returns how many.
-        Their frames, speech and events go with them (foreign keys cascade)."""
+        Their frames, speech and events go with them (foreign keys cascade), and their recordings."""
         now = now or datetime.now(timezone.utc)
         cutoff = (now - timedelta(days=days)).isoformat(timespec="seconds")
         con = self.connect()
         try:
-            ids = [r[0] for r in con.execute("SELECT id FROM sessions WHERE started_at < ?", (cutoff,))]
+            rows = con.execute("SELECT id, uuid FROM sessions WHERE started_at < ?", (cutoff,)).fetchall()
             con.execute("DELETE FROM sessions WHERE started_at < ?", (cutoff,))
         finally:
             con.close()
+        for _sid, uid in rows:  # their recordings go with them
+            delete_recording(self.path, uid)
+        ids = [r[0] for r in rows]
         if ids:
             self.announce("sessions_deleted", ids)
         return len(ids)

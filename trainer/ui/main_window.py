@@ -11,7 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QScrollArea, QStackedWidget
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QScrollArea, QStackedWidget, QVBoxLayout)
 
 from trainer.core.errors import ScenarioError, TrainerError
 from trainer.core.policy import effective_settings
@@ -60,6 +61,28 @@ class _PageStack(QStackedWidget):
         if page is None:
             return super().heightForWidth(width)
         return page.minimumSizeHint().expandedTo(page.minimumSize()).height()
+
+
+class ExportChoices(QDialog):
+    """What the learner lets go with an exported bundle: both are left out unless ticked."""
+
+    def __init__(self, videos: int, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(_("Export"))
+        self.reflection = QCheckBox(_("Include my self-reflection"))
+        self.video = QCheckBox(_("Include my video recordings ({n} of the selected sessions have one)").format(n=videos)
+                               if videos else _("Include my video recordings (none of the selected sessions has one)"))
+        self.video.setEnabled(videos > 0)
+        text = QLabel(_("The bundle carries the measures, events, the patient's lines, notes and ratings. "
+                        "Your reflection and your video go only if you tick them."))
+        text.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText(_("Export"))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        for w in (text, self.reflection, self.video, buttons):
+            lay.addWidget(w)
 
 
 class MainWindow(QMainWindow):
@@ -127,6 +150,7 @@ class MainWindow(QMainWindow):
         self.reload_scenarios()
         self.scenario_page.set_learners(self.store.learners())
         self.update_calibration_status()
+        self._offer_recording()
         self.scenario_page.set_devices_text(
             f"Camera: {_describe_input(self.camera, 'webcam')}   ·   Microphone: {_describe_input(self.mic, 'mic')}")
         self.send_results()  # a backlog from an offline period goes as soon as the app starts
@@ -192,6 +216,14 @@ class MainWindow(QMainWindow):
             text = (f"Eye contact: calibrated for {key} ({cal.created[:10]})." if cal is not None else
                     "Eye contact: not calibrated; a default camera position (above the screen) is assumed.")
         self.scenario_page.calibration_status.setText(text)
+
+    def _offer_recording(self) -> None:
+        """The recording tick-box: enabled when the site policy allows recording, else disabled with why."""
+        if self.settings.allow_video_recording:
+            self.scenario_page.set_recording_allowed(True)
+            return
+        self.scenario_page.set_recording_allowed(False, "Recording is not allowed on this computer. " +
+                                                 self.settings["allow_video_recording"].explanation())
 
     def calibrate(self) -> None:
         from trainer.ui.calibration_dialog import CalibrationDialog
@@ -336,10 +368,10 @@ class MainWindow(QMainWindow):
                 stored = store.stored_scenario(session_id)
             except TrainerError:
                 stored = None
-            return timeline, stored, self._moments(session_id)
+            return timeline, stored, self._moments(session_id), self._recording(session_id)
 
         def opened(loaded) -> None:
-            timeline, stored, moments = loaded
+            timeline, stored, moments, recording = loaded
             # The installed scenario has its media at hand; the stored text (what was played) replays the rest,
             # e.g. a session imported from a machine with another pack.
             scenario = next((s for s in self.scenario_page.scenarios if s.id == timeline.scenario_id), None) \
@@ -354,7 +386,7 @@ class MainWindow(QMainWindow):
             from trainer.visit import current_user
 
             page = ReplayPage(timeline, scenario, moments=moments, store=self.store, author=current_user(),
-                              data=self.data)
+                              data=self.data, recording=recording)
             page.back_requested.connect(self._close_replay)
             if self.replay_page is not None:
                 self._close_replay()
@@ -402,7 +434,7 @@ class MainWindow(QMainWindow):
         return [int(table.item(r, 0).data(Qt.UserRole)) for r in rows if table.item(r, 0) is not None]
 
     def export_selected(self) -> None:
-        """Ask where to write the selected sessions, and whether the learner's reflection goes with them."""
+        """Ask where to write the selected sessions, and whether the learner's reflection and video go with them."""
         if self.runner is not None:
             return
         if self.stack.currentWidget() is not self.history_page:
@@ -416,15 +448,28 @@ class MainWindow(QMainWindow):
                                                     _("Session bundles (*.trainerbundle);;All files (*)"))
         if not path:
             return
-        include = QMessageBox.question(
-            self, _("Export"), _("Include your self-reflection in the bundle? It is left out unless you choose to "
-                                 "share it."), QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
-        self._report_bundle(*self.export_to(path, ids, include_reflection=include))
+        choices = ExportChoices(sum(1 for sid in ids if self._has_recording(sid)), self)
+        if choices.exec() != QDialog.Accepted:
+            return
+        self._report_bundle(*self.export_to(path, ids, include_reflection=choices.reflection.isChecked(),
+                                            include_video=choices.video.isChecked()))
 
-    def export_to(self, path: str, ids: list[int], include_reflection: bool = False) -> tuple[bool, str]:
+    def _recording(self, session_id: int):
+        """The session's consented video recording, or None."""
+        try:
+            return self.store.recording(session_id)
+        except TrainerError:
+            return None
+
+    def _has_recording(self, session_id: int) -> bool:
+        return self._recording(session_id) is not None
+
+    def export_to(self, path: str, ids: list[int], include_reflection: bool = False,
+                  include_video: bool = False) -> tuple[bool, str]:
         """Write a bundle; (ok, message for the user)."""
         try:
-            out = export_sessions(self.store, ids, path, include_reflection=include_reflection)
+            out = export_sessions(self.store, ids, path, include_reflection=include_reflection,
+                                  include_video=include_video)
         except TrainerError as exc:
             return False, str(exc)
         return True, _("Exported {n} session(s) to {path}.").format(n=len(ids), path=out)
@@ -493,7 +538,8 @@ class MainWindow(QMainWindow):
         try:
             self.runner = VisitRunner(scenario, self.store, camera=self.camera, mic=self.mic, listener=b.post,
                                       learner=self.scenario_page.learner(), speech_to_text=True,
-                                      speak_freely=True)
+                                      speak_freely=True,
+                                      record_video=self.scenario_page.take_recording_consent())
         except TrainerError as exc:
             self._abort_visit(exc)
             return
@@ -635,7 +681,7 @@ class MainWindow(QMainWindow):
             # End was asked for while devices were still opening: do it now that start() has returned.
             self.end_visit()
             return
-        page.visit_started()
+        page.visit_started(recording=self.runner is not None and self.runner.recorder is not None)
         pending, self._pending_screenshot = getattr(self, "_pending_screenshot", None), None
         if pending is None:
             return

@@ -3,7 +3,8 @@
     +---------------------------------------------------+------------------+
     | the call window as it was at the playhead          | moments          |
     | (VisitPage in replay mode: patient re-enacting     | (click to jump)  |
-    |  each line, turn prompt, cards, panels)            | patient's lines  |
+    |  each line, turn prompt, cards, panels; the        | patient's lines  |
+    |  recorded self-view frame, if the learner recorded)|                  |
     +---------------------------------------------------+------------------+
     | timeline: lanes for gaze, expressivity, smile, nods, talk (interruptions), cues,     |
     | cards/actions/overrides, notices and gaps; moments as flags; the playhead            |
@@ -29,6 +30,7 @@ from trainer.store.timeline import NOTES_LANE, notes_lane
 from trainer.ui.visit_page import VisitPage
 
 LANE_H = 20
+REPLAY_VIEW_W, REPLAY_VIEW_H = 320, 240  # the recorded self-view: larger than live, it is what is watched
 LABEL_W = 118
 GAZE_COLOURS = {"camera": "#2e9e62", "screen": "#7cc59b", "away": "#d9822b", "unknown": "#9aa3ad",
                 "absent": "#c94b4b"}
@@ -156,7 +158,8 @@ class ReplayPage(QWidget):
 
     back_requested = Signal()
 
-    def __init__(self, timeline, scenario, moments=(), parent=None, store=None, author: str = "", data=None):
+    def __init__(self, timeline, scenario, moments=(), parent=None, store=None, author: str = "", data=None,
+                 recording=None):
         super().__init__(parent)
         self.timeline = timeline
         self.store = store  # where facilitator notes and ratings go (None: a read-only replay)
@@ -179,7 +182,25 @@ class ReplayPage(QWidget):
         title = QLabel(f"Replay — {timeline.title} (session {timeline.session_id})")
         title.setObjectName("pageTitle")
         self.window_view = VisitPage(scenario, feedback_mode="live")
-        self.window_view.set_replay("Replay\n(no video was recorded;\nthe panels show the measures)")
+        # The learner's consented recording (trainer.store.recording), if the session has one: its frame at
+        # the playhead fills the self-view, beside the patient; without one the panels show the measures.
+        self.video = None
+        note = "Replay\n(no video was recorded;\nthe panels show the measures)"
+        if recording is not None:
+            from trainer.core.errors import TrainerError
+            from trainer.store.recording import RecordingReader
+
+            try:
+                self.video = RecordingReader(recording)
+            except TrainerError:
+                note = "Replay\n(the recording cannot be read;\nthe panels show the measures)"
+        if self.video is not None:
+            self.window_view.self_view.setFixedSize(REPLAY_VIEW_W, REPLAY_VIEW_H)
+            for w in (self.window_view.face_label, self.window_view.share_bar, self.window_view.quality_label):
+                w.setFixedWidth(REPLAY_VIEW_W)
+            self.window_view.self_view.setAccessibleName("Your recorded video at the playhead")
+            note = "No picture recorded\nat this moment"
+        self.window_view.set_replay(note)
         self.window_view.follow_clock(lambda: self.t)
         self.window_view.setFocusPolicy(Qt.NoFocus)
 
@@ -312,6 +333,10 @@ class ReplayPage(QWidget):
         page = self.window_view
         page.state = self.model.state_at(self.t)
         page.render()
+        if self.video is not None:
+            image = self.video.frame_at(self.t)
+            if image is not None:
+                page.self_view.show_frame(image, None)
         self._reenact(page.view)
         self.lanes.set_time(self.t)
         self.time_label.setText(f"{clock_text(self.t)} / {clock_text(self.timeline.duration_s)}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton,
-                               QStyledItemDelegate, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
+                               QPushButton, QStyledItemDelegate, QTextBrowser, QVBoxLayout, QWidget)
 
 from trainer.core.scenario import BEHAVIOURS, Scenario
 
@@ -77,11 +77,21 @@ class ScenarioPage(QWidget):
         self.calibration_status = QLabel()
         self.calibration_status.setObjectName("hint")
         self.calibration_status.setWordWrap(True)
+        # The learner's consent to record their own video for the debrief: asked per visit, unticked by
+        # default, and only offered when the site policy allows recording (set_recording_allowed).
+        self.record_box = QCheckBox("&Record this visit for my debrief")
+        self.record_box.setToolTip("Your camera picture and the patient's voice are kept on this computer with "
+                                   "the session, to watch in the replay; deleting the session deletes them")
+        self.record_note = QLabel()
+        self.record_note.setObjectName("hint")
+        self.record_note.setWordWrap(True)
 
         right = QVBoxLayout()
         right.addWidget(self.details, 1)
         right.addWidget(self.devices)
         right.addWidget(self.calibration_status)
+        right.addWidget(self.record_box)
+        right.addWidget(self.record_note)
         buttons = QHBoxLayout()
         buttons.addWidget(self.history_button)
         buttons.addWidget(self.calibrate_button)
@@ -129,6 +139,20 @@ class ScenarioPage(QWidget):
     def learner(self) -> str:
         """The learner name or pseudonym as typed ('' when none)."""
         return " ".join(self.learner_box.currentText().split())
+
+    def set_recording_allowed(self, allowed: bool, reason: str = "") -> None:
+        """Offer the recording tick-box, or show it disabled with why (the site policy forbids it)."""
+        self.record_box.setChecked(False)
+        self.record_box.setEnabled(allowed)
+        self.record_note.setText("" if allowed else reason)
+        self.record_note.setVisible(not allowed)
+
+    def take_recording_consent(self) -> bool:
+        """Whether the learner ticked recording for the visit that is starting; the box is unticked again,
+        so every visit is asked for anew."""
+        wanted = self.record_box.isEnabled() and self.record_box.isChecked()
+        self.record_box.setChecked(False)
+        return wanted
 
     def set_devices_text(self, text: str) -> None:
         self.devices.setText(text)

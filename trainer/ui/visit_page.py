@@ -175,6 +175,13 @@ class VisitPage(QWidget):
         tile_lay.addLayout(patient_col, 1)
         side = QVBoxLayout()
         side.addWidget(self.self_view)
+        # Shown while the learner's consented recording runs (trainer.store.recording): never a secret.
+        self.recording_label = QLabel("\u25cf Recording for your debrief")
+        self.recording_label.setObjectName("recording")
+        self.recording_label.setStyleSheet("color: #ff6b6b; font-weight: bold;")
+        self.recording_label.setAccessibleName("This visit is being recorded on this computer for your debrief")
+        self.recording_label.hide()
+        side.addWidget(self.recording_label)
         self.face_label = QLabel("Face: waiting for camera")
         self.face_label.setObjectName("status")
         self.face_label.setWordWrap(True)
@@ -324,7 +331,8 @@ class VisitPage(QWidget):
         self.card_chosen.connect(runner.choose_card)
         self.override_requested.connect(runner.override)
 
-    def visit_started(self) -> None:
+    def visit_started(self, recording: bool = False) -> None:
+        self.recording_label.setVisible(recording)
         self.render()
         self.end_button.setFocus()
 
