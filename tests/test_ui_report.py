@@ -26,7 +26,10 @@ def test_pdf_and_html_report_carry_measures_timeline_notes_and_ratings(qapp, tmp
                      "Facilitator notes", "Good pause after the worry.", "Dr Facil", "partly shown",
                      "looked down at notes", "Overall (1 = needs work, 5 = excellent)"):
         assert expected in text, expected
+    # The summary's moments, with their times (they were once silently left out).
+    assert "0:03 the patient said “Hello doctor, I have been worried.”, and you nodded." in text
     html = write_report(store, sid, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<li>0:03 the patient said" in html
     assert "<svg" in html and "Facilitator notes" in html and "Check the jargon here." in html
     assert html.count("<rect") > 20  # the lanes' spans are drawn
 

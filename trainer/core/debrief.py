@@ -273,13 +273,20 @@ def rating_label(behaviour: str) -> str:
 
 def facilitator_part(notes: list[dict], ratings: list[dict]) -> dict:
     """Facilitators' notes ({t, author, text} in time order) and ratings ({behaviour, level, comment,
-    author}; the global rating last) as the summary and reports show them: {"notes": [{time, t, author,
+    author}; by behaviour, the global rating last) as the summary and reports show them: {"notes": [{time, t, author,
     text}], "ratings": [{name, level, comment, author}]}. Nothing here touches a measure."""
     return {"notes": [{"time": clock_text(n["t"]), "t": float(n["t"]), "author": n["author"], "text": n["text"]}
                       for n in notes],
             "ratings": [{"name": rating_label(r["behaviour"]), "level": r["level"], "comment": r.get("comment") or "",
                          "author": r["author"]}
-                        for r in sorted(ratings, key=lambda r: r["behaviour"] == GLOBAL_RATING)]}
+                        for r in sorted(ratings, key=_rating_order)]}
+
+
+def _rating_order(r: dict) -> tuple:
+    """Behaviours in the order of DESIGN.md's table (as the rubric lists them), the global rating last."""
+    order = list(BEHAVIOURS)
+    b = r["behaviour"]
+    return (b == GLOBAL_RATING, order.index(b) if b in order else len(order), b, r.get("author") or "")
 
 
 def learner_texts(debrief: dict) -> list[str]:
