@@ -45,3 +45,38 @@ def test_streamed_blocks_equal_the_whole_file(fixtures):
     whole = decode_audio(path)
     streamed = np.concatenate([b.samples for b in AudioFileSource(path, realtime=False).blocks()])
     assert len(streamed) == len(whole) and np.allclose(streamed, whole, atol=1e-6)
+
+
+def test_patient_audio_is_streamed_beside_the_microphone(tmp_path, fixtures):
+    """`analyze --patient-audio`: the playback is read block by block as far as the microphone track goes
+    (the whole-file decoder took 38 MB for this 10-minute track before the first block was analysed), and
+    the streamed playback gives the same analysis as the same samples handed over whole."""
+    from trainer.analysis.offline_voice import PlaybackFeed, analyze_voice, open_patient_audio
+
+    patient = tmp_path / "patient.wav"
+    _long_wav(patient, 10)
+    feed = PlaybackFeed.from_file(open_patient_audio(patient))
+
+    class Sink:
+        got = 0
+
+        def patient_audio(self, t, samples, rate):
+            assert t * rate == self.got and rate == 16000  # contiguous, on the session clock
+            self.got += len(samples)
+
+    sink = Sink()
+    steps = range(0, 60 * 16000, 5000)  # as the microphone advances
+    for upto in steps:
+        feed.feed(sink, upto)
+    assert sink.got == feed.fed == steps[-1]
+    assert feed.max_held <= 1024  # one block of the file, never the recording
+
+    mic = fixtures("audio/speech_short.wav")
+    tracemalloc.start()
+    streamed = analyze_voice(mic, tmp_path / "a", patient_audio=patient)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 12_000_000, f"peak {peak / 1e6:.1f} MB"
+    whole = analyze_voice(mic, tmp_path / "b", patient_audio=decode_audio(patient)[:16000 * 30])
+    for key in ("speech_s", "clinician_talk_s", "patient_talk_s", "overlaps", "_segments"):
+        assert streamed[key] == whole[key], key

@@ -8,7 +8,7 @@ import pytest
 from conftest import write_wav
 
 from trainer.analysis.echo_sim import build_scene
-from trainer.analysis.offline_voice import analyze_voice, load_patient_audio, parse_patient_segments
+from trainer.analysis.offline_voice import analyze_voice, open_patient_audio, parse_patient_segments
 from trainer.capture.audio import decode_audio
 from trainer.core import talktime as tt
 from trainer.core.errors import SourceError
@@ -124,7 +124,9 @@ def test_unreadable_inputs_raise_source_error(tmp_path, fixtures):
     with pytest.raises(SourceError, match="not found"):
         analyze_voice(tmp_path / "nope.wav", tmp_path / "o")
     with pytest.raises(SourceError, match="Patient audio"):
-        load_patient_audio(bad)
+        open_patient_audio(tmp_path / "nope.wav")
+    with pytest.raises(SourceError, match="Patient audio"):
+        analyze_voice(fixtures("audio/noise.wav"), tmp_path / "o", patient_audio=bad)
     with pytest.raises(SourceError, match="Patient audio"):
         analyze_voice(fixtures("audio/noise.wav"), tmp_path / "o", patient_audio=tmp_path / "nope.wav")
 

@@ -13,7 +13,8 @@ Patient information (optional) makes it a talk-time analysis:
   start at session time 0), as a live session has it. It feeds the echo guard, so the patient's voice
   leaking from speakers into the microphone is not counted as the clinician's; the patient's speech
   intervals are detected on it by the speech detector (not its loudness: a recording carries room
-  noise) unless segments are given too.
+  noise) unless segments are given too. It is streamed block by block beside the microphone track
+  (`PlaybackFeed`, reading through the same `AudioFileSource`), never loaded whole.
 
 With segments but no playback signal, the microphone recording may or may not contain the patient (a
 headset vs. speakers). If most of the patient's time is also heard as speech on the microphone, the
@@ -34,7 +35,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from trainer.capture.audio import DEFAULT_RATE, AudioFileSource, decode_audio
+from trainer.capture.audio import DEFAULT_RATE, AudioFileSource
 from trainer.core import talktime
 from trainer.core.errors import SourceError
 from trainer.core.events import Notice
@@ -108,12 +109,55 @@ def _parse_csv(p: Path, lines) -> list[Interval]:
     return merge_intervals(out)
 
 
-def load_patient_audio(path: str | os.PathLike, rate: int = DEFAULT_RATE) -> np.ndarray:
-    """The patient's playback signal from an audio file (or a video's sound), mono at `rate` Hz."""
+def open_patient_audio(path: str | os.PathLike, rate: int = DEFAULT_RATE) -> AudioFileSource:
+    """The patient's playback signal in a file (or a video's sound), checked and ready to stream in blocks
+    (an AudioFileSource, never decoded whole). Raises SourceError ("Patient audio: ...")."""
+    src = AudioFileSource(path, realtime=False, rate=rate)
     try:
-        return decode_audio(path, rate)
+        src.open()
     except SourceError as exc:
         raise SourceError(f"Patient audio: {exc.message}", hint=exc.hint) from None
+    return src
+
+
+class PlaybackFeed:
+    """Hands the patient's playback to a voice analyser up to a given sample, pulling it piece by piece
+    from `chunks` (an iterator of mono float32 arrays at DEFAULT_RATE). From a file the pieces are the
+    AudioFileSource's blocks, so at most one block is held here whatever the recording's length.
+    `max_held` is the largest number of samples held at once."""
+
+    def __init__(self, chunks: Iterable[np.ndarray]):
+        self._it = iter(chunks)
+        self._held = np.zeros(0, dtype=np.float32)
+        self.fed = 0  # samples handed over so far
+        self.max_held = 0
+        self.ended = False
+
+    @classmethod
+    def from_file(cls, src: AudioFileSource) -> "PlaybackFeed":
+        def chunks():
+            try:
+                for block in src.blocks():
+                    yield block.samples
+            except SourceError as exc:
+                raise SourceError(f"Patient audio: {exc.message}", hint=exc.hint) from None
+        return cls(chunks())
+
+    def feed(self, voice, upto: int) -> None:
+        """Hand over samples fed ... upto (fewer when the playback ends first)."""
+        while self.fed < upto and not self.ended:
+            if not len(self._held):
+                try:
+                    self._held = np.asarray(next(self._it), dtype=np.float32).reshape(-1)
+                except StopIteration:
+                    self.ended = True
+                    break
+                self.max_held = max(self.max_held, len(self._held))
+                continue
+            take = self._held[:upto - self.fed]
+            voice.patient_audio(self.fed / DEFAULT_RATE, take, DEFAULT_RATE)
+            self.fed += len(take)
+            self._held = self._held[len(take):]
 
 
 def write_segments_csv(path: str | os.PathLike, intervals: Iterable[Interval]) -> None:
@@ -152,12 +196,14 @@ def analyze_voice(path: str | os.PathLike, out_dir: str | os.PathLike, *,
             pat_segs = parse_patient_segments(patient_segments, speaker)
         else:
             pat_segs = merge_intervals((float(s), float(e)) for s, e in patient_segments)
-    ref: np.ndarray | None = None
+    # The playback is streamed from its file block by block as the microphone track advances, like the
+    # microphone itself (an hour of it whole would take about 0.6 GB).
+    ref: PlaybackFeed | None = None
     if patient_audio is not None:
         if isinstance(patient_audio, (str, os.PathLike)):
-            ref = load_patient_audio(patient_audio)
+            ref = PlaybackFeed.from_file(open_patient_audio(patient_audio))
         else:
-            ref = np.asarray(patient_audio, dtype=np.float32).reshape(-1)
+            ref = PlaybackFeed([np.asarray(patient_audio, dtype=np.float32).reshape(-1)])
 
     src = AudioFileSource(path, realtime=False)  # streamed: memory stays flat for long recordings
     src.open()
@@ -165,16 +211,12 @@ def analyze_voice(path: str | os.PathLike, out_dir: str | os.PathLike, *,
     for s, e in pat_segs or ():
         voice.patient_segment(s, e)
     total = max(1, int(np.ceil(src.duration * src.rate / src.block)))  # from the file's metadata
-    fed = 0  # reference samples handed over so far
     lead = DEFAULT_RATE  # hand the playback over 1 s ahead of the microphone, as a live player does
     notices: list[str] = []
     t0 = time.perf_counter()
     for i, block in enumerate(src.blocks()):
-        if ref is not None and fed < len(ref):
-            upto = min(len(ref), int((block.t + block.duration) * DEFAULT_RATE) + lead)
-            if upto > fed:
-                voice.patient_audio(fed / DEFAULT_RATE, ref[fed:upto], DEFAULT_RATE)
-                fed = upto
+        if ref is not None:
+            ref.feed(voice, int((block.t + block.duration) * DEFAULT_RATE) + lead)
         for ev in voice.process(block):
             if isinstance(ev, Notice):
                 notices.append(ev.message)
