@@ -56,6 +56,7 @@ def test_imported_session_of_a_scenario_not_installed_replays_from_its_stored_te
     export_sessions(src, [sid], tmp_path / "b.trainerbundle")
     window = MainWindow(camera="7", mic=None, store=SessionStore(tmp_path / "facilitator.db"))
     qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.scenarios_ready, timeout=60000)  # loaded in the background
     ok, _message = window.import_from(str(tmp_path / "b.trainerbundle"))
     assert ok and all(s.id != "pack-only-visit" for s in window.scenario_page.scenarios)
     window.show_replay(window.store.sessions()[0]["id"])

@@ -40,6 +40,7 @@ def test_history_per_learner_sorting_short_sessions_and_delete(qtbot, tmp_path):
     window = MainWindow(camera="7", mic=None, store=store)
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitUntil(lambda: window.scenarios_ready, timeout=60000)  # loaded in the background
     assert window.scenario_page.learner() == "Ben"  # the most recently active learner
     assert window.scenario_page.list.hasFocus() or window.focusWidget() is window.scenario_page.list
     window.scenario_page.learner_box.setEditText("Amal")
@@ -79,6 +80,7 @@ def test_end_call_and_closing_mid_visit_ask_first(qtbot, tmp_path):
     window = MainWindow(camera="7", mic=None, store=store)
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitUntil(lambda: window.scenarios_ready, timeout=60000)  # loaded in the background
     window.scenario_page.learner_box.setEditText("Chris")
     window.start_visit(window.scenario_page.scenarios[0])
     qtbot.waitUntil(lambda: window.visit_page is not None and not window._starting, timeout=30000)

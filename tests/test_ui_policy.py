@@ -26,6 +26,7 @@ def test_policy_packs_and_after_action_mode(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("TRAINER_POLICY", str(policy))
     window = MainWindow(camera="7", mic=None, store=SessionStore(tmp_path / "s.db"))
     qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.scenarios_ready, timeout=60000)  # loaded in the background
     titles = [s.title for s in window.scenario_page.scenarios]
     assert "Programme pack visit" in titles
     assert window.settings.default_feedback_mode == "after_action" and window.settings.is_locked(

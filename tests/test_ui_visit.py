@@ -16,6 +16,7 @@ def store(tmp_path):
 
 def _start_first_scenario(qtbot, window):
     window.confirm = lambda *args: True  # End call asks first (tested in test_ui_learners.py)
+    qtbot.waitUntil(lambda: window.scenarios_ready, timeout=60000)  # loaded in the background
     window.scenario_page.list.setFocus()
     window.scenario_page.list.setCurrentRow(0)
     qtbot.keyClick(window.scenario_page.list, Qt.Key_Return)  # keyboard: Enter starts the visit...
@@ -141,6 +142,7 @@ def test_broken_scenario_file_is_named_with_its_line(qtbot, store, tmp_path, mon
     window = MainWindow(camera="7", mic=None, store=store)
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitUntil(lambda: window.scenarios_ready, timeout=60000)  # loaded in the background
     assert window.scenario_page.errors.isVisible()
     text = window.scenario_page.errors.text()
     assert "zz_broken.yaml:" in text and any(f"zz_broken.yaml:{n}" in text for n in range(3, 7))
@@ -154,8 +156,8 @@ def test_intent_cards_and_call_actions_reach_the_engine_and_the_store(qtbot, sto
     qtbot.addWidget(window)
     window.show()
     window.confirm = lambda *args: True
-    window.start_visit_by_ref("abnormal-results")
-    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=5000)
+    window.start_visit_by_ref("abnormal-results")  # started once the scenario list is loaded
+    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=60000)
     page = window.visit_page
     # The first clinician turn offers intent cards once the patient's opening line has been spoken.
     qtbot.waitUntil(lambda: page.cards_box.isVisible() and bool(page._card_buttons), timeout=60000)

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 TASKBAR_PX = 80  # physical pixels: a task bar (about 40) plus the window's title bar (about 30) and borders
@@ -162,7 +163,9 @@ def main(argv=None) -> int:
     w, h = int(sw / scale), int((sh - TASKBAR_PX) / scale)
     window.resize(w, h)
     window.show()
-    app.processEvents()
+    while not window.scenarios_ready:  # loaded in the background
+        app.processEvents()
+        time.sleep(0.01)
     result = {"screen": args.screen, "scale": scale, "window": [w, h], "pages": {}}
     for name, show in pages(window, report):
         show()

@@ -3,13 +3,18 @@
 The window owns the app's one SessionStore; pages read it off the main thread through ui.store_data.StoreData
 and reload themselves when it announces a change (a visit saved, an import, a delete, a note or a rating):
 Past sessions, the summary, progress and the replay's notes stay current without a manual refresh.
+
+Scenarios are loaded and checked off the main thread (`reload_scenarios`, through trainer.ui.tasks): a
+large pack takes seconds to check, and the window shows at once with "Loading scenarios..." in the list.
+`scenarios_loaded` is emitted (and `scenarios_ready` set) when the list is filled; what needs the list
+(`trainer run SCENARIO`) waits for it with `when_scenarios_loaded`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QScrollArea, QStackedWidget, QVBoxLayout)
@@ -86,6 +91,7 @@ class ExportChoices(QDialog):
 
 
 class MainWindow(QMainWindow):
+    scenarios_loaded = Signal()  # the scenario list was (re)filled
     def __init__(self, camera=None, mic=None, store: SessionStore | None = None, settings=None,
                  captions: bool = False):
         super().__init__()
@@ -110,6 +116,9 @@ class MainWindow(QMainWindow):
         self._ending = False
         self._starting = False
         self._end_after_start = False
+        self.scenarios_ready = False
+        self._scenario_load = 0  # generation of the newest reload: an older one finishing late is ignored
+        self._after_scenarios: list = []
 
         self.stack = _PageStack()
         # On a small screen or at a large scaling a page that cannot shrink enough scrolls instead of pushing
@@ -241,9 +250,38 @@ class MainWindow(QMainWindow):
 
     # -- navigation ---------------------------------------------------------------------------------
     def reload_scenarios(self) -> None:
+        """Load and check the built-in scenarios and the policy's packs in the background (checking is
+        linear in the steps, but a 5,000-step pack still takes seconds on a busy machine); the page says
+        "Loading scenarios..." until the list is filled."""
         folders = [builtin_scenarios_dir(), *(Path(p) for p in self.settings.scenario_packs)]
-        scenarios, errors = discover_scenarios(folders)
+        self._scenario_load += 1
+        generation = self._scenario_load
+        self.scenarios_ready = False
+        self.scenario_page.set_loading()
+        # Bound methods of this window: the connections end with it if it closes first.
+        self._scenario_task = run_task(lambda progress, cancelled: (generation, *discover_scenarios(folders)),
+                                       on_done=self._scenarios_found, on_error=self._scenarios_failed)
+
+    def _scenarios_found(self, result) -> None:
+        generation, scenarios, errors = result
+        if generation != self._scenario_load:
+            return
         self.scenario_page.set_scenarios(scenarios, errors)
+        self.scenarios_ready = True
+        waiting, self._after_scenarios = self._after_scenarios, []
+        for fn in waiting:
+            fn()
+        self.scenarios_loaded.emit()
+
+    def _scenarios_failed(self, exc: BaseException) -> None:
+        self._scenarios_found((self._scenario_load, [], [f"Scenarios could not be loaded: {exc}"]))
+
+    def when_scenarios_loaded(self, fn) -> None:
+        """Call fn() once the scenario list is filled (now if it already is)."""
+        if self.scenarios_ready:
+            fn()
+        else:
+            self._after_scenarios.append(fn)
 
     def show_scenarios(self) -> None:
         if self.runner is None:
@@ -371,6 +409,9 @@ class MainWindow(QMainWindow):
             return timeline, stored, self._moments(session_id), self._recording(session_id)
 
         def opened(loaded) -> None:
+            if not self.scenarios_ready:  # the installed scenario (with its media) is wanted: wait for the list
+                self.when_scenarios_loaded(lambda: opened(loaded))
+                return
             timeline, stored, moments, recording = loaded
             # The installed scenario has its media at hand; the stored text (what was played) replays the rest,
             # e.g. a session imported from a machine with another pack.
@@ -506,6 +547,9 @@ class MainWindow(QMainWindow):
         try:
             if ref.endswith((".yaml", ".yml")) or Path(ref).is_file():
                 scenario = load_scenario(ref)
+            elif not self.scenarios_ready:
+                self.when_scenarios_loaded(lambda: self.start_visit_by_ref(ref))
+                return
             else:
                 scenario = next((s for s in self.scenario_page.scenarios if s.id == ref), None)
                 if scenario is None:

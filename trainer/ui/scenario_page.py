@@ -111,6 +111,17 @@ class ScenarioPage(QWidget):
         outer.addLayout(body, 1)
         outer.addLayout(buttons)  # full width under both columns: fits a small screen at 200 %
 
+    def set_loading(self) -> None:
+        """While the scenarios are loaded and checked in the background: say so, nothing to start yet."""
+        self.scenarios = []
+        self.list.clear()
+        item = QListWidgetItem("Loading scenarios…")
+        item.setFlags(Qt.NoItemFlags)
+        self.list.addItem(item)
+        self.details.clear()
+        self.errors.hide()
+        self.start_button.setEnabled(False)
+
     def set_scenarios(self, scenarios: list[Scenario], errors: list) -> None:
         self.scenarios = scenarios
         self.list.clear()
