@@ -60,6 +60,10 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def load_text() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 class StallMeter:
     """A TICK_MS timer on the main thread; lateness of each tick in a 1 ms histogram (up to 60 s)."""
 
@@ -193,6 +197,7 @@ def main() -> int:
                 if out["rss_first"] is None:
                     out["rss_first"] = rss
                 rep = res.report
+                del res  # the finished runner, as MainWindow drops it after the visit
                 out["visits"].append(rep)
                 print(f"  visit {len(out['visits'])}: {rep['duration_s']:.0f} s session, wall {res.wall_s:.0f} s,"
                       f" RSS {rss:.1f} MB", flush=True)
@@ -202,7 +207,8 @@ def main() -> int:
             win.done.emit()
 
     print(f"soak: {args.minutes:g} min of '{scenario.id}' visits ({args.profile}), camera {Path(args.camera).name},"
-          f" pid {os.getpid()}, RSS at start {rss_mb():.1f} MB", flush=True)
+          f" pid {os.getpid()}, nice {os.nice(0)}, RSS at start {rss_mb():.1f} MB, load average {load_text()}",
+          flush=True)
     meter.start()
     t = threading.Thread(target=worker, name="soak-visits", daemon=True)
     QTimer.singleShot(0, t.start)
@@ -222,6 +228,7 @@ def main() -> int:
     print(f"UI stalls ({n} ticks of a {TICK_MS} ms timer, lateness): p50 {meter.percentile(50):.0f} ms, "
           f"p99 {meter.percentile(99):.0f} ms, max {meter.max_ms:.0f} ms, "
           f"over {STALL_LIMIT_MS} ms: {meter.over(STALL_LIMIT_MS)} (target none)")
+    print(f"load average at the end: {load_text()} (1, 5, 15 min; this machine has {os.cpu_count()} cores)")
     tmp.cleanup()
     return 0
 
