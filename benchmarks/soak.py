@@ -188,6 +188,8 @@ def main() -> int:
                 res = simulate(scenario, store, profile=PROFILES[args.profile], voice=voice,
                                camera=Path(args.camera), speaker=SpeakerPath(), speed=None,
                                listener=win.post, on_runner=on_runner, max_session_s=max(left, 1.0))
+                rep, wall = res.report, res.wall_s
+                del res  # the finished runner, as MainWindow drops it after the visit
                 win.ready.clear()
                 win.teardown.emit()
                 win.ready.wait()
@@ -196,10 +198,8 @@ def main() -> int:
                 rss = rss_mb()
                 if out["rss_first"] is None:
                     out["rss_first"] = rss
-                rep = res.report
-                del res  # the finished runner, as MainWindow drops it after the visit
                 out["visits"].append(rep)
-                print(f"  visit {len(out['visits'])}: {rep['duration_s']:.0f} s session, wall {res.wall_s:.0f} s,"
+                print(f"  visit {len(out['visits'])}: {rep['duration_s']:.0f} s session, wall {wall:.0f} s,"
                       f" RSS {rss:.1f} MB", flush=True)
         except BaseException as exc:  # noqa: BLE001 - reported below
             out["error"] = exc

@@ -29,6 +29,8 @@ def test_doctor_lists_every_check_with_a_fix():
     for name in ("Cameras", "PortAudio", "Microphones", "Qt", "Face model", "Data folder"):
         assert f"] {name}:" in out, out
     assert "Face model: " in out and "SHA-256 verified" in out
+    # README: "`trainer doctor` shows the switches" that keep the native libraries off the network.
+    assert "] Network: no connections" in out and "onnxruntime telemetry off" in out and "usage logger blocked" in out
     # On this machine (no devices) the device lines are warnings with a fix, not crashes.
     if "[WARN] Cameras" in out:
         assert "Fix:" in out.split("[WARN] Cameras")[1].splitlines()[0]

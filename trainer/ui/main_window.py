@@ -156,7 +156,9 @@ class MainWindow(QMainWindow):
         self.progress_page.filters_changed.connect(self._refresh_progress)
         self._build_menu()
         self.prewarm_enabled = False
-        self.reload_scenarios()
+        # Started once the event loop runs, so the window is shown before the check competes with start-up.
+        self.scenario_page.set_loading()
+        QTimer.singleShot(0, self.reload_scenarios)
         self.scenario_page.set_learners(self.store.learners())
         self.update_calibration_status()
         self._offer_recording()
