@@ -43,7 +43,7 @@ from trainer.sim.run import simulate  # noqa: E402
 from trainer.sim.voice import ClinicianVoice  # noqa: E402
 from trainer.store.db import SessionStore  # noqa: E402
 from trainer.ui.bridge import EventBridge  # noqa: E402
-from trainer.ui.visit_page import VisitPage  # noqa: E402
+from trainer.ui.visit_page import VisitPage, close_visit_page  # noqa: E402
 
 FIXTURES = Path(os.environ.get("TRAINER_FIXTURES", REPO.parent / "shared" / "fixtures"))
 VOICES = ("video/talking_steady.mp4", "video/talking_glasses.mp4", "video/talking_a.mp4")
@@ -150,8 +150,7 @@ class Window(QObject):
             self.bridge.deleteLater()
             self.bridge = None
         if self.page is not None:
-            self.stack.removeWidget(self.page)
-            self.page.deleteLater()
+            close_visit_page(self.stack, self.page)  # as MainWindow closes it
             self.page = None
         self.ready.set()
 
@@ -193,7 +192,7 @@ def main() -> int:
                 win.ready.clear()
                 win.teardown.emit()
                 win.ready.wait()
-                time.sleep(0.5)  # let the deleteLater()s run
+                time.sleep(1.5)  # let the deleteLater()s and the memory release after them run
                 gc.collect()
                 rss = rss_mb()
                 if out["rss_first"] is None:

@@ -66,18 +66,17 @@ def release_freed_memory() -> None:
     When they end the memory is free but glibc keeps it mapped, so the process grew by 30-50 MB a visit
     for the first visits of a soak, with no Python object or native object left behind (a landmarker
     built, used and closed ten times stays flat once this runs; benchmarks/soak.py prints the growth).
-    `malloc_trim(0)` returns the free pages of every arena. A no-op where the C library has no such call
-    (macOS, Windows, musl)."""
+    `malloc_trim(0)` returns the free pages of every arena; ctypes releases the GIL for the call, so
+    other threads (the UI's) are not held up. A no-op where the C library has no such call (macOS,
+    Windows, musl). Called at the end of `VisitRunner.end()` and again once the call window is gone."""
     import ctypes
-    import gc
 
-    gc.collect()
     try:
         trim = ctypes.CDLL(None).malloc_trim  # the C library already loaded into the process
     except (OSError, AttributeError, TypeError):
         return
     trim.argtypes = [ctypes.c_size_t]
-    trim(0)  # ctypes releases the GIL for the call: the UI thread is not held up
+    trim(0)
 
 
 class VisitRunner:

@@ -39,7 +39,7 @@ from trainer.ui.style import STYLE
 from trainer.ui.store_data import StoreData, concerns
 from trainer.ui.summary_page import SummaryPage
 from trainer.ui.tasks import run_task
-from trainer.ui.visit_page import VisitPage
+from trainer.ui.visit_page import VisitPage, close_visit_page
 from trainer.visit import VisitRunner
 
 
@@ -711,8 +711,7 @@ class MainWindow(QMainWindow):
             self.bridge.deleteLater()
             self.bridge = None
         if self.visit_page is not None:
-            self.stack.removeWidget(self.visit_page)
-            self.visit_page.deleteLater()
+            close_visit_page(self.stack, self.visit_page)
             self.visit_page = None
         self.runner = None
 

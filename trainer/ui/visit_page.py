@@ -37,6 +37,7 @@ from trainer.core.scenario import Scenario
 from trainer.core.visit_state import VisitState, clock_text
 from trainer.ui.a11y import Announcer
 from trainer.ui.patient_view import PatientView
+from trainer.visit import release_freed_memory
 
 SELF_VIEW_W, SELF_VIEW_H = 256, 192
 
@@ -113,6 +114,18 @@ class SelfView(QLabel):
         x = (pix.width() - self.width()) // 2
         y = (pix.height() - self.height()) // 2
         self.setPixmap(pix.copy(x, y, self.width(), self.height()))
+
+
+def close_visit_page(stack, page) -> None:
+    """Take a finished visit's page out of `stack` and delete it; a second later, once Qt has deleted it,
+    give the memory it and the visit freed back to the system (on a short-lived thread, so the UI thread
+    never waits for it)."""
+    import threading
+
+    stack.removeWidget(page)
+    page.deleteLater()
+    QTimer.singleShot(1000, lambda: threading.Thread(target=release_freed_memory, name="release-memory",
+                                                     daemon=True).start())
 
 
 class VisitPage(QWidget):
