@@ -18,6 +18,7 @@ QLabel#resultBanner { font-size: 17px; font-weight: 600; border-radius: 6px; pad
 QLabel#resultBanner[state="pass"] { background: #e3f5ea; color: #0f5132; border: 1px solid #a3d9b8; }
 QLabel#resultBanner[state="fix"] { background: #fdecea; color: #611a15; border: 1px solid #f5c2bd; }
 QPushButton#primary { background: #2d6cdf; color: white; border: 1px solid #2457b5; font-weight: 600; }
+QPushButton#primary:disabled { background: #b8c9e8; color: #f4f6fb; border: 1px solid #b8c9e8; }
 QWidget#visitPage { background: #1e2329; }
 QWidget#visitPage QLabel#status { color: #d7dde4; }
 QWidget#visitPage QLabel#prompt { color: #ffffff; font-size: 15px; }

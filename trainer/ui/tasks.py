@@ -33,13 +33,20 @@ class Task(QRunnable):
 
     def run(self) -> None:  # on a pool thread
         try:
-            result = self.fn(lambda d, t, text="": self.signals.progress.emit(int(d), int(t), str(text)),
+            result = self.fn(lambda d, t, text="": self._emit(self.signals.progress, int(d), int(t), str(text)),
                              self._cancel.is_set)
         except BaseException as exc:  # noqa: BLE001 - delivered to on_error on the main thread
             exc.__traceback_text__ = traceback.format_exc()
-            self.signals.failed.emit(exc)
+            self._emit(self.signals.failed, exc)
             return
-        self.signals.done.emit(result)
+        self._emit(self.signals.done, result)
+
+    @staticmethod
+    def _emit(signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the app quit while the task ran (e.g. scenarios still loading): nobody to tell
+            pass
 
 
 _running: set[Task] = set()
