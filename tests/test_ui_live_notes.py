@@ -15,6 +15,7 @@ def test_note_during_the_visit_is_stamped_when_asked_for_and_shows_in_the_replay
     window = MainWindow(camera="7", mic=None, store=store)
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitUntil(lambda: window.scenarios_ready, timeout=60000)  # loaded in the background
     window.start_visit(window.scenario_page.scenarios[0])
     qtbot.waitUntil(lambda: window.visit_page is not None and not window._starting, timeout=30000)
     page, runner = window.visit_page, window.runner
