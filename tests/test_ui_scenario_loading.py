@@ -40,8 +40,8 @@ def test_window_shows_and_stays_responsive_while_a_large_pack_loads(qtbot, tmp_p
     if os.environ.get("TRAINER_SHOTS"):
         window.grab().save(os.path.join(os.environ["TRAINER_SHOTS"], "scenarios_loading.png"))
 
-    # The main thread keeps running its event loop while the pack is checked: a timer fires, and the
-    # user can go to Past sessions and back, all before the list is filled.
+    # The main thread keeps running its event loop while the pack is checked: a timer fires before the list
+    # is filled, and the user can go to Past sessions (itself read in the background) and back.
     ticks = {"n": 0, "at_load": None}
     timer = QTimer()
     timer.setInterval(0)
@@ -49,7 +49,7 @@ def test_window_shows_and_stays_responsive_while_a_large_pack_loads(qtbot, tmp_p
     window.scenarios_loaded.connect(lambda: ticks.__setitem__("at_load", ticks["n"]))
     timer.start()
     page.history_button.click()
-    assert window.stack.currentWidget() is window.history_page
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.history_page, timeout=60000)
     window.show_scenarios()
     qtbot.waitUntil(lambda: window.scenarios_ready, timeout=180000)
     timer.stop()
