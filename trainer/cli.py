@@ -88,10 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="run a whole visit with a simulated clinician (for tests and benchmarks)")
     p.add_argument("scenario", help="a built-in scenario id or a .yaml file")
     p.add_argument("--clinician", required=True, metavar="PROFILE",
-                   help="attentive, silent, interrupter or monologue")
+                   help="attentive, silent, interrupter, monologue or speak-freely (says each turn's intent "
+                        "aloud with a text-to-speech voice, presses no card; the words choose the branches)")
     p.add_argument("--voice", action="append", default=[], metavar="FILE",
                    help="a recording of someone talking (audio file, video with sound, or a folder of them): "
-                        "the clinician's voice; repeat for more")
+                        "the clinician's voice; repeat for more (not needed by speak-freely)")
     p.add_argument("--camera", metavar="FILE", help="a video of a face, looped as the camera ('none': no camera)")
     pace = p.add_mutually_exclusive_group()
     pace.add_argument("--fast", action="store_true", help="as fast as the CPU allows (virtual clock, deterministic)")
@@ -434,7 +435,7 @@ def _simulate(args) -> int:
     profile = PROFILES.get(args.clinician)
     if profile is None:
         return _usage(f"unknown clinician profile '{args.clinician}' (choose from {', '.join(PROFILES)})")
-    if profile.speaks and not args.voice:
+    if profile.speaks and not profile.says_intent and not args.voice:
         return _usage("trainer simulate needs --voice FILE: a recording of someone talking, used as the "
                       "clinician's voice (the app ships none)")
     if not args.camera:
@@ -448,7 +449,7 @@ def _simulate(args) -> int:
         from trainer.store.db import SessionStore
 
         scenario = _resolve_scenario(args.scenario)
-        voice = ClinicianVoice.from_files(args.voice) if profile.speaks else None
+        voice = ClinicianVoice.from_files(args.voice) if profile.speaks and args.voice else None
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         store = SessionStore(out / "sessions.sqlite3")
@@ -465,6 +466,11 @@ def _simulate(args) -> int:
     print(f"wrote {args.out}: session {result.session_id} ({rep['end_reason']}), {rep['duration_s']:.1f} s of visit "
           f"in {result.wall_s:.1f} s, {fig['turns']} turns ({fig['spoken_turns_timed_out']} spoken turns timed out), "
           f"end latency max {fig['end_latency_max_s']} s, {len(fig['interruptions_reported'])} interruptions")
+    intended = rep["simulation"].get("intended_cards")
+    if intended is not None:
+        heard = {e["step"]: e["card"] for e in rep.get("intents_heard", [])}
+        taken = sum(1 for step, card in heard.items() if intended.get(step) == card)
+        print(f"speaking freely: {taken} of {len(heard)} turns reached took the intended card by the words alone")
     return 0
 
 

@@ -401,6 +401,11 @@ class VisitRunner:
         if held is not None and self.clock.now() - held[0] >= self.intent_wait_s:
             self._release_turn_end()
 
+    @property
+    def awaiting_words(self) -> bool:
+        """Speaking freely: a turn's end is held until its transcript comes in."""
+        return self._held_turn_end is not None
+
     def _intent_turn(self) -> ClinicianTurn | None:
         """The current step when it is a clinician turn whose intent may be recognised from speech."""
         step = self.engine.current

@@ -486,6 +486,11 @@ class VisitPipeline:
             with self._voice_lock:
                 voice.patient_audio(t, samples, rate)
 
+    @property
+    def speech_to_text_idle(self) -> bool:
+        """No utterance queued or being transcribed (True without speech-to-text)."""
+        return self._stt is None or self._stt.idle
+
     def hurry_speech_to_text(self) -> None:
         """Transcribe no more queued utterances (the one being decoded finishes): they come out as
         Utterance(transcribed=False). For closing the app; safe from any thread."""

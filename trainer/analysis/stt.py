@@ -10,7 +10,9 @@ It was chosen over Whisper base and PocketSphinx by measurement (docs/speech-to-
 
 The worker runs on its own thread with one CPU thread for the model, so the face and voice paths keep
 their cores; utterances queue up in order and each `Utterance` carries its latency (transcript time
-minus the end of speech). Utterances longer than `MAX_UTTERANCE_S` are transcribed in windows of
+minus the end of speech). Latency is kept down by decoding a window the length of the utterance rather
+than Whisper's 30 s (SpeechRecognizer) and by starting to decode when the voice pauses, before the
+detector closes the segment (TranscriptionWorker, speculative jobs). Utterances longer than `MAX_UTTERANCE_S` are transcribed in windows of
 that length (Whisper's context is 30 s; shorter windows keep latency bounded).
 
 `AudioTail` keeps the last seconds of the (echo-guarded) 16 kHz microphone signal the voice detector
@@ -66,7 +68,8 @@ class SpeechRecognizer:
     Whisper's encoder is built for a 30 s input and costs the same whatever the utterance's length, which
     was most of the latency (about 3 s of CPU on a busy core for a 0.4 s "Hello."). CTranslate2 encodes
     a shorter input too, so an utterance is first decoded from a window of its own length plus
-    `SHORT_MARGIN_S` (rounded up to 1 s steps): 3-8 times faster on the fixtures. Whisper was never
+    `SHORT_MARGIN_S` (rounded up to 1 s steps, at least `SHORT_MIN_FRAMES`): 3-8 times faster on the
+    fixtures. Whisper was never
     trained on short windows and then sometimes loops ("and this latest crisis, and this latest crisis,
     ...") once the words run out; such a result (a phrase repeated back to back, the token limit
     reached, or a low average log-probability) is thrown away and the utterance decoded again from a
@@ -378,6 +381,12 @@ class TranscriptionWorker:
                     else:
                         continue  # the speech went on meanwhile
             self._deliver(job, transcript, started, done)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing being decoded (a stepped simulation waits for this, on wall time,
+        before its virtual clock may run past a transcript the visit is waiting for)."""
+        return self._jobs.empty() and not self.busy.is_set()
 
     def hurry(self) -> None:
         """Finish the decoding under way and hand the queued utterances back untranscribed."""

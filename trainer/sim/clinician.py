@@ -31,7 +31,10 @@ class Profile:
     least; utterances are joined until reached); pick_card: picks the turn's first intent card
     card_delay_s into the turn; interrupt_every: starts talking over every n-th patient line that lasts
     at least interrupt_min_line_s (0: never), interrupt_after_s into the line, for up to interrupt_talk_s
-    and always stopping 0.4 s before the line ends."""
+    and always stopping 0.4 s before the line ends. says_intent (speaking freely): presses no card but
+    says the intent of the turn aloud (trainer.sim.voice.IntentVoice: the card the words should choose,
+    in a text-to-speech voice unlike the patient's); the visit then runs with speech-to-text and speak
+    freely on, so the words alone choose the branches."""
 
     name: str
     speaks: bool = True
@@ -44,6 +47,7 @@ class Profile:
     interrupt_min_line_s: float = 3.0
     interrupt_after_s: float = 1.0
     interrupt_talk_s: float = 2.5
+    says_intent: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -55,6 +59,8 @@ PROFILES: dict[str, Profile] = {
     "interrupter": Profile("interrupter", interrupt_every=2),
     # Talks for 45 s whenever it is its turn.
     "monologue": Profile("monologue", talk_s=45.0),
+    # Says each turn's intent (the first card's first phrasing) aloud and presses nothing.
+    "speak-freely": Profile("speak-freely", pick_card=False, says_intent=True),
 }
 
 
@@ -95,10 +101,13 @@ def _field(ev, name, default=None):
 class SimulatedClinician:
     """Decides what the clinician does (see the module docstring)."""
 
-    def __init__(self, profile: Profile, voice: ClinicianVoice | None):
-        if profile.speaks and voice is None:
+    def __init__(self, profile: Profile, voice: ClinicianVoice | None, intent_voice=None):
+        if profile.says_intent and intent_voice is None:
+            raise ValueError(f"profile {profile.name} says its intents: it needs an IntentVoice")
+        if profile.speaks and not profile.says_intent and voice is None:
             raise ValueError(f"profile {profile.name} speaks: it needs a ClinicianVoice")
         self.profile = profile
+        self.intent_voice = intent_voice
         self.voice = voice.fresh() if voice is not None else None
         self._lock = threading.Lock()
         self._inbox: list = []
@@ -172,6 +181,11 @@ class SimulatedClinician:
                 return  # silent, or still talking as the turn opens (that speech is the answer)
             after_cue = self._last_cue_end is not None and t - self._last_cue_end < 0.5
             start = t + (p.cue_pause_s if after_cue else p.pause_s)
+            if p.says_intent:
+                words = self.intent_voice.speech(_field(ev, "step", ""))
+                if words is not None:
+                    self._say(start, words, "turn")
+                return
             self._say(start, self.voice.take(p.talk_s), "turn")
 
     # -- speaking (the microphone) ---------------------------------------------------------------------

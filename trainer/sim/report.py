@@ -112,6 +112,10 @@ def session_report(store, session_id: int, *, speech: list[tuple[float, float]] 
             "behaviours_met": [r.get("behaviour") for r in rubric if str(r.get("status", "")).startswith("met")],
         },
         "rubric": rubric,
+        # Speaking freely: the card the words chose in each turn (None: unsure), and the cards chosen.
+        "intents_heard": [{"step": e["data"].get("step"), "card": e["data"].get("card"),
+                           "confidence": e["data"].get("confidence")} for e in events if e["kind"] == "intent_heard"],
+        "cards_chosen": [e["data"].get("card") for e in events if e["kind"] == "card_chosen"],
         "summary": summary,
         "events": events,
     })

@@ -74,7 +74,12 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
     # Rendered before the visit (the runner's own preparation then hits the cache), so the echo level is
     # set relative to the patient's real speaking level from the first block on.
     rendered = patient_voice.prepare(scenario)
-    clin = SimulatedClinician(profile, voice)
+    intent_voice = None
+    if profile.says_intent:
+        from trainer.sim.voice import IntentVoice
+
+        intent_voice = IntentVoice(scenario, patient_voice)
+    clin = SimulatedClinician(profile, voice, intent_voice)
     room = Room(clin, speaker)
     if rendered:
         from trainer.capture.audio import resample
@@ -107,7 +112,8 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
     runner = VisitRunner(scenario, store, camera=cam, mic=mic, listener=listener, realtime=not stepped,
                          voice=patient_voice, sound_output=False, calibration=None, lms=None,
                          turn_time_scale=1.0, clock=clock, stepped=stepped, on_playback=room.playback,
-                         record_video=record_video)
+                         record_video=record_video, speech_to_text=profile.says_intent,
+                         speak_freely=profile.says_intent)
     clin.runner = runner
     if on_runner is not None:
         on_runner(runner)
@@ -136,6 +142,8 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
         "clinician_speech": clin.spans("turn"),
         "interruptions_simulated": [s for s, _e in clin.spans("interruption")],
     }
+    if intent_voice is not None:
+        report["simulation"]["intended_cards"] = dict(intent_voice.intended)
     if out_dir is not None:
         write_report(Path(out_dir), report)
     return SimResult(session_id, report, wall, clin)
@@ -159,6 +167,11 @@ def _run_stepped(runner, clin, gate: StepGate, vclock: ManualClock, cam, frames_
             runner.notice("simulation_cap", f"The simulation stopped at {cap:.0f} s of session time before the "
                                             "visit reached its end.", level="error")
             break
+        # Speaking freely, the visit holds a turn's end for its transcript, which is computed on wall time:
+        # the virtual clock waits for it instead of running on to the hold's time limit.
+        waited = time.monotonic()
+        while runner.awaiting_words and not pipe.speech_to_text_idle and time.monotonic() - waited < STALL_S:
+            time.sleep(0.005)
         vclock.t = t
         runner.advance()
         clin.act(t)

@@ -139,3 +139,78 @@ class ClinicianVoice:
         if at_most_s is not None:
             x = x[:int(at_most_s * RATE)]
         return x
+
+
+#: The speak-freely clinician's voice: the app's text-to-speech voice (the one the patients use, the only
+#: one its wheel ships) raised in pitch by 1.3 (4.5 semitones above the highest patient persona, 1.08,
+#: 7.5 above the usual 0.95-1.0), so it is never mistaken for the patient's. Measured before choosing:
+#: all 35 first-card phrasings of the built-in scenarios were recognised as their intent through
+#: Whisper tiny.en at pitch 1.3 (mean WER 3 %); at pitch 0.62 (below every patient) 34/35, WER 24 %.
+CLINICIAN_TTS_VOICE = (1.0, 1.3)  # (rate, pitch) of trainer.capture.patient_voice.Voice
+#: What the clinician says in a turn that has no intent cards.
+PLAIN_REPLY = "Thank you for telling me. Let's go through it together."
+#: Pauses inside a spoken phrasing are shortened to this: the synthesiser pauses longer between
+#: sentences than the 0.7 s that ends a turn, and a person answering in two sentences does not yield
+#: the floor in between.
+MAX_PAUSE_S = 0.3
+
+
+def close_pauses(x: np.ndarray, max_pause_s: float = MAX_PAUSE_S) -> np.ndarray:
+    """16 kHz speech with every pause longer than max_pause_s shortened to it (pauses found from loudness
+    as in split_utterances, joined across gaps shorter than JOIN_GAP_S)."""
+    db = _window_db(x)
+    if len(db) == 0:
+        return x
+    loud, quiet = np.percentile(db, 95), np.percentile(db, 10)
+    active = np.flatnonzero(db > max(loud - RANGE_DB, quiet + FLOOR_MARGIN_DB))
+    if len(active) == 0:
+        return x
+    hop, win, keep = 160, 320, int(max_pause_s * RATE)
+    parts: list[list[int]] = []
+    for i in active:
+        a, b = i * hop, i * hop + win
+        if parts and a - parts[-1][1] <= keep:
+            parts[-1][1] = max(parts[-1][1], b)
+        else:
+            parts.append([a, b])
+    gap = np.zeros(keep, np.float32)
+    out = []
+    for k, (a, b) in enumerate(parts):
+        if k:
+            out.append(gap)
+        out.append(x[a:b])
+    return np.concatenate(out).astype(np.float32)
+
+
+class IntentVoice:
+    """A speak-freely clinician's words, spoken: for every clinician turn of a scenario, the first
+    phrasing (`say:`) of the card `choose(step)` returns (default: the first card), synthesised with
+    CLINICIAN_TTS_VOICE, at 16 kHz and SPEECH_LEVEL_DB. `intended` maps turn id -> that card's id (the
+    branch the words should take); turns without cards get PLAIN_REPLY. Rendered before the visit (and
+    cached like the patient's lines), so the microphone never waits for synthesis."""
+
+    def __init__(self, scenario, patient_voice, choose=None):
+        from trainer.capture.patient_voice import Voice, resample
+        from trainer.core.scenario import ClinicianTurn
+
+        voice = Voice(*CLINICIAN_TTS_VOICE)
+        self.intended: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
+        self._speech: dict[str, np.ndarray] = {}
+        for step in scenario.steps:
+            if not isinstance(step, ClinicianTurn):
+                continue
+            text = PLAIN_REPLY
+            if step.cards:
+                card = choose(step) if choose is not None else step.cards[0]
+                self.intended[step.id] = card.id
+                text = card.say[0] if card.say else card.label
+            line = patient_voice.render(text, voice)
+            x = close_pauses(resample(line.samples, line.rate, RATE).astype(np.float32))
+            gain = 10 ** ((SPEECH_LEVEL_DB - active_level_db(x)) / 20)
+            self.texts[step.id] = text
+            self._speech[step.id] = np.clip(x * gain, -1, 1).astype(np.float32)
+
+    def speech(self, step_id: str) -> np.ndarray | None:
+        """The samples said in turn `step_id` (None for a step that is not a clinician turn)."""
+        return self._speech.get(step_id)
