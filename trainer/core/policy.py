@@ -261,6 +261,9 @@ SETTINGS: dict[str, SettingSpec] = {s.key: s for s in (
                 "Size of the patient's captions and the coaching text during a visit."),
     SettingSpec("caption_contrast", "Caption contrast", "standard", _check_choice(CAPTION_CONTRASTS),
                 "Standard: white text on a dark band over the video; high: yellow text on opaque black."),
+    SettingSpec("live_captions", "Live captions of what you say", False, _check_bool,
+                "Whether visits start with your own words shown as live captions (transcribed on this computer). "
+                "Turning them on or off during a visit (Captions, Ctrl+K) changes this setting too."),
     SettingSpec("turn_time_limits", "Time limits for your turns", "normal", _check_choice(tuple(TURN_TIME_LIMITS)),
                 "How long the patient waits for you to answer before carrying on."),
     SettingSpec("lms", "Results sent to a learning record store", None, _check_lms,

@@ -30,6 +30,7 @@ USER_CHOICES = {
     "caption_size": {"normal": N_("Normal"), "large": N_("Large"), "larger": N_("Larger"),
                      "largest": N_("Largest (twice normal)")},
     "caption_contrast": {"standard": N_("Standard"), "high": N_("High (yellow on black)")},
+    "live_captions": {False: N_("Off"), True: N_("On")},
     "turn_time_limits": {"normal": N_("As the scenario sets them"), "extended": N_("Twice as long"),
                          "off": N_("Off: the patient waits for you")},
 }

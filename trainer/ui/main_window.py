@@ -209,6 +209,20 @@ class MainWindow(QMainWindow):
 
         threading.Thread(target=work, name="visit-prewarm", daemon=True).start()
 
+    def _captions_chosen(self, on: bool) -> None:
+        """The captions button was toggled during a visit: remember the choice for this user (unless the
+        site policy fixes it), so the next visit starts the same way."""
+        from trainer.store.user_settings import save_user_setting
+
+        if self.settings.is_locked("live_captions") or bool(self.settings.value("live_captions")) == on:
+            return
+        try:
+            save_user_setting("live_captions", on)
+        except TrainerError as exc:
+            self.statusBar().showMessage(str(exc), 10000)
+            return
+        self.reload_settings()
+
     def reload_settings(self) -> None:
         """Re-read policy and user settings (after the user changed one); applies from the next visit."""
         self.settings = effective_settings(user=load_user_settings())
@@ -595,7 +609,9 @@ class MainWindow(QMainWindow):
                          caption_scale=self.settings.caption_scale,
                          caption_contrast=self.settings.value("caption_contrast"))
         self.visit_page = page
-        page.captions_button.setChecked(self.captions)
+        # Live captions: as the user last chose them (saved per user), or on with --captions.
+        page.captions_button.setChecked(self.captions or bool(self.settings.value("live_captions")))
+        page.captions_button.toggled.connect(self._captions_chosen)
         page.set_speak_freely(runner.speak_freely and runner.mic_spec is not None)
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
