@@ -72,3 +72,41 @@ def test_not_enough_coverage_hides_interruption_moments():
     assert "talked over" not in [mo["kind"] for mo in d["moments"]]
     assert next(m for m in d["measures"] if m["label"].startswith("Times you started"))["value"] == \
         "not enough to judge"
+
+
+def _utterance(t, text, keep, **extra):
+    from trainer.core.events import Utterance
+    from trainer.core.verbal import label_utterance, merge_labels
+
+    labels = merge_labels(label_utterance(text, ("Maria Lopez",))) if text else {}
+    u = Utterance(t + 0.5, t - 2.0, t, text, labels, 0.9, keep, **extra)
+    return {"t": u.t, "kind": "utterance", "data": u.stored_data()}
+
+
+def test_what_was_said_is_shown_with_the_why_and_only_labels_without_permission():
+    said = [(30.0, "Hello Maria, how have you been since we last spoke?"),
+            (95.0, "Your hypertension is not under control yet."),
+            (150.0, "That sounds really hard. Does that make sense so far?")]
+    for keep in (True, False):
+        summary, events = _visit()
+        events = sorted(events + [_utterance(t, text, keep) for t, text in said]
+                        + [_utterance(170.0, "", keep, transcribed=False)], key=lambda e: e["t"])
+        d = build_debrief(summary, events)
+        w = d["words"]
+        counts = {c["label"].split(" (")[0]: c["value"] for c in w["counts"]}
+        assert counts["Open questions"] == 1 and counts["Closed questions"] == 1
+        assert counts["Times you acknowledged feelings"] == 1
+        assert counts["Times you checked understanding or invited questions"] == 1
+        assert counts["Times you used Maria Lopez's name"] == 1
+        # Jargon with its lay alternative and why, also when the words themselves were not kept.
+        assert [j["advice"] for j in w["jargon"]] == ["'hypertension' - try 'high blood pressure'"]
+        assert "not explained in the same sentence" in w["jargon"][0]["why"] and "1:33" in w["jargon"][0]["why"]
+        assert any("'hypertension' - try 'high blood pressure'" in t for t in d["try_next"]) or len(d["try_next"]) == 3
+        assert any("not transcribed" in n for n in w["notes"])
+        if keep:
+            assert [u["text"] for u in w["said"]] == [t for _, t in said]
+            assert "open question" in w["said"][0]["labels"] and "used the patient's name" in w["said"][0]["labels"]
+        else:
+            assert w["said"] == [] and any("not stored" in n for n in w["notes"])
+            assert not any("hypertension is not" in s for s in learner_texts(d))  # no words leak through
+        assert not [s for s in learner_texts(d) if SNAKE.search(s)]

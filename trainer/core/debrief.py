@@ -11,7 +11,11 @@
   - `try_next`: one to three kind, concrete suggestions tied to those moments;
   - `behaviours`: the scenario's rubric in plain words;
   - `facilitator` (added by the store, `facilitator_part`): the facilitators' notes and ratings, shown beside
-    the measures and never mixed into them.
+    the measures and never mixed into them;
+  - `words`: what the clinician said, from the stored `utterance` events (speech-to-text, verbal labels of
+    core.verbal): counts of open/closed questions and the other labels, each jargon term with its lay
+    alternative and why it was flagged, and, only when the words were stored (site policy
+    `allow_transcripts`), each utterance with its labels; None when nothing was transcribed.
 
 No number is computed here: every value comes from core.measures (via the stored summary) or from the
 engine's own events; this module only chooses, orders and words them. The same dict is shown by the
@@ -152,14 +156,16 @@ def build_debrief(summary: dict, events: list[dict], status: str = "completed", 
                          "band": None if band is None else {"text": band.text, "source": band.source,
                                                             "verdict": band_verdict(mid, m[mid])}})
     moments = _moments(summary, events, patient)
+    words = _words(events, patient)
     return {
         "title": title or summary.get("scenario_title", ""),
         "status": _STATUS.get(status, ""),
         "length": clock_text(summary.get("duration_s") or 0.0),
         "measures": measures,
         "moments": moments,
-        "try_next": _suggestions(moments, m, patient),
+        "try_next": _suggestions(moments, m, patient, words),
         "behaviours": _behaviours(events, names, rubric),
+        "words": words,
         "notices": list(summary.get("notices") or ()),
     }
 
@@ -217,7 +223,7 @@ def _moments(summary: dict, events: list[dict], patient: str) -> list[dict]:
     return chosen
 
 
-def _suggestions(moments: list[dict], m: dict, patient: str) -> list[str]:
+def _suggestions(moments: list[dict], m: dict, patient: str, words: dict | None = None) -> list[str]:
     out = []
     first = {mo["kind"]: mo["time"] for mo in reversed(moments)}
     if "missed cue" in first:
@@ -229,6 +235,10 @@ def _suggestions(moments: list[dict], m: dict, patient: str) -> list[str]:
     if "long monologue" in first and len(out) < 3:
         out.append(f"Break longer explanations into short pieces and check in, for example “Does that make sense "
                    f"so far?” (your longest stretch began at {first['long monologue']}).")
+    if words and words["jargon"] and len(out) < 3:
+        j = words["jargon"][0]
+        out.append(_("Say medical terms in everyday words, or explain them in the same sentence: {advice}.").format(
+            advice=j["advice"]))
     share = (m.get("talk_share") or {}).get("value")
     if share is not None and share > REFERENCE_BANDS["talk_share"].high and len(out) < 3:
         out.append(f"You did {share * 100:.0f} % of the talking. An open question such as “What worries you most "
@@ -305,3 +315,60 @@ def learner_texts(debrief: dict) -> list[str]:
                 walk(v)
     walk(debrief)
     return out
+
+
+#: The verbal labels of an utterance in the learner's words (core.verbal.merge_labels keys).
+_LABEL_WORDS = {"open_questions": "open question", "closed_questions": "closed question", "statements": "statement",
+                "empathy": "acknowledged feelings", "jargon": "medical term not explained",
+                "check": "checked understanding", "agenda": "agenda or next steps", "small_talk": "small talk",
+                "name": "used the patient's name"}
+
+
+def _words(events: list[dict], patient: str) -> dict | None:
+    """The `words` part of the debrief (module docstring) from the stored utterance events."""
+    rows = [e for e in events if e["kind"] == "utterance"]
+    if not rows:
+        return None
+    labelled = [r for r in rows if r["data"].get("labels")]
+
+    def total(key: str) -> int:
+        return sum(int(r["data"]["labels"].get(key) or 0) for r in labelled)
+
+    counts = [
+        (_("Open questions (inviting {patient} to tell in their own words)").format(patient=patient),
+         total("open_questions")),
+        (_("Closed questions (yes/no or a fact)"), total("closed_questions")),
+        (_("Times you acknowledged feelings"), total("empathy")),
+        (_("Times you checked understanding or invited questions"), total("check")),
+        (_("Times you set the agenda or the next steps"), total("agenda")),
+        (_("Times you used {patient}'s name").format(patient=patient), total("name")),
+    ]
+    jargon: dict[str, dict] = {}
+    for r in labelled:
+        lab = r["data"]["labels"]
+        terms = [t for t in str(lab.get("jargon") or "").split("; ") if t]
+        advice = [a for a in str(lab.get("jargon_advice") or "").split("; ") if a]
+        for term, adv in zip(terms, advice):
+            hit = jargon.setdefault(term.lower(), {"term": term, "advice": adv, "times": []})
+            hit["times"].append(clock_text(r["data"].get("start", r["t"])))
+    for hit in jargon.values():
+        hit["why"] = _("a medical term not explained in the same sentence (said at {times})").format(
+            times=", ".join(hit["times"]))
+    said = []
+    for r in rows:
+        d = r["data"]
+        if "text" not in d or not d.get("text"):
+            continue
+        lab = d.get("labels") or {}
+        flags = [_(_LABEL_WORDS[k]) for k in _LABEL_WORDS if lab.get(k)]
+        said.append({"time": clock_text(d.get("start", r["t"])), "text": d["text"], "labels": flags})
+    untranscribed = sum(1 for r in rows if r["data"].get("transcribed") is False)
+    notes = []
+    if not said:
+        notes.append(_("Your words were not stored (your site's policy); these counts were made from them during "
+                       "the visit."))
+    if untranscribed:
+        notes.append(_("{n} of the things you said were not transcribed: the app was closed before their turn "
+                       "came.").format(n=untranscribed))
+    return {"counts": [{"label": lbl, "value": n} for lbl, n in counts],
+            "jargon": sorted(jargon.values(), key=lambda h: h["times"][0]), "said": said, "notes": notes}

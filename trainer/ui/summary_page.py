@@ -59,6 +59,24 @@ def debrief_html(d: dict, feedback: bool = True) -> str:
         parts.append(f"<tr><td valign='top'>{_esc(m['label'])}</td><td valign='top'>{value}</td>"
                      f"<td valign='top'>{ref}</td></tr>")
     parts.append("</table>")
+    words = d.get("words")
+    if words:
+        from trainer.core.i18n import _
+
+        parts.append(f"<h3>{_esc(_('What you said'))}</h3><ul>")
+        parts.extend(f"<li>{_esc(c['label'])}: <b>{c['value']}</b></li>" for c in words["counts"])
+        parts.append("</ul>")
+        if words["jargon"]:
+            parts.append(f"<p><b>{_esc(_('Words to say more simply'))}</b></p><ul>")
+            parts.extend(f"<li>{_esc(j['advice'])} <small>({_esc(j['why'])})</small></li>" for j in words["jargon"])
+            parts.append("</ul>")
+        if words["said"]:
+            parts.append("<table cellpadding='3'>")
+            for u in words["said"]:
+                labels = f"<br><small>{_esc(', '.join(u['labels']))}</small>" if u["labels"] else ""
+                parts.append(f"<tr><td valign='top'><b>{u['time']}</b></td><td>“{_esc(u['text'])}”{labels}</td></tr>")
+            parts.append("</table>")
+        parts.extend(f"<p><small>{_esc(n)}</small></p>" for n in words["notes"])
     if d.get("behaviours"):
         parts.append("<h3>The behaviours this visit practised</h3><ul>")
         for b in d["behaviours"]:
