@@ -221,3 +221,10 @@ def test_bundles_carry_the_video_only_when_asked_and_refuse_it_altered(fixtures,
     with pytest.raises(BundleError, match="damaged"):
         import_bundle(fresh, bad)
     assert fresh.sessions() == [] and not (tmp_path / "fresh" / RECORDINGS_DIR).exists()
+
+    # Retention deletes recordings with their sessions.
+    from datetime import datetime, timedelta, timezone
+
+    kept = dst2.recording(new)
+    assert dst2.delete_older_than(1, now=datetime.now(timezone.utc) + timedelta(days=3)) == 1
+    assert not kept.exists() and list((tmp_path / "third" / RECORDINGS_DIR).iterdir()) == []

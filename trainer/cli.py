@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "summary.json and turns.csv to --out")
     p.add_argument("--out", metavar="DIR", help="with --headless: folder for summary.json and turns.csv")
     p.add_argument("--record-video", action="store_true",
-                   help="with --headless: record the camera video for the debrief (only if the site policy allows "
-                        "it; kept beside the session store)")
+                   help="record the camera video for the debrief, as the tick-box does (only if the site policy "
+                        "allows it; kept beside the session store)")
 
     p = sub.add_parser("simulate", help="run a whole visit with a simulated clinician (for tests and benchmarks)")
     p.add_argument("scenario", help="a built-in scenario id or a .yaml file")

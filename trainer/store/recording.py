@@ -13,21 +13,23 @@ Deleting a session (or retention) deletes its recording (`SessionStore.delete_se
 
 - video: MPEG-4 Part 2 (``mpeg4``; every FFmpeg build has it and OpenCV decodes it; H.264 would be smaller but
   its encoder is not in every build), the longest side scaled to `RECORD_SIDE` px, at most `RECORD_FPS`
-  frames per second (a keyframe every second, so a seek decodes at most `RECORD_FPS` frames), about
-  0.2-0.4 MB per minute (benchmarks/bench_recording.py);
+  frames per second (a keyframe every second, so a seek decodes at most `RECORD_FPS` frames): 0.28 MB per
+  minute from a 640x480 camera, about 3.6 ms of one core per recorded frame (benchmarks/bench_recording.py);
 - timestamps in milliseconds **on the session clock**: a frame's presentation time is its capture time
   ``Frame.t``, so the replay (and any player) seeks the file with session times;
-- the patient's voice as it was played (AAC mono, the player's rate), on the same clock, silence between
-  lines filled so the track is continuous. The clinician's microphone is *not* recorded.
+- the patient's voice as it was played (AAC mono, the player's rate, 32 kbit/s), on the same clock,
+  silence between lines filled so the track is continuous; with it a simulated visit's file is 0.43 MB per
+  minute. The clinician's microphone is *not* recorded.
 
 **Threads.** `VideoRecorder.add_frame` / `add_audio` only queue (a frame is dropped when the queue is full in
 real time, and waits in stepped/fast runs); scaling and encoding happen on the recorder's own thread at a
 slightly lower priority, so the face analysis and the UI do not wait for it. Dropped frames are counted and
 the visit says how many (`VisitRunner`'s ``recording_dropped`` notice).
 
-**Crashes.** The muxer flushes every packet (``flush_packets``), closes a cluster every second and the file
-is unbuffered on our side, so a killed process leaves a file that plays up to about half a second before the
-end (tests/test_recording.py kills a recording process and decodes what is left). Such a file lacks the
+**Crashes.** The muxer flushes every packet (``flush_packets``), closes a cluster every 250 ms and the file
+is unbuffered on our side, so a killed process leaves a file that plays up to about 1.3 s before the last
+frame the store had (median, benchmarks/bench_recording.py on the shared machine; tests/test_recording.py
+kills a recording process and decodes what is left). Such a file lacks the
 seek index Matroska writes on close; `RecordingReader` then seeks by scanning, which is slower but right.
 """
 
@@ -36,6 +38,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -71,8 +74,9 @@ def recording_path(store_path: str | os.PathLike, session_uuid: str) -> Path:
 def recording_allowed() -> bool:
     """Whether the site policy allows keeping the camera video (the learner must still opt in)."""
     from trainer.core.policy import effective_settings
+    from trainer.store.user_settings import load_user_settings
 
-    return bool(effective_settings().allow_video_recording)
+    return bool(effective_settings(user=load_user_settings()).allow_video_recording)
 
 
 @dataclass
@@ -81,6 +85,7 @@ class RecordingStats:
     dropped: int = 0  # frames dropped because the encoder was behind
     audio_s: float = 0.0  # seconds of audio track written (silence included)
     last_t: float = 0.0  # session time of the last frame written
+    cpu_s: float = 0.0  # CPU time of the recorder thread (scaling, encoding, muxing), for benchmarks
     error: str | None = None  # why the recording stopped early (the visit goes on without it)
 
 
@@ -157,7 +162,7 @@ class VideoRecorder:
         self._audio_buf = np.zeros(0, dtype=np.float32)
         try:
             out = av.open(self._file, "w", format="matroska",
-                          options={"flush_packets": "1", "cluster_time_limit": "1000"},
+                          options={"flush_packets": "1", "cluster_time_limit": "250"},
                           container_options={"max_interleave_delta": "1000000"})
             while True:
                 item = self._queue.get()
@@ -192,6 +197,7 @@ class VideoRecorder:
             except Exception as exc:
                 self.stats.error = self.stats.error or f"{type(exc).__name__}: {exc}"
             self._file.close()
+            self.stats.cpu_s = time.thread_time()
             while True:  # unblock a producer waiting for room
                 try:
                     self._queue.get_nowait()

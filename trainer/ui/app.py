@@ -165,6 +165,8 @@ def run_gui(args) -> int:
     if getattr(args, "command", None) == "replay":
         QTimer.singleShot(0, lambda: window.show_replay(args.session, at=args.at, screenshot=args.screenshot))
     if getattr(args, "command", None) == "run":
+        if getattr(args, "record_video", False):  # the learner's tick, given on the command line
+            window.scenario_page.record_box.setChecked(True)
         QTimer.singleShot(0, lambda: window.start_visit_by_ref(args.scenario))
         if getattr(args, "screenshot", None):
             window.screenshot_after_visit_start(args.screenshot, int(args.screenshot_delay * 1000))
