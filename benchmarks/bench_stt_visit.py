@@ -1,12 +1,14 @@
 """Speech-to-text latency during a visit, and what it costs the face path.
 
-    .venv/bin/python benchmarks/bench_stt_visit.py [--mic FILE] [--camera FILE] [--seconds 40] [--threads 1]
+    .venv/bin/python benchmarks/bench_stt_visit.py [--mic FILE|clips] [--camera FILE] [--seconds 40] [--threads 1]
 
 A real-time headless visit (first-checkin) with a video file as the camera and a recording as the
 microphone, speech-to-text on: prints each utterance's latency (transcript time minus end of speech),
 the median and p90 for utterances up to 10 s, where the time went (end of speech -> segment closed and
 queued -> decoding started -> transcript), and the face samples per second while the camera file
-played, with and without speech-to-text. The machine's 2 cores are shared with other work: run it at
+played, with and without speech-to-text. `--mic clips` plays the speech of the five fixture clips with
+reference transcripts (talking_a/nods/steady/glasses, speech_short) twice, 2.5 s apart: more utterances
+than the default two-speaker call, all of one speaker. The machine's 2 cores are shared with other work: run it at
 `nice -n -15` when the load is low, and quote the load average it prints.
 """
 
@@ -53,6 +55,27 @@ def run(camera: str, mic: str, seconds: float, stt: bool, threads: int, tmp: Pat
     return fps, utts, timings
 
 
+def _clips_wav(path: Path) -> str:
+    import wave
+
+    from trainer.capture.audio import decode_audio
+
+    gap = np.zeros(int(2.5 * 16000), np.float32)
+    names = ["video/talking_a.mp4", "video/talking_nods.mp4", "video/talking_steady.mp4",
+             "video/talking_glasses.mp4", "audio/speech_short.wav"]
+    parts = [gap]
+    for _ in range(2):
+        for n in names:
+            parts += [decode_audio(FIX / n, 16000), gap]
+    x = np.concatenate(parts)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+    return str(path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--camera", default=str(FIX / "video/talking_nods.mp4"))
@@ -62,6 +85,8 @@ def main() -> None:
     args = ap.parse_args()
     import tempfile
 
+    if args.mic == "clips":
+        args.mic = _clips_wav(Path(tempfile.mkdtemp()) / "clips.wav")
     print(f"nice {os.nice(0)}, threads {args.threads}")
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as d:

@@ -324,6 +324,8 @@ class VisitPipeline:
         keeps the result only if the segment then closes there: TranscriptionWorker)."""
         from trainer.analysis.stt import PAD_S, SPECULATE_AFTER_S, TranscriptionJob
 
+        if not self._stt.idle:
+            return  # behind already: a speculative decoding would only delay the utterances queued
         start, end, now = segmenter.open_since, segmenter.last_speech_end, self._tail.end_t
         if start is None or end is None or now is None or now - end < SPECULATE_AFTER_S - 1e-9:
             return
@@ -511,7 +513,11 @@ class VisitPipeline:
             th.join(timeout)
         if self._stt is not None:
             hurry = hurry or self._hurry
-            self._stt.close(max(self.stt_drain_s, 60.0) if hurry else self.stt_drain_s, hurry=hurry)
+            if not self._stt.close(max(self.stt_drain_s, 60.0) if hurry else self.stt_drain_s, hurry=hurry):
+                # Still transcribing after stt_drain_s (a backlog on a busy machine): the rest is stored as
+                # not transcribed, and the decoding under way is waited for, so the process never ends
+                # under CTranslate2's threads ("terminate called without an active exception").
+                self._stt.close(60.0, hurry=True)
         for src in (self.frame_source, self.audio_source):
             if src is not None:
                 try:
