@@ -61,3 +61,24 @@ def test_announcements_do_not_flood(qtbot):
     a.nudge("Look at the camera")  # the same words again: not repeated
     a.nudge("Give her time to answer")  # new words, long after the last spoken nudge
     assert a.spoken == ["Maria: Hello?", "Look at the camera", "Give her time to answer"]
+
+
+def test_own_captions_join_a_sentence_split_at_a_pause(qtbot):
+    from trainer.core.events import Utterance
+    from trainer.ui.visit_page import CAPTION_CHARS, VisitPage
+
+    page = VisitPage(load_scenario(builtin_scenarios_dir() / "first_checkin.yaml"))
+    qtbot.addWidget(page)
+    page.show()
+    page.on_utterance(Utterance(3.0, 1.0, 2.5, "I can see and hear you well."))
+    assert page.captions_label.isHidden()  # captions are off by default
+    page.captions_button.click()
+    page.on_utterance(Utterance(4.0, 2.8, 3.6, "Is that your kitchen?"))
+    assert page.captions_label.isVisible()
+    assert page.captions_label.text() == "You: I can see and hear you well. Is that your kitchen?"
+    page.on_utterance(Utterance(12.0, 10.0, 11.0, "How have you been?"))  # a new turn, seconds later
+    assert page.captions_label.text() == "You: How have you been?"
+    for i in range(30):
+        page.on_utterance(Utterance(13.0 + i, 11.5 + i, 12.0 + i, f"word{i} and more words"))
+    assert len(page.captions_label.text()) <= len("You: …") + CAPTION_CHARS
+    assert page.captions_label.text().endswith("word29 and more words")

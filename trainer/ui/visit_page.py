@@ -44,6 +44,9 @@ SELF_VIEW_W, SELF_VIEW_H = 256, 192
 
 #: How often the window is redrawn from the visit state (ms of wall time).
 RENDER_MS = 100
+#: Your own captions: utterances this close together (s) stay on the line together, up to this many characters.
+CAPTION_JOIN_S = 2.0
+CAPTION_CHARS = 160
 
 CONNECTION_TEXT = {
     "frozen": "The patient's picture has frozen…",
@@ -272,6 +275,7 @@ class VisitPage(QWidget):
         self.captions_button.toggled.connect(self._captions_toggled)
         QShortcut(QKeySequence("Ctrl+K"), self, activated=self.captions_button.toggle)
         self._last_words = ""
+        self._last_end: float | None = None
         self.facilitator_button = QToolButton()
         self.facilitator_button.setText("Facilitator")
         self.facilitator_button.setObjectName("callAction")
@@ -358,11 +362,17 @@ class VisitPage(QWidget):
         self.captions_label.setVisible(on and bool(self._last_words))
 
     def on_utterance(self, u: Utterance) -> None:
-        """What the clinician just said (speech-to-text); shown only when captions are on."""
+        """What the clinician just said (speech-to-text); shown only when captions are on. Utterances
+        that follow each other within CAPTION_JOIN_S stay on the line together (a sentence split at a
+        pause reads as one), the newest CAPTION_CHARS characters of them."""
         if not u.text:
             return
-        self._last_words = u.text
-        self.captions_label.setText(f"You: {u.text}")
+        joined = self._last_words and self._last_end is not None and u.start - self._last_end < CAPTION_JOIN_S
+        words = f"{self._last_words} {u.text}" if joined else u.text
+        if len(words) > CAPTION_CHARS:
+            words = "…" + words[-CAPTION_CHARS:].split(" ", 1)[-1]
+        self._last_words, self._last_end = words, u.end
+        self.captions_label.setText(_("You: {words}").format(words=words))
         self.captions_label.setVisible(self.captions_button.isChecked() and bool(u.text))
 
     # -- bridge slots: every event goes into the visit state; a few also drive the patient view -------
