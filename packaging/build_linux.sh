@@ -15,10 +15,13 @@
 #
 # Steps: system packages (apt, when missing) -> export REF -> build venv (pip install ".[packaging]";
 # OpenCV swapped for the headless build, see docs/packaging.md) -> PyInstaller with packaging/trainer.spec
-# -> verify the bundle against packaging/bundle_data.py -> smoke tests on the bundle, run with a clean
-# environment from an unrelated folder: `trainer --self-test`, `trainer analyze FIXTURE`, cold start to the
-# first window under Xvfb -> archive. Prints bundle size, archive size and start time; writes
-# DIR/figures.json. Exit status is non-zero if the build or any smoke test failed.
+# -> verify the bundle against packaging/bundle_data.py (contents, and its size: at most SIZE_LIMIT_MB
+# = 400 MB unpacked without the speech-to-text model) -> smoke tests on the bundle, run with a clean
+# environment from an unrelated folder: `trainer --self-test`, `trainer analyze FIXTURE`, a headless visit
+# (`trainer run first-checkin --headless`, the recording as camera and microphone), cold start to the
+# first window under Xvfb -> archive. Prints the unpacked size, the speech model's size, archive size and
+# start time; writes DIR/figures.json. Exit status is non-zero if the build or any smoke test failed or
+# the bundle is over the size limit.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --fixture) FIXTURE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,8 +45,9 @@ log() { printf '[build] %s\n' "$*"; }
 
 # -- 1. system packages: what PyInstaller needs to build (binutils: objdump, strip) and what the bundle
 #       loads from the system at run time (Qt's X11/EGL libraries, PulseAudio client for Qt Multimedia,
-#       PortAudio for the microphone), plus Xvfb for the first-window timing.
-APT_PACKAGES=(git binutils python3-venv libportaudio2 libpulse0 libegl1 libgl1 libglib2.0-0 libfontconfig1
+#       PortAudio for the microphone), plus Xvfb for the first-window timing; icu-devtools (icupkg) rebuilds
+#       Qt's ICU data without the locales the app does not use (bundle_data.slim_icu_data).
+APT_PACKAGES=(git binutils icu-devtools python3-venv libportaudio2 libpulse0 libegl1 libgl1 libglib2.0-0 libfontconfig1
   libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1
   fonts-dejavu-core xvfb xauth)
@@ -132,7 +136,7 @@ run_bundle() {
 }
 mkdir -p "$SMOKE/home"
 
-log "smoke test 1/3: trainer --self-test"
+log "smoke test 1/4: trainer --self-test"
 if run_bundle env QT_QPA_PLATFORM=offscreen "$APP/trainer" --self-test 2> "$SMOKE/selftest.err"; then
   selftest=passed
 else
@@ -148,7 +152,7 @@ if [ -z "$FIXTURE" ]; then
     "$VENV/bin/python" "$SRC/packaging/make_smoke_video.py" "$FIXTURE" >/dev/null
   fi
 fi
-log "smoke test 2/3: trainer analyze $FIXTURE"
+log "smoke test 2/4: trainer analyze $FIXTURE"
 analyze=FAILED
 if [ ! -f "$FIXTURE" ]; then
   log "fixture not found: $FIXTURE"; status=1
@@ -169,7 +173,25 @@ else
 fi
 [ "$analyze" = passed ] || { log "analyze smoke test FAILED"; status=1; }
 
-log "smoke test 3/3: cold start to the first window (Xvfb, $RUNS launches)"
+# A whole visit without a window: the recording answers as camera and microphone, through the same
+# visit runner as the call window (face, voice detection, patient voice, session store).
+log "smoke test 3/4: trainer run first-checkin --headless (the fixture as camera and microphone)"
+visit=FAILED
+if [ -f "$FIXTURE" ] && run_bundle "$APP/trainer" run first-checkin --headless --camera "$FIXTURE" --mic "$FIXTURE" \
+     --out "$SMOKE/visit" > "$SMOKE/visit.out" 2>&1; then
+  if "$VENV/bin/python" - "$SMOKE/visit/summary.json" <<'EOF'
+import json, sys
+s = json.loads(open(sys.argv[1]).read())
+assert s["figures"]["face_samples"] > 0 and s["turns"], "the visit stored no face samples or no turns"
+print(f"[build]   {s['end_reason']}, {s['duration_s']:.0f} s, {len(s['turns'])} turns, "
+      f"{s['figures']['face_samples']} face samples")
+EOF
+  then visit=passed; else status=1; fi
+else
+  status=1; tail -20 "$SMOKE/visit.out"
+fi
+
+log "smoke test 4/4: cold start to the first window (Xvfb, $RUNS launches)"
 start_line="not measured"
 if run_bundle "$VENV/bin/python" "$SRC/packaging/measure_first_window.py" "$APP/trainer" \
      --runs "$RUNS" --drop-caches --json "$OUT/start.json" > "$SMOKE/start.out" 2>&1; then
@@ -185,21 +207,32 @@ rm -f "$ARCHIVE"
 tar -C "$DIST" -cf - trainer | gzip -6 > "$ARCHIVE"
 bundle_bytes=$(du -sb "$APP" | cut -f1)
 archive_bytes=$(stat -c %s "$ARCHIVE")
-"$VENV/bin/python" - "$OUT" "$COMMIT" "$bundle_bytes" "$archive_bytes" "$selftest" "$analyze" <<'EOF'
+model_bytes=$("$VENV/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["speech_model_bytes"])' \
+  "$OUT/bundle.json")
+limit_mb=$("$VENV/bin/python" -c 'import json, sys; print(int(json.load(open(sys.argv[1]))["limit_mb"]))' "$OUT/bundle.json")
+size_ok=yes
+[ $(( bundle_bytes - model_bytes )) -le $(( limit_mb * 1000000 )) ] || { size_ok=no; status=1; }
+"$VENV/bin/python" - "$OUT" "$COMMIT" "$bundle_bytes" "$archive_bytes" "$selftest" "$analyze" "$model_bytes" \
+  "$visit" <<'EOF'
 import json, sys
 from pathlib import Path
-out, commit, bundle, archive, selftest, analyze = sys.argv[1:]
+out, commit, bundle, archive, selftest, analyze, model, visit = sys.argv[1:]
 start = Path(out, "start.json")
-fig = {"commit": commit, "bundle_bytes": int(bundle), "archive_bytes": int(archive), "self_test": selftest,
-       "analyze": analyze, "first_window": json.loads(start.read_text()) if start.exists() else None}
+fig = {"commit": commit, "bundle_bytes": int(bundle), "speech_model_bytes": int(model),
+       "archive_bytes": int(archive), "self_test": selftest, "analyze": analyze, "headless_visit": visit,
+       "first_window": json.loads(start.read_text()) if start.exists() else None}
 Path(out, "figures.json").write_text(json.dumps(fig, indent=2) + "\n")
 EOF
 echo
 echo "== Linux bundle of $COMMIT"
 echo "   app folder:       $APP  ($(( bundle_bytes / 1000000 )) MB unpacked)"
+echo "   without the speech-to-text model: $(( (bundle_bytes - model_bytes) / 1000000 )) MB (limit $limit_mb MB:" \
+     "$([ $size_ok = yes ] && echo within || echo OVER))"
+echo "   speech-to-text model:             $(( model_bytes / 1000000 )) MB (Whisper tiny.en, not counted)"
 echo "   archive:          $ARCHIVE  ($(( archive_bytes / 1000000 )) MB, tar.gz)"
 echo "   self-test:        $selftest"
 echo "   analyze fixture:  $analyze"
+echo "   headless visit:   $visit"
 echo "   $start_line"
 [ $status -eq 0 ] && echo "== build and smoke tests passed" || echo "== build or smoke tests FAILED (see above)"
 exit $status

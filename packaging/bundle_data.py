@@ -14,6 +14,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: Most the unpacked Linux bundle may weigh, in MB (10^6 bytes), not counting the speech-to-text model
+#: (issue 14); packaging/verify_bundle.py fails the build above it.
+SIZE_LIMIT_MB = 400
+
 #: Folders shipped whole, at the same relative path under the bundle's data root (sys._MEIPASS), where
 #: trainer/resources.py looks for them.
 DATA_DIRS = ("assets", "scenarios")
@@ -52,15 +56,19 @@ DEPENDENCIES: dict[str, str] = {
 #: Files inside collected packages that the app never uses (tests, schemas for model authoring).
 COLLECT_EXCLUDES = ("**/test/**", "**/tests/**", "**/*.fbs", "**/*.pyi")
 
-#: Qt bindings the app imports indirectly or lazily, named so their hooks run (plugins included):
-#: recorded patient clips play through Qt Multimedia.
-HIDDEN_IMPORTS = ("PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets")
+#: Modules the app imports lazily that PyInstaller's import analysis might miss (none at present: recorded
+#: patient clips are decoded by OpenCV, no longer by Qt Multimedia).
+HIDDEN_IMPORTS: tuple[str, ...] = ()
 
 #: Python packages left out. matplotlib: mediapipe imports pyplot only for its drawing helpers, which the
-#: app never calls; the runtime hook (packaging/rthook_trainer.py) answers that import instead. The Qt
-#: modules: not used; leaving them out also keeps their native libraries and plugins out.
+#: app never calls; the runtime hook (packaging/rthook_trainer.py) answers that import instead. hf_xet:
+#: huggingface_hub's download accelerator (11 MB), imported only when downloading, which the app never
+#: does (faster-whisper opens the model from its folder, local_files_only). The Qt modules: not used;
+#: leaving them out also keeps their native libraries and plugins out. Qt Multimedia's FFmpeg plugin alone
+#: brought a third FFmpeg (7.1), Qt Quick and QML (about 45 MB).
 EXCLUDED_MODULES = (
-    "matplotlib", "PIL", "fontTools", "kiwisolver", "contourpy", "cycler", "pyparsing",
+    "matplotlib", "PIL", "fontTools", "kiwisolver", "contourpy", "cycler", "pyparsing", "hf_xet",
+    "PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets", "PySide6.QtNetwork",
     "tkinter", "_tkinter", "IPython", "pytest", "_pytest", "pytestqt", "hypothesis", "importlinter",
     "grimp", "pygments", "setuptools", "pkg_resources", "pip", "wheel", "jinja2", "docutils",
     "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtWebEngineQuick",
@@ -103,14 +111,34 @@ QT_PLUGINS_LEFT_OUT: tuple[tuple[str, str], ...] = (
 
 #: Bundle paths (as PyInstaller lays them out under the data root) dropped after analysis, with why.
 PRUNE: tuple[tuple[str, str], ...] = (
-    # The app's text is English; Qt's own dialogs then stay English too.
-    ("PySide6/Qt/translations/*", "Qt translations (the app is English only)"),
+    # Qt's translations of its own dialogs, except the French ones the app loads (qtbase_fr.qm, see
+    # docs/translation.md); English needs none. PRUNE_KEEP below keeps those.
+    ("PySide6/Qt/translations/*", "Qt translations in languages the app does not offer"),
+    # faster-whisper's own voice-detector model: the app transcribes segments its Silero VAD already
+    # found and calls faster-whisper with vad_filter=False.
+    ("faster_whisper/assets/silero_vad_*.onnx", "faster-whisper's voice detector (unused: vad_filter=False)"),
     # OpenCV's highgui Qt5 fonts: the app shows video through Qt 6, never cv2.imshow.
     ("cv2/qt/fonts/*", "OpenCV highgui fonts"),
     # ONNX Runtime's C API library (34 MB): the Python binding links the runtime statically and never
     # loads it (objdump shows no such dependency). Linux name only; other systems keep theirs.
     ("onnxruntime/capi/libonnxruntime.so.*", "ONNX Runtime C API library (unused by the Python binding)"),
 )
+
+
+
+def app_languages() -> list[str]:
+    """Language codes of the languages the app offers ('en', 'fr'), from trainer.core.i18n.LANGUAGES."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_trainer_i18n", ROOT / "trainer" / "core" / "i18n.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return sorted({code.split("_")[0] for code in module.LANGUAGES})
+
+
+#: Exceptions to PRUNE: Qt's translation of its own dialogs for each language the app offers besides
+#: English (qtbase_fr.qm, loaded by trainer/ui/app.py).
+PRUNE_KEEP = tuple(f"PySide6/Qt/translations/qtbase_{lang}.qm" for lang in app_languages() if lang != "en")
 
 
 #: Native libraries stripped of their symbol tables after collection (Linux), as glob patterns under the
@@ -124,7 +152,8 @@ STRIP_AFTER_COLLECT = ("mediapipe/tasks/c/libmediapipe.so", "libpython3*.so*", "
 #: shipped with DWARF data. PyAV's Cython modules carry 24 MB of it (30 MB -> 6 MB). Unlike
 #: --strip-unneeded, this leaves the patchelf-edited program headers alone: the modules load and decode
 #: (checked by the build's self-test and `trainer analyze`).
-STRIP_DEBUG_AFTER_COLLECT = ("av/**/*.so",)
+#: CTranslate2's Python extension ships 65 MB of DWARF data (68 MB -> 3 MB).
+STRIP_DEBUG_AFTER_COLLECT = ("av/**/*.so", "ctranslate2/*.so")
 
 
 #: FFmpeg libraries PyAV and OpenCV both carry (docs/packaging.md, "Size"). When the two wheels were built
@@ -237,6 +266,93 @@ def share_ffmpeg(internal: Path) -> tuple[int, list[str]]:
     return saved, done
 
 
+#: ICU's data library, which Qt Core loads (32 MB in PySide6 6.11): collation, calendar, currency,
+#: language, region, unit and time-zone names for every locale ICU knows. The Linux build replaces it with
+#: one that holds the same data minus the locale-specific parts of languages the app does not offer
+#: (about 18 MB less); root and every non-locale item (converters, normalisation, break rules and their
+#: dictionaries, time-zone rules) stay. ICU falls back to root for a locale whose data is absent, which only
+#: changes sorting and names in languages the trainer does not show. Needs icupkg (Debian: icu-devtools)
+#: and binutils (as, ld, nm, readelf).
+ICU_DATA = "PySide6/Qt/lib/libicudata.so.*"
+#: Items that end in .res but belong to no locale (must never be removed).
+ICU_NON_LOCALE = {"res_index", "pool", "supplementalData", "supplementalMetadata", "tzdbNames", "likelySubtags",
+                  "langInfo", "zoneinfo64", "metaZones", "timezoneTypes", "windowsZones", "keyTypeData",
+                  "numberingSystems", "plurals", "pluralRanges", "dayPeriods", "genderList",
+                  "grammaticalFeatures", "icuver", "icustd", "currencyNumericCodes", "units", "cnvalias"}
+
+
+def icu_items_left_out(items: list[str], languages: list[str]) -> list[str]:
+    """The ICU data items ('coll/de.res', 'de_AT.res', ...) of languages not in `languages` ('root' always
+    stays); every other item stays."""
+    keep = set(languages) | {"root"}
+    out = []
+    for item in items:
+        stem, ext = os.path.splitext(item.rsplit("/", 1)[-1])
+        lang = stem.split("_")[0]
+        if ext == ".res" and stem not in ICU_NON_LOCALE and re.fullmatch(r"[a-z]{2,3}", lang) and lang not in keep:
+            out.append(item)
+    return out
+
+
+def slim_icu_data(internal: Path, languages: list[str] | None = None) -> tuple[int, str]:
+    """Replace Qt's ICU data library in a collected Linux app by one without the locale data of languages
+    the app does not offer; returns (bytes saved, what was done). Same soname and data symbol
+    (icudtNN_dat); the data package is rewritten by ICU's own icupkg and linked by the GNU assembler."""
+    import subprocess
+    import tempfile
+
+    libs = [p for p in Path(internal).glob(ICU_DATA) if p.is_file() and not p.is_symlink()]
+    if not libs:
+        return 0, "no ICU data library in the bundle"
+    if len(libs) > 1:
+        raise SystemExit(f"bundle_data.ICU_DATA: several libraries match: {libs}")
+    lib = libs[0]
+    out = subprocess.run(["nm", "-D", "--defined-only", "-S", str(lib)], capture_output=True, text=True,
+                         check=True).stdout
+    m = re.search(r"^([0-9a-f]+) ([0-9a-f]+) R (icudt(\d+)_dat)$", out, re.M)
+    if not m:
+        raise SystemExit(f"{lib}: no icudtNN_dat symbol; the ICU layout changed, update slim_icu_data")
+    addr, size, symbol, version = int(m.group(1), 16), int(m.group(2), 16), m.group(3), m.group(4)
+    sections = subprocess.run(["readelf", "-SW", str(lib)], capture_output=True, text=True, check=True).stdout
+    blob = None
+    for sm in re.finditer(r"\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)", sections):
+        start, offset, length = (int(sm.group(i), 16) for i in (2, 3, 4))
+        if start <= addr and addr + size <= start + length:
+            with open(lib, "rb") as fh:
+                fh.seek(offset + addr - start)
+                blob = fh.read(size)
+            break
+    if blob is None or len(blob) != size:
+        raise SystemExit(f"{lib}: cannot locate {symbol} in its sections")
+    soname = re.search(r"\(SONAME\).*\[(.+?)\]",
+                       subprocess.run(["readelf", "-d", str(lib)], capture_output=True, text=True,
+                                      check=True).stdout).group(1)
+    languages = app_languages() if languages is None else languages
+    with tempfile.TemporaryDirectory(prefix="icu-") as tmp:
+        tmp = Path(tmp)
+        full, slim = tmp / f"icudt{version}l.dat", tmp / "slim" / f"icudt{version}l.dat"
+        slim.parent.mkdir()
+        full.write_bytes(blob)
+        items = subprocess.run(["icupkg", "-l", str(full)], capture_output=True, text=True,
+                               check=True).stdout.split()
+        drop = icu_items_left_out(items, languages)
+        (tmp / "drop.txt").write_text("\n".join(drop) + "\n")
+        subprocess.run(["icupkg", "-r", str(tmp / "drop.txt"), str(full), str(slim)], check=True,
+                       capture_output=True)
+        kept = subprocess.run(["icupkg", "-l", str(slim)], capture_output=True, text=True, check=True).stdout.split()
+        if len(kept) != len(items) - len(drop):
+            raise SystemExit(f"icupkg kept {len(kept)} of {len(items)} ICU items, expected {len(items) - len(drop)}")
+        (tmp / "data.S").write_text(
+            f".globl {symbol}\n.section .note.GNU-stack,\"\",%progbits\n.section .rodata\n.balign 16\n"
+            f".type {symbol},%object\n.size {symbol}, {slim.stat().st_size}\n{symbol}:\n.incbin \"{slim}\"\n")
+        subprocess.run(["as", "-o", str(tmp / "data.o"), str(tmp / "data.S")], check=True)
+        subprocess.run(["ld", "-shared", "-soname", soname, "-o", str(tmp / soname), str(tmp / "data.o")], check=True)
+        before = lib.stat().st_size
+        lib.write_bytes((tmp / soname).read_bytes())
+    return before - lib.stat().st_size, (f"{lib.name}: {len(drop)} of {len(items)} ICU items left out (locale "
+                                         f"data of languages other than {', '.join(languages)})")
+
+
 def _is_junk(path: Path) -> bool:
     return any(fnmatch.fnmatch(part, pat) for part in path.parts for pat in JUNK)
 
@@ -292,6 +408,8 @@ def collected_packages() -> list[str]:
 def pruned(dest: str) -> str | None:
     """The reason a bundle path is dropped, or None when it stays."""
     dest = dest.replace("\\", "/")
+    if dest in PRUNE_KEEP:
+        return None
     for pattern, why in PRUNE:
         if fnmatch.fnmatch(dest, pattern):
             return why

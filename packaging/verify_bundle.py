@@ -1,9 +1,12 @@
 """Check a built one-folder app against packaging/bundle_data.py and print where its size goes.
 
-    python packaging/verify_bundle.py DIST/trainer [--json OUT.json]
+    python packaging/verify_bundle.py DIST/trainer [--json OUT.json] [--limit-mb 400]
 
+Prints the unpacked size, the speech-to-text model's share of it (the model files listed in
+assets/models/packaged.json) and the size without that model, which is held to bundle_data.SIZE_LIMIT_MB.
 Fails (exit 1) when a data file the spec should carry is missing or differs from its source, when a model
-in assets/models/manifest.json is missing, or when something meant to be left out is in the bundle.
+in assets/models/manifest.json or packaged.json is missing, when something meant to be left out is in the
+bundle, or when the bundle without the speech model is over the limit.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bundle_data as bd  # noqa: E402
 
 #: Paths (relative to the data root) that must not be in the bundle.
-MUST_BE_ABSENT = ("matplotlib", "PIL", "tkinter", "PySide6/Qt/translations", "PySide6/QtWebEngineCore.abi3.so",
+MUST_BE_ABSENT = ("matplotlib", "PIL", "tkinter", "PySide6/QtWebEngineCore.abi3.so",
                   "PySide6/Qt/lib/libQt6WebEngineCore.so.6", "PySide6/Qt/lib/libQt6Pdf.so.6",
+                  "PySide6/Qt/lib/libQt6Multimedia.so.6", "PySide6/Qt/plugins/multimedia",
+                  "PySide6/Qt/lib/libQt6Quick.so.6", "PySide6/Qt/lib/libavcodec.so.61", "hf_xet",
                   "pytest", "_pytest", "hypothesis")
 
 
@@ -52,6 +57,12 @@ def verify(app: Path, src_root: Path) -> list[str]:
     for name in manifest:
         if not (root / "assets" / "models" / name).is_file():
             problems.append(f"model missing: assets/models/{name}")
+    for name, rel in packaged_model_files(src_root):
+        if not (root / rel).is_file():
+            problems.append(f"packaged model file missing ({name}): {rel}")
+    for rel in bd.PRUNE_KEEP:
+        if not (root / rel).is_file():
+            problems.append(f"missing (kept on purpose): {rel}")
     for rel in MUST_BE_ABSENT:
         if (root / rel).exists():
             problems.append(f"should have been left out: {rel}")
@@ -64,7 +75,25 @@ def verify(app: Path, src_root: Path) -> list[str]:
     return problems
 
 
-def breakdown(app: Path, top: int = 12) -> list[tuple[str, int]]:
+def packaged_model_files(src_root: Path) -> list[tuple[str, str]]:
+    """(model name, path under the data root) of each file of the models that ship inside Python packages
+    (assets/models/packaged.json: the speech-to-text model)."""
+    path = src_root / "assets" / "models" / "packaged.json"
+    if not path.is_file():
+        return []
+    out = []
+    for name, entry in json.loads(path.read_text(encoding="utf-8")).items():
+        for fname in entry["files"]:
+            out.append((name, f"{entry['package']}/{entry['folder']}/{fname}"))
+    return out
+
+
+def speech_model_bytes(app: Path, src_root: Path) -> int:
+    root = data_root(app)
+    return sum((root / rel).stat().st_size for _, rel in packaged_model_files(src_root) if (root / rel).is_file())
+
+
+def breakdown(app: Path, top: int = 15) -> list[tuple[str, int]]:
     root = data_root(app)
     sizes = []
     loose = 0
@@ -83,14 +112,23 @@ def main() -> int:
     ap.add_argument("app", type=Path, help="the one-folder app, e.g. build/linux/dist/trainer")
     ap.add_argument("--src", type=Path, default=bd.ROOT, help="the checkout the app was built from")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--limit-mb", type=float, default=bd.SIZE_LIMIT_MB,
+                    help="most MB (10^6 bytes) the bundle may hold, the speech model not counted")
     args = ap.parse_args()
     problems = verify(args.app, args.src)
     size = tree_size(args.app)
+    model = speech_model_bytes(args.app, args.src)
     print(f"bundle: {args.app} {size / 1e6:.0f} MB unpacked ({size / 2**20:.0f} MiB)")
     for name, n in breakdown(args.app):
         print(f"  {n / 1e6:7.1f} MB  {name}")
+    print(f"size: {size / 1e6:.1f} MB unpacked = {(size - model) / 1e6:.1f} MB app + {model / 1e6:.1f} MB "
+          f"speech-to-text model (limit without the model: {args.limit_mb:.0f} MB)")
+    if size - model > args.limit_mb * 1e6:
+        problems.append(f"over the size limit: {(size - model) / 1e6:.1f} MB without the speech model, "
+                        f"limit {args.limit_mb:.0f} MB")
     if args.json:
-        args.json.write_text(json.dumps({"bundle_bytes": size, "problems": problems,
+        args.json.write_text(json.dumps({"bundle_bytes": size, "speech_model_bytes": model,
+                                         "limit_mb": args.limit_mb, "problems": problems,
                                          "breakdown": breakdown(args.app, 30)}, indent=2) + "\n")
     if problems:
         print("bundle check FAILED:\n  " + "\n  ".join(problems))

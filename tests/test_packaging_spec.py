@@ -41,7 +41,8 @@ def _toc(pairs, typecode):
 def run_spec(monkeypatch, tmp_path, platform: str) -> tuple[Recorder, dict]:
     rec = Recorder()
     # What PyInstaller's own hooks would add, so the test sees the spec prune them.
-    hook_datas = [("/site/PySide6/Qt/translations/qtbase_de.qm", "PySide6/Qt/translations")]
+    hook_datas = [("/site/PySide6/Qt/translations/qtbase_de.qm", "PySide6/Qt/translations"),
+                  ("/site/PySide6/Qt/translations/qtbase_fr.qm", "PySide6/Qt/translations")]
     hook_bins = [("/site/onnxruntime/capi/libonnxruntime.so.1.32.0", "onnxruntime/capi"),
                  ("/site/onnxruntime/capi/onnxruntime_pybind11_state.so", "onnxruntime/capi")]
 
@@ -195,7 +196,8 @@ def test_files_scenarios_refer_to_are_shipped(linux_spec):
 def test_pruning_drops_only_what_it_declares(linux_spec):
     rec, _ = linux_spec
     got = collected(rec)
-    assert not any(d.startswith("PySide6/Qt/translations/") for d in got)
+    # Qt's own French dialogs stay (the app offers French), other languages go.
+    assert [d for d in got if d.startswith("PySide6/Qt/translations/")] == ["PySide6/Qt/translations/qtbase_fr.qm"]
     assert "onnxruntime/capi/libonnxruntime.so.1.32.0" not in got
     assert "onnxruntime/capi/onnxruntime_pybind11_state.so" in got
     for f in shipped_files():
@@ -219,8 +221,9 @@ def test_analysis_settings(linux_spec, tmp_path):
     (a,) = rec.analyses  # Linux: one executable, one analysis
     assert a.scripts[0][1].endswith("packaging/launcher.py")
     assert Path(a.kw["pathex"][0]).resolve() == REPO.resolve()
-    assert "PySide6.QtMultimedia" in a.kw["hiddenimports"]
-    assert "matplotlib" in a.kw["excludes"] and "webrtcvad" in a.kw["excludes"]
+    # Recorded patient clips are decoded by OpenCV: Qt Multimedia (a third FFmpeg, Qt Quick, QML) stays out.
+    assert "PySide6.QtMultimedia" in a.kw["excludes"] and "PySide6.QtMultimedia" not in a.kw["hiddenimports"]
+    assert "matplotlib" in a.kw["excludes"] and "webrtcvad" in a.kw["excludes"] and "hf_xet" in a.kw["excludes"]
     (hook,) = a.kw["runtime_hooks"]
     assert Path(hook).is_file()
     (exe,) = rec.exes
@@ -237,13 +240,11 @@ def test_qt_plugins_are_filtered_at_collection(linux_spec):
                       "platforminputcontexts": ["libcomposeplatforminputcontextplugin.so",
                                                 "libqtvirtualkeyboardplugin.so"],
                       "platformthemes": ["libqgtk3.so", "libqxdgdesktopportal.so"],
-                      "multimedia": ["libffmpegmediaplugin.so"],
                       "imageformats": ["libqjpeg.so", "libqpdf.so"]}
     kept = {t: [Path(src).name for src, _ in info.collect_plugins(t)] for t in info.available}
     assert kept["platforms"] == ["libqxcb.so", "libqwayland.so", "libqoffscreen.so"]
     assert kept["platforminputcontexts"] == ["libcomposeplatforminputcontextplugin.so"]
     assert kept["platformthemes"] == ["libqxdgdesktopportal.so"]
-    assert kept["multimedia"] == ["libffmpegmediaplugin.so"]  # recorded patient clips need it
     assert kept["imageformats"] == ["libqjpeg.so"]
     # Windows names match the same patterns.
     assert bd.qt_plugin_left_out("platforms", "C:/qt/plugins/platforms/qvnc.dll")

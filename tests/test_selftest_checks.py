@@ -166,6 +166,18 @@ def test_patient_voice_is_synthesised_and_heard(monkeypatch):
     assert r.status == FAIL and "heard speech in 0% of the synthesised line" in r.detail
 
 
+def test_speech_to_text_hears_the_test_line_and_refuses_an_altered_model(assets_copy):
+    r = run_check("speech-to-text", selftest.check_speech_to_text)
+    assert r.status == OK, r.detail
+    assert "camera" in r.detail.lower()
+    packaged = assets_copy / "models" / "packaged.json"
+    entry = json.loads(packaged.read_text(encoding="utf-8"))
+    entry["whisper-tiny.en"]["files"]["model.bin"]["sha256"] = "0" * 64
+    packaged.write_text(json.dumps(entry), encoding="utf-8")
+    r = run_check("speech-to-text", selftest.check_speech_to_text)
+    assert r.status == FAIL and "altered" in r.detail, r.detail
+
+
 def test_portaudio_check_is_ok_or_a_warning_never_a_failure():
     r = run_check("audio devices", selftest.check_portaudio)
     assert r.status in (OK, WARN), r.detail

@@ -198,12 +198,33 @@ def test_connection_states(maria):
 
 def test_recorded_clip_replaces_the_drawn_patient(maria, qtbot, fixtures):
     view, _ = maria
-    clip = fixtures("video/talking_nods.mp4")
-    view.play_clip(str(clip))
+    drawn = _arr(view.grab().toImage(), FACE)
+    assert view.play_clip(str(fixtures("video/talking_nods.mp4")))
     qtbot.waitUntil(lambda: view.clip_playing, timeout=10000)
-    img = view.grab().toImage()
-    assert not img.isNull()
+    shown = _arr(view.grab().toImage(), FACE)
+    assert np.abs(shown - drawn).mean() > 20  # the recorded person, not the drawing
     view.stop_clip()
+    assert not view.clip_playing
+    assert np.abs(_arr(view.grab().toImage(), FACE) - drawn).mean() < 5
+
+
+def test_a_clip_ends_by_itself_and_an_unreadable_one_is_refused(maria, qtbot, tmp_path):
+    import cv2
+
+    view, _ = maria
+    short = tmp_path / "short.avi"  # 0.4 s of a plain blue picture
+    writer = cv2.VideoWriter(str(short), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
+    for _ in range(4):
+        writer.write(np.full((240, 320, 3), (200, 40, 20), np.uint8))
+    writer.release()
+    assert view.play_clip(str(short))
+    assert view.clip_playing
+    centre = _arr(view.grab().toImage(), QRect(470, 260, 20, 20)).mean(axis=(0, 1))
+    assert centre[2] > 150 and centre[0] < 80  # blue, as written (BGR in the file, RGB on screen)
+    qtbot.waitUntil(lambda: not view.clip_playing, timeout=10000)
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("not a video")
+    assert not view.play_clip(str(not_video))
     assert not view.clip_playing
 
 

@@ -166,6 +166,31 @@ def check_patient_voice() -> str:
             f"{speech:.0%} of it and nothing in silence")
 
 
+def check_speech_to_text() -> str:
+    """The speech-to-text engine (faster-whisper on CTranslate2) and its packaged model: the synthesised
+    test line must come back as most of its words."""
+    import re
+
+    from trainer.analysis.stt import RATE, SpeechRecognizer
+    from trainer.capture.patient_voice import PatientVoice, resample
+
+    with tempfile.TemporaryDirectory(prefix="trainer-selftest-", ignore_cleanup_errors=True) as tmp:
+        line = PatientVoice(cache_dir=tmp).render(SELFTEST_LINE)
+    t0 = time.perf_counter()
+    recognizer = SpeechRecognizer(threads=1)
+    load_s = time.perf_counter() - t0
+    heard = recognizer.transcribe(resample(line.samples, line.rate, RATE)).text
+
+    def words(text: str) -> set[str]:
+        return set(re.findall(r"[a-z']+", text.lower()))
+
+    said = words(SELFTEST_LINE)
+    share = len(said & words(heard)) / len(said)
+    if share < 0.6:
+        raise RuntimeError(f"the recogniser heard {heard!r} for {SELFTEST_LINE!r} ({share:.0%} of the words)")
+    return f"model loaded in {load_s:.1f} s; heard {share:.0%} of the test line's words: {heard.strip()!r}"
+
+
 def check_portaudio() -> str:
     from trainer.core.errors import DeviceUnavailable
 
@@ -270,6 +295,7 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("face landmarker", check_landmarker),
     ("audio decoding", check_audio_decoding),
     ("patient voice", check_patient_voice),
+    ("speech-to-text", check_speech_to_text),
     ("audio devices", check_portaudio),
     ("sound output", check_sound_output),
     ("built-in scenarios", check_scenarios),

@@ -5,8 +5,11 @@ persona's appearance (skin tone, hair colour and style, age cues, glasses, facia
 front of a home background. The figure breathes and sways a little, blinks at irregular intervals,
 looks at the clinician (with small glances away), moves its lips with the loudness envelope of the
 line being spoken, and changes expression smoothly between seven emotions. A caption strip shows the
-current line. When the scenario gives a recorded video clip, `play_clip(path)` shows that instead
-(QtMultimedia, muted: the clip's sound is played with the other patient audio).
+current line. When the scenario gives a recorded video clip, `play_clip(path)` shows that instead,
+muted (the clip's sound is played with the other patient audio). Its frames are decoded by the app's
+video-file reader (trainer.capture.video, OpenCV) on this widget's own timer, not by Qt Multimedia:
+the packaged app leaves Qt Multimedia out (its FFmpeg plugin brings a third FFmpeg and Qt Quick/QML,
+about 45 MB; docs/packaging.md).
 
 API used by the visit window:
     view = PatientView(persona)              # trainer.core.scenario.Persona
@@ -29,7 +32,7 @@ import zlib
 from dataclasses import dataclass, fields
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, QUrl
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import (QColor, QFont, QFontMetrics, QImage, QLinearGradient, QPainter, QPainterPath, QPen,
                            QPixmap, QRadialGradient)
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -135,8 +138,10 @@ class PatientView(QWidget):
         self._figures = [_Figure(persona, seed=zlib.crc32(persona.name.encode()))]
         self._bg_cache: tuple[tuple, QPixmap] | None = None
         self._frozen: QPixmap | None = None
-        self._clip = None  # (player, sink) while a recorded clip plays
+        self._clip: _Clip | None = None  # while a recorded clip plays
         self._clip_image: QImage | None = None
+        self._clip_timer = QTimer(self)
+        self._clip_timer.timeout.connect(self._advance_clip)
         self._time_fn = time.monotonic
         self._t0 = self._time_fn()
         self._last = 0.0
@@ -212,29 +217,28 @@ class PatientView(QWidget):
         self.update()
 
     def play_clip(self, path: str) -> bool:
-        """Show a recorded video clip instead of the drawn patient (muted). Returns False if Qt's
-        multimedia cannot play it, in which case the drawn patient stays."""
-        try:
-            from PySide6.QtMultimedia import QMediaPlayer, QVideoSink
-        except ImportError:
-            return False
+        """Show a recorded video clip instead of the drawn patient (muted), each frame at its own time in
+        the clip. Returns False if the file cannot be decoded, in which case the drawn patient stays."""
+        from trainer.capture.video import VideoFileSource
+        from trainer.core.errors import SourceError
+
         self.stop_clip()
-        player = QMediaPlayer(self)
-        sink = QVideoSink(self)
-        player.setVideoSink(sink)
-        sink.videoFrameChanged.connect(self._on_clip_frame)
-        player.mediaStatusChanged.connect(self._on_clip_status)
-        player.setSource(QUrl.fromLocalFile(str(path)))
-        player.play()
-        self._clip = (player, sink)
-        return player.error() == QMediaPlayer.NoError
+        source = VideoFileSource(path, realtime=False)
+        try:
+            source.open()
+        except SourceError:
+            source.close()
+            return False
+        self._clip = _Clip(source, source.frames(), time.monotonic())
+        # Twice the clip's frame rate, so no frame is shown much later than its time.
+        self._clip_timer.start(max(5, int(500 / source.fps)))
+        self._advance_clip()
+        return True
 
     def stop_clip(self) -> None:
+        self._clip_timer.stop()
         if self._clip is not None:
-            player, sink = self._clip
-            player.stop()
-            player.deleteLater()
-            sink.deleteLater()
+            self._clip.source.close()
         self._clip = None
         self._clip_image = None
         self.update()
@@ -391,17 +395,38 @@ class PatientView(QWidget):
                 p.drawLine(c + QPointF(-6 + 5 * i, 6), c + QPointF(-6 + 5 * i, 6 - 4 * (i + 1)))
 
     # -- clip ---------------------------------------------------------------------------------------
-    def _on_clip_frame(self, frame) -> None:
-        img = frame.toImage()
-        if not img.isNull():
-            self._clip_image = img
+    def _advance_clip(self) -> None:
+        """Show the latest clip frame whose time has come; at the end of the clip, the drawn patient."""
+        clip = self._clip
+        if clip is None:
+            return
+        elapsed = time.monotonic() - clip.started
+        frame = None
+        try:
+            while clip.pending is None or clip.pending.t <= elapsed:
+                if clip.pending is not None:
+                    frame = clip.pending
+                clip.pending = next(clip.frames)
+        except StopIteration:
+            if frame is None:
+                self.stop_clip()
+                return
+            clip.pending = None
+        if frame is not None:
+            h, w = frame.image.shape[:2]
+            self._clip_image = QImage(frame.image.data, w, h, frame.image.strides[0], QImage.Format_BGR888).copy()
             self.update()
 
-    def _on_clip_status(self, status) -> None:
-        from PySide6.QtMultimedia import QMediaPlayer
 
-        if status in (QMediaPlayer.EndOfMedia, QMediaPlayer.InvalidMedia):
-            self.stop_clip()
+@dataclass
+class _Clip:
+    """A recorded clip being shown: its reader, its frame iterator, when it started (monotonic s) and the
+    next frame, read but not yet due."""
+
+    source: object  # trainer.capture.video.VideoFileSource
+    frames: object  # iterator of trainer.capture.base.Frame
+    started: float
+    pending: object = None
 
 
 class _Figure:
