@@ -67,7 +67,7 @@ HIDDEN_IMPORTS: tuple[str, ...] = ()
 #: leaving them out also keeps their native libraries and plugins out. Qt Multimedia's FFmpeg plugin alone
 #: brought a third FFmpeg (7.1), Qt Quick and QML (about 45 MB).
 EXCLUDED_MODULES = (
-    "matplotlib", "PIL", "fontTools", "kiwisolver", "contourpy", "cycler", "pyparsing", "hf_xet",
+    "matplotlib", "PIL", "fontTools", "kiwisolver", "contourpy", "cycler", "pyparsing", "hf_xet", "readline",
     "PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets", "PySide6.QtNetwork",
     "tkinter", "_tkinter", "IPython", "pytest", "_pytest", "pytestqt", "hypothesis", "importlinter",
     "grimp", "pygments", "setuptools", "pkg_resources", "pip", "wheel", "jinja2", "docutils",
@@ -144,10 +144,13 @@ PRUNE_KEEP = tuple(f"PySide6/Qt/translations/qtbase_{lang}.qm" for lang in app_l
 #: Native libraries stripped of their symbol tables after collection (Linux), as glob patterns under the
 #: data root; each must match at least one file. libmediapipe ships with its full symbol table (127 MB ->
 #: 97 MB stripped); a locally built libpython and its extension modules carry debug symbols (35 MB ->
-#: 9 MB). Dynamic symbols stay intact. Never list libraries that a wheel vendored with patchelf
-#: (numpy.libs, the OpenCV .libs folder, av's extension modules): strip corrupts them ("ELF load command
-#: address/offset not page-aligned").
-STRIP_AFTER_COLLECT = ("mediapipe/tasks/c/libmediapipe.so", "libpython3*.so*", "python3*/lib-dynload/*.so")
+#: 9 MB); CTranslate2's library and the tokenizers extension keep full symbol tables (80.8 -> 74.7 MB and
+#: 11.3 -> 8.0 MB). Dynamic symbols stay intact. Never list libraries that a wheel vendored with patchelf
+#: and that fail afterwards (numpy.libs, the OpenCV .libs folder, av's extension modules): strip corrupts
+#: them ("ELF load command address/offset not page-aligned"). libctranslate2 was vendored the same way but
+#: loads and transcribes once stripped: the build's self-test (speech-to-text check) proves it each time.
+STRIP_AFTER_COLLECT = ("mediapipe/tasks/c/libmediapipe.so", "libpython3*.so*", "python3*/lib-dynload/*.so",
+                       "ctranslate2.libs/libctranslate2-*.so*", "tokenizers/*.so")
 #: Debug information only (`strip --strip-debug`: the symbol tables stay), for extension modules that a wheel
 #: shipped with DWARF data. PyAV's Cython modules carry 24 MB of it (30 MB -> 6 MB). Unlike
 #: --strip-unneeded, this leaves the patchelf-edited program headers alone: the modules load and decode
