@@ -152,44 +152,45 @@ if [ -z "$FIXTURE" ]; then
     "$VENV/bin/python" "$SRC/packaging/make_smoke_video.py" "$FIXTURE" >/dev/null
   fi
 fi
+# smoke NAME CHECK ARG -- COMMAND...: run COMMAND on the bundle (output in $SMOKE/NAME.out), then the Python
+# CHECK on ARG (its output goes to the log); prints "passed" only when both succeed.
+smoke() {
+  local name=$1 check=$2 arg=$3
+  shift 4
+  if run_bundle "$@" > "$SMOKE/$name.out" 2>&1; then
+    "$VENV/bin/python" -c "$check" "$arg" >&2 && { echo passed; return; }
+  else
+    tail -20 "$SMOKE/$name.out" >&2
+  fi
+  echo FAILED
+}
+[ -f "$FIXTURE" ] || { log "fixture not found: $FIXTURE"; status=1; }
+
 log "smoke test 2/4: trainer analyze $FIXTURE"
-analyze=FAILED
-if [ ! -f "$FIXTURE" ]; then
-  log "fixture not found: $FIXTURE"; status=1
-elif run_bundle "$APP/trainer" analyze "$FIXTURE" --out "$SMOKE/analysis" --quiet > "$SMOKE/analyze.out" 2>&1; then
-  if "$VENV/bin/python" - "$SMOKE/analysis" <<'EOF'
+analyze=$(smoke analyze '
 import json, sys
 from pathlib import Path
 out = Path(sys.argv[1])
 s = json.loads((out / "summary.json").read_text())
 rows = (out / "frames.csv").read_text().splitlines()
 assert s["frames"] > 0 and len(rows) > 1, "no frames analysed"
-print(f"[build]   {s['frames']} frames, eye contact {s.get('eye_contact_ratio')}, speech {s.get('speech_s')} s, "
-      f"{s.get('processing_fps')} fps")
-EOF
-  then analyze=passed; else status=1; fi
-else
-  status=1; tail -20 "$SMOKE/analyze.out"
-fi
+print("[build]   {} frames, eye contact {}, speech {} s, {} fps".format(
+    s["frames"], s.get("eye_contact_ratio"), s.get("speech_s"), s.get("processing_fps")))
+' "$SMOKE/analysis" -- "$APP/trainer" analyze "$FIXTURE" --out "$SMOKE/analysis" --quiet)
 [ "$analyze" = passed ] || { log "analyze smoke test FAILED"; status=1; }
 
 # A whole visit without a window: the recording answers as camera and microphone, through the same
 # visit runner as the call window (face, voice detection, patient voice, session store).
 log "smoke test 3/4: trainer run first-checkin --headless (the fixture as camera and microphone)"
-visit=FAILED
-if [ -f "$FIXTURE" ] && run_bundle "$APP/trainer" run first-checkin --headless --camera "$FIXTURE" --mic "$FIXTURE" \
-     --out "$SMOKE/visit" > "$SMOKE/visit.out" 2>&1; then
-  if "$VENV/bin/python" - "$SMOKE/visit/summary.json" <<'EOF'
+visit=$(smoke visit '
 import json, sys
 s = json.loads(open(sys.argv[1]).read())
 assert s["figures"]["face_samples"] > 0 and s["turns"], "the visit stored no face samples or no turns"
-print(f"[build]   {s['end_reason']}, {s['duration_s']:.0f} s, {len(s['turns'])} turns, "
-      f"{s['figures']['face_samples']} face samples")
-EOF
-  then visit=passed; else status=1; fi
-else
-  status=1; tail -20 "$SMOKE/visit.out"
-fi
+print("[build]   {}, {:.0f} s, {} turns, {} face samples".format(
+    s["end_reason"], s["duration_s"], len(s["turns"]), s["figures"]["face_samples"]))
+' "$SMOKE/visit/summary.json" -- "$APP/trainer" run first-checkin --headless --camera "$FIXTURE" --mic "$FIXTURE" \
+  --out "$SMOKE/visit")
+[ "$visit" = passed ] || { log "headless visit smoke test FAILED"; status=1; }
 
 log "smoke test 4/4: cold start to the first window (Xvfb, $RUNS launches)"
 start_line="not measured"
