@@ -107,6 +107,14 @@ QT_PLUGINS_LEFT_OUT: tuple[tuple[str, str], ...] = (
     ("platforminputcontexts/*virtualkeyboard*", "on-screen keyboard (needs Qt Quick and QML)"),
     ("platformthemes/*gtk3*", "GTK 3 theme (pulls in GTK, Cairo and Pango; Qt's own style is used)"),
     ("imageformats/*qpdf*", "PDF image format (Qt Pdf)"),
+    # The app opens no image file through Qt (the self-test image is read by OpenCV); JPEG, GIF and SVG
+    # stay for Qt's own icons and styles.
+    ("imageformats/*qtiff*", "TIFF images"),
+    ("imageformats/*qwebp*", "WebP images"),
+    ("imageformats/*qicns*", "macOS icon files"),
+    ("imageformats/*qtga*", "TGA images"),
+    ("imageformats/*qwbmp*", "WBMP images"),
+    ("imageformats/*qico*", "Windows icon files"),
 )
 
 #: Bundle paths (as PyInstaller lays them out under the data root) dropped after analysis, with why.

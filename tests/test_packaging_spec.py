@@ -240,12 +240,12 @@ def test_qt_plugins_are_filtered_at_collection(linux_spec):
                       "platforminputcontexts": ["libcomposeplatforminputcontextplugin.so",
                                                 "libqtvirtualkeyboardplugin.so"],
                       "platformthemes": ["libqgtk3.so", "libqxdgdesktopportal.so"],
-                      "imageformats": ["libqjpeg.so", "libqpdf.so"]}
+                      "imageformats": ["libqjpeg.so", "libqpdf.so", "libqtiff.so", "libqsvg.so"]}
     kept = {t: [Path(src).name for src, _ in info.collect_plugins(t)] for t in info.available}
     assert kept["platforms"] == ["libqxcb.so", "libqwayland.so", "libqoffscreen.so"]
     assert kept["platforminputcontexts"] == ["libcomposeplatforminputcontextplugin.so"]
     assert kept["platformthemes"] == ["libqxdgdesktopportal.so"]
-    assert kept["imageformats"] == ["libqjpeg.so"]
+    assert kept["imageformats"] == ["libqjpeg.so", "libqsvg.so"]
     # Windows names match the same patterns.
     assert bd.qt_plugin_left_out("platforms", "C:/qt/plugins/platforms/qvnc.dll")
     assert bd.qt_plugin_left_out("platforms", "C:/qt/plugins/platforms/qwindows.dll") is None
