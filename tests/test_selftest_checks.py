@@ -178,6 +178,20 @@ def test_speech_to_text_hears_the_test_line_and_refuses_an_altered_model(assets_
     assert r.status == FAIL and "altered" in r.detail, r.detail
 
 
+def test_video_recording_is_written_and_read_back(monkeypatch):
+    r = run_check("video recording", selftest.check_video_recording)
+    assert r.status == OK, r.detail
+    # An encoder that is missing (as in an FFmpeg build without it) must not pass.
+    from trainer.store import recording
+
+    def no_encoder(self, out, image):
+        raise ValueError("unknown encoder 'mpeg4'")
+
+    monkeypatch.setattr(recording.VideoRecorder, "_open_video", no_encoder)
+    r = run_check("video recording", selftest.check_video_recording)
+    assert r.status == FAIL and "unknown encoder" in r.detail, r.detail
+
+
 def test_portaudio_check_is_ok_or_a_warning_never_a_failure():
     r = run_check("audio devices", selftest.check_portaudio)
     assert r.status in (OK, WARN), r.detail

@@ -191,6 +191,45 @@ def check_speech_to_text() -> str:
     return f"model loaded in {load_s:.1f} s; heard {share:.0%} of the test line's words: {heard.strip()!r}"
 
 
+def check_video_recording() -> str:
+    """The consented self-view recording (PyAV's MPEG-4 and AAC encoders; in the Linux bundle PyAV runs
+    on OpenCV's FFmpeg, docs/packaging.md): a second of the test face and a tone written, read back."""
+    import cv2
+    import numpy as np
+
+    from trainer.capture.base import Frame
+    from trainer.resources import assets_dir
+    from trainer.store.recording import RecordingReader, VideoRecorder
+
+    image = cv2.imread(str(assets_dir() / SELFTEST_IMAGE), cv2.IMREAD_COLOR)
+    if image is None:
+        raise RuntimeError("the self-test image is missing or unreadable")
+    with tempfile.TemporaryDirectory(prefix="trainer-selftest-", ignore_cleanup_errors=True) as tmp:
+        path = Path(tmp) / "recordings" / "selftest.mkv"
+        recorder = VideoRecorder(path, audio_rate=16000, block=True)
+        for i in range(16):
+            recorder.add_frame(Frame(i / 15, image, i))
+        t = np.arange(16000) / 16000
+        recorder.add_audio(0.0, (0.3 * np.sin(2 * math.pi * 440 * t)).astype(np.float32), 16000)
+        stats = recorder.close()
+        if stats.error or stats.frames == 0:
+            raise RuntimeError(f"the recorder wrote {stats.frames} frames ({stats.error or 'no error given'})")
+        reader = RecordingReader(path)
+        try:
+            shown = reader.frame_at(0.5)
+            has_audio = reader.has_audio
+        finally:
+            reader.close()
+    if shown is None or not has_audio:
+        raise RuntimeError(f"read back: picture {'missing' if shown is None else 'found'}, "
+                           f"sound track {'found' if has_audio else 'missing'}")
+    diff = float(np.abs(cv2.resize(shown, (image.shape[1], image.shape[0])).astype(np.int16)
+                        - image.astype(np.int16)).mean())
+    if diff > 20:
+        raise RuntimeError(f"the picture read back differs from the one written (mean difference {diff:.0f})")
+    return f"{stats.frames} frames and a sound track written (MPEG-4, AAC) and read back"
+
+
 def check_portaudio() -> str:
     from trainer.core.errors import DeviceUnavailable
 
@@ -296,6 +335,7 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("audio decoding", check_audio_decoding),
     ("patient voice", check_patient_voice),
     ("speech-to-text", check_speech_to_text),
+    ("video recording", check_video_recording),
     ("audio devices", check_portaudio),
     ("sound output", check_sound_output),
     ("built-in scenarios", check_scenarios),
