@@ -63,4 +63,7 @@ def test_note_during_the_visit_is_stamped_when_asked_for_and_shows_in_the_replay
     store.add_note(sid, 0.5, "Added from elsewhere", "Peer")  # e.g. the live window of another facilitator
     settle(qtbot, window)
     assert replay.notes_list.count() == 2
+    store.delete_session(sid)  # e.g. by retention: the replay of a session that is gone closes
+    settle(qtbot, window)
+    assert window.replay_page is None and window.stack.currentWidget() is window.history_page
     window.close()

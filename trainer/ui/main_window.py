@@ -325,6 +325,10 @@ class MainWindow(QMainWindow):
         """The store says something changed: reload what is on show and concerned (off the main thread)."""
         if change.kind == "session_started":
             return  # the visit's own window shows it; Past sessions lists it once it is saved
+        if change.kind == "sessions_deleted" and self.replay_page is not None and \
+                concerns(change, self.replay_page.timeline.session_id):
+            self._close_replay()  # the session is gone (deleted elsewhere, or by retention): back to the list
+            return
         if change.kind in ("session_saved", "sessions_deleted", "sessions_imported"):
             self.data.read("learners", lambda store: store.learners(), self.scenario_page.set_learners,
                            on_error=self._read_failed)
@@ -536,15 +540,29 @@ class MainWindow(QMainWindow):
             return
         path, _filter = QFileDialog.getOpenFileName(self, _("Import session bundle"), str(Path.home()),
                                                     _("Session bundles (*.trainerbundle *.zip);;All files (*)"))
-        if path:
-            self._report_bundle(*self.import_from(path))
+        if not path:
+            return
+        # Checked and written on a worker (a bundle with a video takes a while); the window stays responsive.
+        self.statusBar().showMessage(_("Importing {name}…").format(name=Path(path).name))
+
+        def failed(exc: BaseException) -> None:
+            if not isinstance(exc, TrainerError):
+                raise exc
+            self._report_bundle(False, str(exc))
+
+        self.data.read("import", lambda store: import_bundle(store, path),
+                       lambda report: self._report_bundle(*self._imported(report)), on_error=failed)
 
     def import_from(self, path: str) -> tuple[bool, str]:
-        """Import a bundle (all or nothing) and show Past sessions; (ok, message for the user)."""
+        """Import a bundle (all or nothing) here and now, and show Past sessions; (ok, message for the user)."""
         try:
             report = import_bundle(self.store, path)
         except TrainerError as exc:
             return False, str(exc)
+        return self._imported(report)
+
+    def _imported(self, report) -> tuple[bool, str]:
+        """Show Past sessions after an import; (True, what was imported in words)."""
         self.show_history()  # the imported sessions (the store's announcement reloads the list if it is on show)
         if report.added:
             return True, _("Imported {n} session(s); they are marked with where they came from.").format(

@@ -428,16 +428,36 @@ class ReplayPage(QWidget):
         from PySide6.QtWidgets import QFileDialog, QMessageBox
 
         from trainer.core.errors import TrainerError
-        from trainer.ui.report_pdf import write_report
+        from trainer.store.report import report_data
+        from trainer.ui.report_pdf import check_report_path, write_report, write_report_data
 
-        path, _filter = QFileDialog.getSaveFileName(self, "Write the report", f"report-session-{self.timeline.session_id}.pdf",
+        sid = self.timeline.session_id
+        path, _filter = QFileDialog.getSaveFileName(self, "Write the report", f"report-session-{sid}.pdf",
                                                     "PDF (*.pdf);;Web page (*.html)")
         if not path:
             return
-        try:
-            write_report(self.store, self.timeline.session_id, path)
-        except (TrainerError, OSError) as exc:
+
+        def failed(exc: BaseException) -> None:
+            if not isinstance(exc, (TrainerError, OSError)):
+                raise exc
             QMessageBox.warning(self, "Report", str(exc))
+
+        def write(data) -> None:  # drawn here: Qt's painter and text layout belong to the main thread
+            try:
+                write_report_data(data, path)
+            except (TrainerError, OSError) as exc:
+                failed(exc)
+
+        try:
+            check_report_path(path)
+            if self.data is None:
+                write_report(self.store, sid, path)
+                return
+        except (TrainerError, OSError) as exc:
+            failed(exc)
+            return
+        # The report's content (summary, timeline, notes, ratings) is read off the main thread.
+        self.data.read(f"report-{sid}", lambda store: report_data(store, sid), write, on_error=failed)
 
     # -- the patient's side -------------------------------------------------------------------------
     def _reenact(self, view) -> None:

@@ -55,19 +55,31 @@ def paint_timeline(p: QPainter, rect: QRectF, timeline, font: QFont) -> None:
 
 def write_report(store, session_id: int, out: str | Path, include_reflection: bool = True) -> Path:
     """Write the session's report as PDF or HTML, by the extension of `out` (.pdf, .html/.htm)."""
-    from trainer.core.errors import StoreError
     from trainer.store.report import report_data
 
-    out = Path(out)
+    check_report_path(out)
     if QGuiApplication.instance() is None:  # from the command line: Qt's painter needs an application, no screen
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         write_report._app = QGuiApplication([])  # kept alive for the process
-    data = report_data(store, session_id, include_reflection=include_reflection)
+    return write_report_data(report_data(store, session_id, include_reflection=include_reflection), out)
+
+
+def check_report_path(out: str | Path) -> None:
+    """Raise StoreError unless `out` names a .pdf or .html/.htm file."""
+    from trainer.core.errors import StoreError
+
+    if Path(out).suffix.lower() not in (".pdf", ".html", ".htm"):
+        raise StoreError(f"A report is written as .pdf or .html, not '{Path(out).suffix or Path(out).name}'.")
+
+
+def write_report_data(data: ReportData, out: str | Path) -> Path:
+    """Write gathered report data (store.report.report_data, which the app reads off the main thread) as PDF
+    or HTML, by the extension of `out`."""
+    check_report_path(out)
+    out = Path(out)
     if out.suffix.lower() in (".html", ".htm"):
         out.write_text(report_html(data), encoding="utf-8")
         return out
-    if out.suffix.lower() != ".pdf":
-        raise StoreError(f"A report is written as .pdf or .html, not '{out.suffix or out.name}'.")
     return write_pdf(data, out)
 
 
