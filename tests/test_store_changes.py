@@ -88,3 +88,21 @@ def test_a_store_migrated_from_every_earlier_version_has_the_new_schema_and_keep
             store.set_rating(1, "eye_contact", "partly shown", "F")
             store.set_reflection(1, {"skipped": True})
             assert store.progress()["ratings"][0]["levels"] == ["partly shown"]
+
+
+def test_a_failing_listener_is_reported_and_does_not_undo_or_stop_the_change(tmp_path, monkeypatch):
+    import sys
+
+    store = SessionStore(tmp_path / "a.db")
+    sid = store.create_session("sc", "S")
+    reported, heard = [], []
+
+    def broken(change):
+        raise RuntimeError("listener broke")
+
+    store.add_listener(broken)
+    store.add_listener(heard.append)
+    monkeypatch.setattr(sys, "excepthook", lambda *info: reported.append(info[1]))
+    store.add_note(sid, 1.0, "kept", "F")
+    assert [n["text"] for n in store.notes(sid)] == ["kept"] and heard == [StoreChange("notes", (sid,))]
+    assert [str(e) for e in reported] == ["listener broke"]

@@ -35,6 +35,7 @@ import os
 import shutil
 import queue
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -367,14 +368,18 @@ class SessionStore:
 
     def announce(self, kind: str, session_ids=()) -> None:
         """Tell the listeners that `kind` (CHANGE_KINDS) happened to these sessions. The store's own writers
-        call it after committing; bundle import (which writes in one transaction of its own) too."""
+        call it after committing; bundle import (which writes in one transaction of its own) too. A listener
+        that raises is reported through sys.excepthook (the GUI shows it) and the others still hear."""
         if kind not in CHANGE_KINDS:
             raise ValueError(f"unknown store change {kind!r}")
         change = StoreChange(kind, tuple(int(i) for i in session_ids))
         with self._listeners_lock:
             listeners = list(self._listeners)
         for listener in listeners:
-            listener(change)
+            try:
+                listener(change)
+            except Exception:  # noqa: BLE001 - reported, not swallowed; the change is committed whatever a listener does
+                sys.excepthook(*sys.exc_info())
 
     # -- writing ------------------------------------------------------------------------------------
     @_explained

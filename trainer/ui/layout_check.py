@@ -141,6 +141,20 @@ def pages(window, precheck_report=None):
     return out
 
 
+def _settle(window, app, timeout_s: float = 60.0) -> None:
+    """Let the page's background reads (ui.store_data) finish and their results be shown."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    for _ in range(3):
+        app.processEvents()
+        while window.data.pending and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
+    for _ in range(3):
+        app.processEvents()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--screen", default="1440x900")
@@ -169,8 +183,7 @@ def main(argv=None) -> int:
     result = {"screen": args.screen, "scale": scale, "window": [w, h], "pages": {}}
     for name, show in pages(window, report):
         show()
-        for _ in range(3):
-            app.processEvents()
+        _settle(window, app)
         scrolls = _scrolls(window)
         if args.shots:
             Path(args.shots).mkdir(parents=True, exist_ok=True)
