@@ -79,3 +79,83 @@ def test_turn_time_limits_can_be_extended_or_turned_off():
         assert bool(ended) == (scale == 1.0)  # 1.5x the limit: only the normal limit has run out
         if scale is None:
             assert not [e for e in engine.tick(10_000.0) if e.kind == "clinician_turn_end"]
+
+
+def code_msgids() -> dict[str, str]:
+    """Every literal marked for translation in the app's code (`_("...")` or `N_("...")`), with where."""
+    import ast
+    from pathlib import Path
+
+    root = Path(i18n.__file__).resolve().parents[1]
+    found: dict[str, str] = {}
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            # _("...") / N_("..."), and the names shown from data: a pre-visit check item's name
+            # (CheckItem(part, name, ...)) and a timeline lane's (Lane(name, ...)).
+            arg = {"_": 0, "N_": 0, "CheckItem": 1, "Lane": 0}.get(getattr(getattr(node, "func", None), "id", None))
+            if (isinstance(node, ast.Call) and arg is not None and len(node.args) > arg
+                    and isinstance(node.args[arg], ast.Constant) and isinstance(node.args[arg].value, str)):
+                found.setdefault(node.args[arg].value, f"{path.relative_to(root.parent)}:{node.lineno}")
+    found.update({text: where for where, texts in _tables_shown_translated().items() for text in texts})
+    return found
+
+
+def _tables_shown_translated() -> dict[str, list[str]]:
+    """Tables of English words the app passes through `_()` where it shows them (kept as data elsewhere:
+    JSON output, stored rows), so the catalogue must have each."""
+    from trainer.analysis.precheck import _CAMERA_GOOD, _CAMERA_SEEN
+    from trainer.analysis.quality import ADVICE
+    from trainer.core.measures import MEASURES
+    from trainer.core.policy import SETTINGS
+    from trainer.core.scenario import BEHAVIOURS, DIFFICULTIES
+    from trainer.store.db import DEFAULT_RATING_SCALE
+    from trainer.store.timeline import NOTES_LANE
+
+    return {"core.scenario.BEHAVIOURS": list(BEHAVIOURS.values()), "core.scenario.DIFFICULTIES": list(DIFFICULTIES),
+            "core.measures.MEASURES labels": [m.label for m in MEASURES.values()],
+            "analysis.quality.ADVICE": list(ADVICE.values()),
+            "analysis.precheck tables": [*_CAMERA_SEEN.values(), *_CAMERA_GOOD.values(), *_CAMERA_GOOD],
+            "store.db.DEFAULT_RATING_SCALE": list(DEFAULT_RATING_SCALE), "store.timeline.NOTES_LANE": [NOTES_LANE],
+            "core.policy.SETTINGS shown in About": [t for spec in SETTINGS.values() if spec.in_effect
+                                                    for t in (spec.label, spec.help)],
+            "store.timeline marks": ["face responded", "no visible response", "face not seen", "no camera signal",
+                                     "no microphone signal", "shared the screen", "stopped sharing",
+                                     "invited the caregiver", "interruption"]}
+
+
+def test_the_french_catalogue_is_complete():
+    """Every string the code marks for translation has a French entry (a new string without one fails here,
+    with where it is)."""
+    french = i18n.read_po(i18n.locale_dir() / "fr_CA.po")
+    missing = [f"{where}: {text!r}" for text, where in code_msgids().items() if text.strip() and text not in french]
+    assert not missing, f"{len(missing)} strings have no French translation:\n" + "\n".join(sorted(missing))
+
+
+def test_the_catalogue_has_each_entry_once():
+    import re
+
+    ids = re.findall(r'^msgid "(.*)"$', (i18n.locale_dir() / "fr_CA.po").read_text(encoding="utf-8"), re.M)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
+def test_language_order_of_precedence(tmp_path, monkeypatch):
+    """Strongest first: a language the site policy enforces; the user's own setting; the policy's default;
+    the system's language (the built-in default is 'system'). docs/translation.md states the same order."""
+    from trainer.core.policy import Policy, effective_settings, read_policy_file
+
+    def language(policy_text: str | None, user: dict, lang_env: str) -> str:
+        monkeypatch.setenv("LANGUAGE", lang_env)
+        policy = Policy()
+        if policy_text is not None:
+            path = tmp_path / "policy.yaml"
+            path.write_text(policy_text, encoding="utf-8")
+            policy = Policy((read_policy_file(path),), (path,))
+        return i18n.resolve_language(effective_settings(policy, user).language)
+
+    assert language(None, {}, "fr_CA.UTF-8") == "fr_CA"  # nothing set: the system's language
+    assert language(None, {}, "en_CA.UTF-8") == "en"
+    assert language("version: 1\ndefaults: {language: fr_CA}\n", {}, "en_CA.UTF-8") == "fr_CA"  # policy default
+    assert language("version: 1\ndefaults: {language: fr_CA}\n", {"language": "en"}, "fr_CA") == "en"  # user wins
+    assert language("version: 1\ndefaults: {language: en}\n", {"language": "system"}, "fr_CA") == "fr_CA"
+    assert language("version: 1\nlanguage: en\n", {"language": "fr_CA"}, "fr_CA") == "en"  # enforced: strongest

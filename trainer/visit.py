@@ -32,6 +32,7 @@ from trainer.analysis.pipeline import VisitPipeline
 from trainer.capture.audio import open_audio_source
 from trainer.capture.patient_voice import VIRTUAL_LOOKAHEAD_S, PatientPlayer, PatientVoice, RenderedLine
 from trainer.capture.video import open_frame_source
+from trainer.core.i18n import _
 from trainer.core.clock import SessionClock
 from trainer.core.engine import ScenarioEngine
 from trainer.core.errors import TrainerError
@@ -106,8 +107,8 @@ class VisitRunner:
 
             if not recording_allowed():
                 self.record_video = False
-                self._record_refused = ("This visit is not recorded: the site policy does not allow keeping "
-                                        "camera video.")
+                self._record_refused = _("This visit is not recorded: the site policy does not allow keeping "
+                                         "camera video.")
         self.recorder = None  # trainer.store.recording.VideoRecorder while recording
         # Where results go when the visit ends: the site policy's LRS ("policy"), a given LmsPolicy, or
         # None; and the user's time limits for turns ("settings", a factor, or None for none). Read now, so
@@ -158,7 +159,7 @@ class VisitRunner:
             try:
                 calibration = load_calibration(current_user(), camera_key(camera))
             except TrainerError as exc:
-                calibration, self._calibration_problem = None, f"{exc.message} Using the default camera position."
+                calibration, self._calibration_problem = None, exc.message + " " + _("Using the default camera position.")
         self.calibration = calibration
         if speech_to_text and keep_transcripts is None:
             from trainer.core.policy import effective_settings
@@ -192,7 +193,7 @@ class VisitRunner:
         self.writer = self.store.writer(self.session_id, on_problem=self._on_store_problem)
         if self._calibration_problem:
             self.notice("calibration_unusable", self._calibration_problem)
-        say(0, 2, "Preparing the patient's voice, the camera and the microphone…")
+        say(0, 2, _("Preparing the patient's voice, the camera and the microphone…"))
         # The first line's voice and the devices + face model are prepared side by side: each takes a
         # second or two, and they wait on different things (the synthesiser, device drivers, model load).
         voice = threading.Thread(target=self._prepare_voice, name="patient-voice-first", daemon=True)
@@ -203,7 +204,7 @@ class VisitRunner:
             self._start_recording()
         elif self._record_refused:
             self.notice("recording_not_allowed", self._record_refused, level="info")
-        say(1, 2, "Starting the call…")
+        say(1, 2, _("Starting the call…"))
         self.clock.start()
         with self._lock:
             self._dispatch(self.engine.start(0.0))
@@ -266,11 +267,12 @@ class VisitRunner:
             self.recorder = VideoRecorder(path, audio_rate=self.player.rate,
                                           block=self.stepped or not self.realtime)
         except (OSError, TrainerError, ValueError) as exc:
-            self.notice("recording_failed", f"This visit cannot be recorded ({getattr(exc, 'strerror', None) or exc}); "
-                                            "it goes on without video.", level="warning")
+            self.notice("recording_failed", _("This visit cannot be recorded ({error}); it goes on without "
+                                              "video.").format(error=getattr(exc, "strerror", None) or exc),
+                        level="warning")
             return
-        self.notice("recording_on", "Your video and the patient's voice are being recorded on this computer "
-                                    "for your debrief.", level="info")
+        self.notice("recording_on", _("Your video and the patient's voice are being recorded on this computer "
+                                      "for your debrief."), level="info")
 
     def _on_capture(self, frame) -> None:
         rec = self.recorder
@@ -284,13 +286,13 @@ class VisitRunner:
         stats = rec.close()
         if stats.frames == 0:
             rec.path.unlink(missing_ok=True)
-            self.notice("recording_empty", "No video was recorded: the camera gave no picture.")
+            self.notice("recording_empty", _("No video was recorded: the camera gave no picture."))
         elif stats.error:
-            self.notice("recording_failed", f"The recording stopped at {stats.last_t:.0f} s ({stats.error}); "
-                                            "what was recorded until then is kept.")
+            self.notice("recording_failed", _("The recording stopped at {t} s ({error}); what was recorded until "
+                                              "then is kept.").format(t=f"{stats.last_t:.0f}", error=stats.error))
         elif stats.dropped:
-            self.notice("recording_dropped", f"{stats.dropped} camera frames were left out of the recording "
-                                             "(the computer was busy).", level="info")
+            self.notice("recording_dropped", _("{n} camera frames were left out of the recording (the computer was "
+                                               "busy).").format(n=stats.dropped), level="info")
 
     def ui_action(self, action: str) -> None:
         """A call-window action: share_screen, stop_share, invite_caregiver (see core.scenario.ACTIONS)."""
@@ -329,8 +331,8 @@ class VisitRunner:
             for line in lines[:first]:
                 self._rendered[line.id] = self._render(line)
         except TrainerError as exc:
-            self.notice("voice_unavailable", f"The patient's voice is off for this visit: {exc.message} "
-                                             f"Their lines are shown as captions.")
+            self.notice("voice_unavailable", _("The patient's voice is off for this visit: {error} Their lines "
+                                               "are shown as captions.").format(error=exc.message))
         else:
             rest = lines[first:]
             if rest:
@@ -339,7 +341,7 @@ class VisitRunner:
                 self._voice_thread.start()
         self.player.preload(self._rendered.values())  # at the output's rate before t = 0
         if mode == "virtual" and self.player.reason != "sound output turned off":
-            self.notice("sound_output_unavailable", f"{self.player.reason} Timing is kept as if it played.",
+            self.notice("sound_output_unavailable", f"{self.player.reason} " + _("Timing is kept as if it played."),
                         level="info")
 
     def _render(self, line: PatientLine) -> RenderedLine:
@@ -359,8 +361,8 @@ class VisitRunner:
                 self.player.preload([rendered])  # converted before it is published, so it starts on time
                 self._rendered[line.id] = rendered
             except TrainerError as exc:
-                self.notice("voice_unavailable", f"Some of the patient's lines have no voice: {exc.message} "
-                                                 "They are shown as captions.")
+                self.notice("voice_unavailable", _("Some of the patient's lines have no voice: {error} They are "
+                                                   "shown as captions.").format(error=exc.message))
                 return
 
     def wait_for_voices(self, timeout: float | None = None) -> bool:
@@ -503,10 +505,10 @@ class VisitRunner:
     def _on_store_problem(self, problem) -> None:
         """A storage fault (or its end) from the writer thread: said at once, in the call window too."""
         if problem is None:
-            self.notice("storage_recovered", "Saving works again; what was recorded meanwhile has been "
-                                             "written.", level="info")
+            self.notice("storage_recovered", _("Saving works again; what was recorded meanwhile has been "
+                                               "written."), level="info")
         else:
-            self.notice(f"storage_{problem.code}", f"Saving is failing: {problem.message} {problem.fix}",
+            self.notice(f"storage_{problem.code}", _("Saving is failing: {problem} {fix}").format(problem=problem.message, fix=problem.fix),
                         level="error")
 
     def notice(self, code: str, message: str, level: str = "warning") -> None:

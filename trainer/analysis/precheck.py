@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from trainer.core.errors import TrainerError
+from trainer.core.i18n import _
 
 PASS, FIX, WARN = "pass", "fix", "warn"
 LIVE_SECONDS = 8.0
@@ -109,8 +110,8 @@ def check_camera(spec, seconds: float | None = None, on_frame: Callable | None =
     from trainer.core.clock import SessionClock
 
     if spec is None or spec == "":
-        return [CheckItem("camera", "camera", FIX, "No camera is chosen.",
-                          "Choose a webcam, or give a video file with --camera.")], {}
+        return [CheckItem("camera", "camera", FIX, _("No camera is chosen."),
+                          _("Choose a webcam, or give a video file with --camera."))], {}
     live = _is_device(spec)
     seconds = seconds or (LIVE_SECONDS if live else FILE_SECONDS)
     clock = SessionClock()
@@ -118,8 +119,8 @@ def check_camera(spec, seconds: float | None = None, on_frame: Callable | None =
     try:
         source.open()
     except TrainerError as exc:
-        return [CheckItem("camera", "camera", FIX, f"The camera cannot be used: {exc.message}",
-                          exc.hint or "Close other apps that use the camera, or choose another one.")], {}
+        return [CheckItem("camera", "camera", FIX, _("The camera cannot be used: {error}").format(error=exc.message),
+                          exc.hint or _("Close other apps that use the camera, or choose another one."))], {}
     processor = create_face_processor()
     frames = faces = 0
     flag_counts: dict[str, int] = {}
@@ -150,32 +151,33 @@ def check_camera(spec, seconds: float | None = None, on_frame: Callable | None =
     figures = {"frames": frames, "face_share": round(faces / frames, 2) if frames else 0.0,
                "flag_shares": {k: round(v / judged, 2) for k, v in flag_counts.items()} if judged else {}}
     if frames == 0:
-        return [CheckItem("camera", "camera", FIX, "The camera gave no picture.",
-                          "Close other apps that use the camera, check its cable or privacy shutter, "
-                          "or choose another camera.")], figures
+        return [CheckItem("camera", "camera", FIX, _("The camera gave no picture."),
+                          _("Close other apps that use the camera, check its cable or privacy shutter, "
+                          "or choose another camera."))], figures
     items: list[CheckItem] = []
     if faces / frames < MIN_FACE_SHARE:
         items.append(CheckItem("camera", "face found", FIX,
-                               f"Your face was in view only {faces / frames:.0%} of the time.",
-                               "Sit facing the camera with your whole face in view and nothing covering it."))
+                               _("Your face was in view only {share} of the time.").format(share=f"{faces / frames:.0%}"),
+                               _("Sit facing the camera with your whole face in view and nothing covering it.")))
         if not flag_counts.get("too_dark"):
             return items, figures
     else:
-        items.append(CheckItem("camera", "face found", PASS, f"Your face was in view {faces / frames:.0%} of the time."))
+        items.append(CheckItem("camera", "face found", PASS, _("Your face was in view {share} of the time.").format(
+            share=f"{faces / frames:.0%}")))
     problems = [f for f, n in flag_counts.items() if judged and n / judged >= PROBLEM_SHARE and f != "face_lost"]
     groups = {"framing": ("face_too_small", "off_centre", "multiple_faces"), "light": ("too_dark", "backlit"),
               "camera at eye level": ("camera_above_eye_level", "camera_below_eye_level")}
     for name, flags in groups.items():
         found = [f for f in flags if f in problems]
         if found:
-            items.append(CheckItem("camera", name, FIX, " ".join(_CAMERA_SEEN[f] for f in found),
-                                   " ".join(ADVICE[f] for f in found)))
+            items.append(CheckItem("camera", name, FIX, " ".join(_(_CAMERA_SEEN[f]) for f in found),
+                                   " ".join(_(ADVICE[f]) for f in found)))
         else:
-            items.append(CheckItem("camera", name, PASS, _CAMERA_GOOD[name]))
+            items.append(CheckItem("camera", name, PASS, _(_CAMERA_GOOD[name])))
     return items, figures
 
 
-_CAMERA_SEEN = {
+_CAMERA_SEEN = {  # translated where used (trainer.core.i18n)
     "face_too_small": "Your face is small in the picture.",
     "off_centre": "Your face is not in the middle of the picture.",
     "multiple_faces": "More than one face is in view.",
@@ -210,8 +212,8 @@ def _read_audio(spec, seconds: float, on_level: Callable | None, cancelled) -> t
             if cancelled() or (live and time.monotonic() - t0 > seconds + 2):
                 break
             if len(block.samples) == 0:
-                raise TrainerError("The microphone stopped while it was being checked.",
-                                   hint="Check its cable, or close other apps that use it.")
+                raise TrainerError(_("The microphone stopped while it was being checked."),
+                                   hint=_("Check its cable, or close other apps that use it."))
             chunks.append(block.samples)
             got += len(block.samples)
             if on_level is not None:
@@ -231,17 +233,17 @@ def check_microphone(spec, seconds: float | None = None, on_level: Callable | No
     from trainer.analysis.voice import rms_db
 
     if spec is None:
-        return [CheckItem("microphone", "microphone", FIX, "No microphone is chosen.",
-                          "Choose a microphone, or give an audio file with --mic.")], {}
+        return [CheckItem("microphone", "microphone", FIX, _("No microphone is chosen."),
+                          _("Choose a microphone, or give an audio file with --mic."))], {}
     seconds = seconds or (LIVE_SECONDS if _is_device(spec) else FILE_SECONDS)
     try:
         samples, rate = _read_audio(spec, seconds, on_level, cancelled)
     except TrainerError as exc:
-        return [CheckItem("microphone", "microphone", FIX, f"The microphone cannot be used: {exc.message}",
-                          exc.hint or "Plug in a microphone or headset, or choose another one.")], {}
+        return [CheckItem("microphone", "microphone", FIX, _("The microphone cannot be used: {error}").format(error=exc.message),
+                          exc.hint or _("Plug in a microphone or headset, or choose another one."))], {}
     if len(samples) < rate // 2:
-        return [CheckItem("microphone", "microphone", FIX, "The microphone gave less than half a second of sound.",
-                          "Check that it is plugged in and not used by another app.")], {}
+        return [CheckItem("microphone", "microphone", FIX, _("The microphone gave less than half a second of sound."),
+                          _("Check that it is plugged in and not used by another app."))], {}
     assert rate == RATE
     blocks = frames_of(samples, 1024)  # 64 ms, as the live meter
     levels = np.array([rms_db(b) for b in blocks])
@@ -258,33 +260,36 @@ def check_microphone(spec, seconds: float | None = None, on_level: Callable | No
                "speech_s": round(speech_s, 1), "voice_db": None if voice_db is None else round(voice_db, 1)}
     items: list[CheckItem] = []
     if peak_level < SILENT_DB:
-        items.append(CheckItem("microphone", "sound", FIX, "The microphone gives no sound at all.",
-                               "Unmute it (a mute switch on the headset or in the system sound settings), "
-                               "check the input level, or choose another microphone."))
+        items.append(CheckItem("microphone", "sound", FIX, _("The microphone gives no sound at all."),
+                               _("Unmute it (a mute switch on the headset or in the system sound settings), "
+                               "check the input level, or choose another microphone.")))
         return items, figures
-    items.append(CheckItem("microphone", "level meter", PASS, f"Sound reaches the app (loudest {peak_level:.0f} dB)."))
+    items.append(CheckItem("microphone", "level meter", PASS, _("Sound reaches the app (loudest {db} dB).").format(
+        db=f"{peak_level:.0f}")))
     if floor > NOISY_DB:
         items.append(CheckItem("microphone", "background noise", FIX,
-                               f"The room is noisy (background at {floor:.0f} dB).",
-                               "Close the door or window, move away from fans, or use a headset microphone."))
+                               _("The room is noisy (background at {db} dB).").format(db=f"{floor:.0f}"),
+                               _("Close the door or window, move away from fans, or use a headset microphone.")))
     else:
-        items.append(CheckItem("microphone", "background noise", PASS, f"The room is quiet enough ({floor:.0f} dB)."))
+        items.append(CheckItem("microphone", "background noise", PASS, _("The room is quiet enough ({db} dB).").format(
+            db=f"{floor:.0f}")))
     if clipped > CLIP_SHARE:
-        items.append(CheckItem("microphone", "clipping", FIX, "Your voice is too loud for the microphone and distorts.",
-                               "Turn the input level down in the system sound settings, or move the microphone "
-                               "a little further away."))
+        items.append(CheckItem("microphone", "clipping", FIX, _("Your voice is too loud for the microphone and distorts."),
+                               _("Turn the input level down in the system sound settings, or move the microphone "
+                               "a little further away.")))
     else:
-        items.append(CheckItem("microphone", "clipping", PASS, "No distortion."))
+        items.append(CheckItem("microphone", "clipping", PASS, _("No distortion.")))
     if speech_s < MIN_SPEECH_S:
-        items.append(CheckItem("microphone", "say a sentence", FIX, "No speech was heard.",
-                               "Say a full sentence at your normal voice while the check listens; if you did, "
-                               "move closer to the microphone or choose the right one."))
+        items.append(CheckItem("microphone", "say a sentence", FIX, _("No speech was heard."),
+                               _("Say a full sentence at your normal voice while the check listens; if you did, "
+                               "move closer to the microphone or choose the right one.")))
     elif voice_db is not None and voice_db < QUIET_DB:
         items.append(CheckItem("microphone", "say a sentence", FIX,
-                               f"Your voice was heard but is quiet ({voice_db:.0f} dB).",
-                               "Move closer to the microphone or raise its input level."))
+                               _("Your voice was heard but is quiet ({db} dB).").format(db=f"{voice_db:.0f}"),
+                               _("Move closer to the microphone or raise its input level.")))
     else:
-        items.append(CheckItem("microphone", "say a sentence", PASS, f"Your speech was heard ({speech_s:.1f} s)."))
+        items.append(CheckItem("microphone", "say a sentence", PASS, _("Your speech was heard ({seconds} s).").format(
+            seconds=f"{speech_s:.1f}")))
     return items, figures
 
 
@@ -301,8 +306,8 @@ def check_speaker(mic_spec=None, cancelled: Callable[[], bool] = lambda: False,
     try:
         line = (voice or PatientVoice()).render(SPEAKER_PHRASE)
     except TrainerError as exc:
-        return [CheckItem("speaker", "patient voice", WARN, f"The patient's voice cannot be made: {exc.message}",
-                          "Their lines will show as captions; reinstall the app to get the voice back.")], {}
+        return [CheckItem("speaker", "patient voice", WARN, _("The patient's voice cannot be made: {error}").format(error=exc.message),
+                          _("Their lines will show as captions; reinstall the app to get the voice back."))], {}
     clock = SessionClock()
     player = PatientPlayer(clock)
     mode = player.open()
@@ -310,10 +315,10 @@ def check_speaker(mic_spec=None, cancelled: Callable[[], bool] = lambda: False,
     if mode != "device":
         player.close()
         figures["reason"] = player.reason
-        return [CheckItem("speaker", "sound output", WARN, "No loudspeaker or headphones were found.",
-                          "Connect speakers or headphones and check the system's output device; until then the "
-                          "patient's lines show as captions only.")], figures
-    items = [CheckItem("speaker", "sound output", PASS, "A patient phrase was played on the sound output.")]
+        return [CheckItem("speaker", "sound output", WARN, _("No loudspeaker or headphones were found."),
+                          _("Connect speakers or headphones and check the system's output device; until then the "
+                          "patient's lines show as captions only."))], figures
+    items = [CheckItem("speaker", "sound output", PASS, _("A patient phrase was played on the sound output."))]
     heard: list[tuple[float, float]] = []
     listener = None
     if mic_spec is not None and _is_device(mic_spec):
@@ -335,11 +340,11 @@ def check_speaker(mic_spec=None, cancelled: Callable[[], bool] = lambda: False,
             figures["echo_rise_db"] = round(rise, 1)
             if rise >= ECHO_RISE_DB:
                 items.append(CheckItem("speaker", "echo", WARN,
-                                       "Your microphone hears the patient's voice from the speakers.",
-                                       "Headphones are best. With speakers, the echo guard stays on and keeps the "
-                                       "patient's voice from counting as yours; keep the volume moderate."))
+                                       _("Your microphone hears the patient's voice from the speakers."),
+                                       _("Headphones are best. With speakers, the echo guard stays on and keeps the "
+                                       "patient's voice from counting as yours; keep the volume moderate.")))
             else:
-                items.append(CheckItem("speaker", "echo", PASS, "The microphone does not pick up the patient's voice."))
+                items.append(CheckItem("speaker", "echo", PASS, _("The microphone does not pick up the patient's voice.")))
     return items, figures
 
 
@@ -375,7 +380,7 @@ def run_precheck(camera, mic, *, on_frame: Callable | None = None, on_level: Cal
     t0 = time.monotonic()
     report = PrecheckReport(str(camera), str(mic))
     say = progress or (lambda text: None)
-    say("Look at the camera and say a sentence, as you would greet a patient.")
+    say(_("Look at the camera and say a sentence, as you would greet a patient."))
     results: dict[str, tuple[list[CheckItem], dict]] = {}
 
     def cam():
@@ -386,7 +391,7 @@ def run_precheck(camera, mic, *, on_frame: Callable | None = None, on_level: Cal
     results["microphone"] = check_microphone(mic, on_level=on_level, cancelled=cancelled)
     cam_thread.join()
     if speaker and not cancelled():
-        say("Listen: the patient says a short phrase.")
+        say(_("Listen: the patient says a short phrase."))
         results["speaker"] = check_speaker(mic, cancelled=cancelled, voice=voice)
     for part in ("camera", "microphone", "speaker"):
         if part in results:

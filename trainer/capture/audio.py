@@ -182,8 +182,8 @@ def _sounddevice():
     except (OSError, ImportError) as exc:  # PortAudio's shared library (or sounddevice) is missing
         raise DeviceUnavailable(
             _("The audio system (PortAudio) is not available: {error}").format(error=exc),
-            hint="Linux: install it with 'sudo apt install libportaudio2'. The visit runs without voice "
-                 "feedback until then.") from None
+            hint=_("Linux: install it with 'sudo apt install libportaudio2'. The visit runs without voice "
+                   "feedback until then.")) from None
     return sd
 
 
@@ -228,7 +228,7 @@ class MicrophoneSource:
             info = sd.query_devices(self.device, "input")
         except (ValueError, sd.PortAudioError) as exc:
             raise DeviceUnavailable(_("No microphone found ({error}).").format(error=exc),
-                                    hint="Connect a microphone or pass --mic FILE to use a recording.") from None
+                                    hint=_("Connect a microphone or pass --mic FILE to use a recording.")) from None
         self.name = info["name"]
         # Prefer our rate; otherwise the device's default rate, resampled in blocks().
         for candidate in (self.rate, int(info["default_samplerate"]), 48000, 44100):

@@ -152,8 +152,8 @@ class HibariEngine:
             try:
                 from hibari import Hibari
             except ImportError as exc:
-                raise VoiceUnavailable(f"The text-to-speech engine (hibari) is not installed: {exc}",
-                                       hint="Reinstall the app; the patient's lines will show as captions.") from None
+                raise VoiceUnavailable(_("The text-to-speech engine (hibari) is not installed: {error}").format(error=exc),
+                                       hint=_("Reinstall the app; the patient's lines will show as captions.")) from None
             try:
                 self._tts = Hibari(threads=self._threads)
             except Exception as exc:  # noqa: BLE001 - onnxruntime raises plain RuntimeErrors

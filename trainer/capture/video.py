@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from trainer.capture.base import Frame, Pacer
+from trainer.core.i18n import _
 from trainer.core.errors import DeviceUnavailable, SourceError
 
 
@@ -133,8 +134,8 @@ class CameraSource(_OpenCvSource):
         if not cap.isOpened():
             cap.release()
             raise DeviceUnavailable(
-                f"No camera found at index {self.index}.",
-                hint="Connect a webcam, close other apps that use it, or pass --camera FILE to use a video.")
+                _("No camera found at index {n}.").format(n=self.index),
+                hint=_("Connect a webcam, close other apps that use it, or pass --camera FILE to use a video."))
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
         self._cap = cap

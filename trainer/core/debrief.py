@@ -49,48 +49,51 @@ class Band:
 
 
 REFERENCE_BANDS: dict[str, Band] = {
-    "talk_share": Band(0.55, 0.65, "In primary-care visits clinicians typically talk 55-65 % of the time.",
+    "talk_share": Band(0.55, 0.65, N_("In primary-care visits clinicians typically talk 55-65 % of the time."),
                        "Ratanawongsa et al. 2012"),
-    "cue_response": Band(0.10, 0.38, "Published visit studies find empathic responses to 10-38 % of patients' "
-                                     "emotional cues.", "Morse et al. 2008; Levinson et al. 2000"),
-    "interruptions": Band(None, None, "Patients' uninterrupted opening statements last a median of 11 s before "
-                                      "the clinician redirects them.", "Singh Ospina et al. 2019"),
+    "cue_response": Band(0.10, 0.38, N_("Published visit studies find empathic responses to 10-38 % of patients' "
+                                        "emotional cues."), "Morse et al. 2008; Levinson et al. 2000"),
+    "interruptions": Band(None, None, N_("Patients' uninterrupted opening statements last a median of 11 s before "
+                                         "the clinician redirects them."), "Singh Ospina et al. 2019"),
 }
 
 #: The measures shown, in order, with the learner's wording (core.measures keeps the definitions).
 SHOWN: tuple[tuple[str, str], ...] = (
-    ("talk_share", "Your share of the talk"),
-    ("eye_contact", "Eye contact (looking into the camera)"),
-    ("eye_contact_speaking", "Eye contact while you spoke"),
-    ("eye_contact_listening", "Eye contact while you listened"),
-    ("cue_response", "Emotional moments your face responded to"),
-    ("interruptions", "Times you started while the patient was talking"),
-    ("longest_monologue_s", "Your longest stretch of talk"),
-    ("response_latency_s", "Typical pause before you answered"),
-    ("nods_per_min", "Nods while the patient spoke"),
-    ("face_present", "Your face in view of the camera"),
+    ("talk_share", N_("Your share of the talk")),
+    ("eye_contact", N_("Eye contact (looking into the camera)")),
+    ("eye_contact_speaking", N_("Eye contact while you spoke")),
+    ("eye_contact_listening", N_("Eye contact while you listened")),
+    ("cue_response", N_("Emotional moments your face responded to")),
+    ("interruptions", N_("Times you started while the patient was talking")),
+    ("longest_monologue_s", N_("Your longest stretch of talk")),
+    ("response_latency_s", N_("Typical pause before you answered")),
+    ("nods_per_min", N_("Nods while the patient spoke")),
+    ("face_present", N_("Your face in view of the camera")),
 )
 
-_STATUS = {"completed": "You completed the visit.",
-           "ended_early": "You ended the call before the visit's end; this covers what happened until then.",
-           "interrupted": "This session was interrupted (the app closed before the visit ended)."}
-_RUBRIC = {"met": "shown", "not_met": "not shown this time", "unknown": "could not be measured",
-           "needs_rating": "for your facilitator to rate", "met_pending_rating": "shown (facilitator to confirm)"}
+# Learner wording is translated when the debrief is built (trainer.core.i18n: the app's language; English
+# for the command line and summary.json unless a language was set).
+_STATUS = {"completed": N_("You completed the visit."),
+           "ended_early": N_("You ended the call before the visit's end; this covers what happened until then."),
+           "interrupted": N_("This session was interrupted (the app closed before the visit ended).")}
+_RUBRIC = {"met": N_("shown"), "not_met": N_("not shown this time"), "unknown": N_("could not be measured"),
+           "needs_rating": N_("for your facilitator to rate"),
+           "met_pending_rating": N_("shown (facilitator to confirm)")}
 _SNAKE = re.compile(r"'([a-z][a-z0-9]*(?:_[a-z0-9]+)+)'|\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b")
 
 
 def value_text(mid: str, m: dict | None) -> str:
     """A measure's value as the learner reads it: durations as m:ss, "not enough to judge", "not measured"."""
     if not m:
-        return "not measured"
+        return _("not measured")
     v = m.get("value")
     if v is None:
-        return "not enough to judge" if (m.get("measured_s") or 0) > 0 else "not measured"
+        return _("not enough to judge") if (m.get("measured_s") or 0) > 0 else _("not measured")
     unit = MEASURES[mid].unit
     if unit == "seconds":
         return clock_text(v) if v >= 10 else f"{v:.1f} s"
     if unit == "count":
-        return "none" if v == 0 else f"{v:.0f}"
+        return _("none") if v == 0 else f"{v:.0f}"
     return MEASURES[mid].show(v)
 
 
@@ -100,8 +103,9 @@ def coverage_text(m: dict | None) -> str:
         return ""
     measured, base = m.get("measured_s") or 0.0, m["base_s"]
     if m.get("value") is None and measured > 0:
-        return f"only {clock_text(measured)} of {clock_text(base)} could be measured"
-    return f"measured over {clock_text(measured)} of {clock_text(base)}"
+        return _("only {measured} of {base} could be measured").format(measured=clock_text(measured),
+                                                                      base=clock_text(base))
+    return _("measured over {measured} of {base}").format(measured=clock_text(measured), base=clock_text(base))
 
 
 def band_verdict(mid: str, m: dict | None) -> str | None:
@@ -128,38 +132,68 @@ def plain(text: str, names: dict[str, str]) -> str:
 
 
 def _names(events: list[dict]) -> dict[str, str]:
-    names = {"share_screen": "Share screen", "stop_share": "Stop sharing", "invite_caregiver": "Invite caregiver"}
+    names = {"share_screen": _("Share screen"), "stop_share": _("Stop sharing"), "invite_caregiver": _("Invite caregiver")}
     for e in events:
         d = e.get("data") or {}
         if e["kind"] == "clinician_turn":
             for c in d.get("cards") or ():
-                names[c["id"]] = c["label"]
+                names[c["id"]] = _localized_card(c)
+                for flag in c.get("sets") or ():  # a flag reads as the card that sets it
+                    names.setdefault(flag, _localized_card(c))
     return names
 
 
+def scenario_names(scenario) -> dict[str, str]:
+    """Labels for a scenario's internal ids, in the app's language: each card's label, and each flag a card
+    sets named by that card (a summary then never shows 'small_talk_done', even for a turn never reached)."""
+    from trainer.core.i18n import localized
+    from trainer.core.scenario import ClinicianTurn
+
+    names: dict[str, str] = {}
+    for step in getattr(scenario, "steps", ()) or ():
+        if isinstance(step, ClinicianTurn):
+            for card in step.cards:
+                names[card.id] = localized(card, "label")
+                for flag in card.set_flags:
+                    names.setdefault(flag, names[card.id])
+    return names
+
+
+def scenario_lines(scenario) -> dict[str, str]:
+    """The patient's lines of a scenario by step id, in the app's language (silence checks included)."""
+    from trainer.core.i18n import localized
+
+    if scenario is None:
+        return {}
+    silence = getattr(scenario, "silence", None)
+    extra = (*silence.checks, silence.give_up) if silence is not None else ()
+    return {x.id: localized(x, "text") for x in (*scenario.steps, *extra) if getattr(x, "text", None)}
+
+
 def build_debrief(summary: dict, events: list[dict], status: str = "completed", title: str = "",
-                  rubric: list[dict] | None = None) -> dict:
+                  rubric: list[dict] | None = None, scenario=None) -> dict:
     """The teaching summary of one stored visit (module docstring). `summary`: SessionSummary as a dict
     (measures, talk, cues, duration_s); `events`: the stored events ({t, kind, data}) in time order;
-    `rubric`: the final rubric report (default: the one sent with visit_end)."""
+    `rubric`: the final rubric report (default: the one sent with visit_end); `scenario`: the scenario played,
+    when known, for the labels of its cards and flags (scenario_names)."""
     m = summary.get("measures") or {}
-    names = _names(events)
+    names = {**_names(events), **scenario_names(scenario)}
     patient = next((e["data"].get("name") for e in events if e["kind"] == "patient_line"
-                    and e["data"].get("speaker", "patient") == "patient"), None) or "the patient"
+                    and e["data"].get("speaker", "patient") == "patient"), None) or _("the patient")
     measures = []
     for mid, label in SHOWN:
         if mid not in m:
             continue
         band = REFERENCE_BANDS.get(mid)
-        measures.append({"label": label, "value": value_text(mid, m[mid]), "coverage": coverage_text(m[mid]),
+        measures.append({"label": _(label), "value": value_text(mid, m[mid]), "coverage": coverage_text(m[mid]),
                          "enough": bool(m[mid].get("enough")),
-                         "band": None if band is None else {"text": band.text, "source": band.source,
+                         "band": None if band is None else {"text": _(band.text), "source": band.source,
                                                             "verdict": band_verdict(mid, m[mid])}})
-    moments = _moments(summary, events, patient)
+    moments = _moments(summary, events, patient, scenario_lines(scenario))
     words = _words(events, patient)
     return {
         "title": title or summary.get("scenario_title", ""),
-        "status": _STATUS.get(status, ""),
+        "status": _(_STATUS[status]) if status in _STATUS else "",
         "length": clock_text(summary.get("duration_s") or 0.0),
         "measures": measures,
         "moments": moments,
@@ -168,6 +202,20 @@ def build_debrief(summary: dict, events: list[dict], status: str = "completed", 
         "words": words,
         "notices": list(summary.get("notices") or ()),
     }
+
+
+def _localized_card(card: dict) -> str:
+    """A card's label in the app's language (the event carries the French label as `label_fr`, if any)."""
+    from trainer.core.i18n import is_french
+
+    return card.get("label_fr") or card["label"] if is_french() else card["label"]
+
+
+def _localized_line(line: dict) -> str:
+    """A stored patient line's words in the app's language (`text_fr` when the event has it)."""
+    from trainer.core.i18n import is_french
+
+    return line.get("text_fr") or line.get("text", "") if is_french() else line.get("text", "")
 
 
 def _line_before(events: list[dict], t: float) -> dict | None:
@@ -185,28 +233,32 @@ def _quote(text: str, words: int = 10) -> str:
     return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
 
 
-def _moments(summary: dict, events: list[dict], patient: str) -> list[dict]:
+def _moments(summary: dict, events: list[dict], patient: str, lines: dict[str, str] | None = None) -> list[dict]:
     found: list[tuple[int, dict]] = []  # (priority: lower teaches more, moment)
     for c in summary.get("cues") or ():
         line = _line_before(events, c["t"]) or {}
-        said = f"{line.get('name') or patient} said “{_quote(line.get('text', ''))}”"
+        said = (lines or {}).get(line.get("step")) or _localized_line(line)
+        who, quote = line.get("name") or patient, _quote(said)
         if c.get("responded") is False:
             found.append((0, {"t": c["t"], "kind": "missed cue",
-                              "text": f"{said}, an emotional moment; your face did not visibly respond."}))
+                              "text": _("{name} said “{quote}”, an emotional moment; your face did not visibly "
+                                        "respond.").format(name=who, quote=quote)}))
         elif c.get("responded"):
-            how = {"nod": "you nodded", "smile": "you smiled", "expression": "your expression softened"}.get(
-                c.get("kind"), "your face responded")
-            found.append((3, {"t": c["t"], "kind": "cue acknowledged", "text": f"{said}, and {how}. Well done."}))
+            how = {"nod": _("you nodded"), "smile": _("you smiled"), "expression": _("your expression softened")}.get(
+                c.get("kind"), _("your face responded"))
+            found.append((3, {"t": c["t"], "kind": "cue acknowledged",
+                              "text": _("{name} said “{quote}”, and {how}. Well done.").format(name=who, quote=quote,
+                                                                                              how=how)}))
     counted = ((summary.get("measures") or {}).get("interruptions") or {}).get("value") is not None
     for t in ((summary.get("talk") or {}).get("interruptions") or ()) if counted else ():
-        found.append((1, {"t": t, "kind": "talked over", "text": f"You started speaking while {patient} was still "
-                                                                 "talking."}))
+        found.append((1, {"t": t, "kind": "talked over",
+                          "text": _("You started speaking while {name} was still talking.").format(name=patient)}))
     turns = [e for e in events if e["kind"] == "clinician_turn_end" and (e["data"].get("talk_s") or 0) >= LONG_TURN_S]
     if turns:
         longest = max(turns, key=lambda e: e["data"]["talk_s"])
         found.append((2, {"t": longest["t"] - longest["data"]["talk_s"], "kind": "long monologue",
-                          "text": f"You spoke for {clock_text(longest['data']['talk_s'])} without a pause for "
-                                  f"{patient}."}))
+                          "text": _("You spoke for {length} without a pause for {name}.").format(
+                              length=clock_text(longest["data"]["talk_s"]), name=patient)}))
     found.sort(key=lambda pm: (pm[0], pm[1]["t"]))
     chosen, kinds = [], {}
     for _p, mo in found:  # at most two of a kind, so one habit does not fill the list
@@ -227,31 +279,31 @@ def _suggestions(moments: list[dict], m: dict, patient: str, words: dict | None 
     out = []
     first = {mo["kind"]: mo["time"] for mo in reversed(moments)}
     if "missed cue" in first:
-        out.append(f"When {patient} shares a worry (as at {first['missed cue']}), pause and let your face show "
-                   "you heard it, a nod or a softer look, before you answer.")
+        out.append(_("When {name} shares a worry (as at {time}), pause and let your face show you heard it, a nod "
+                     "or a softer look, before you answer.").format(name=patient, time=first["missed cue"]))
     if "talked over" in first:
-        out.append(f"Let {patient} finish before you come in (as at {first['talked over']}): a two-second pause "
-                   "after they stop often brings out what matters most to them.")
+        out.append(_("Let {name} finish before you come in (as at {time}): a two-second pause after they stop "
+                     "often brings out what matters most to them.").format(name=patient, time=first["talked over"]))
     if "long monologue" in first and len(out) < 3:
-        out.append(f"Break longer explanations into short pieces and check in, for example “Does that make sense "
-                   f"so far?” (your longest stretch began at {first['long monologue']}).")
+        out.append(_("Break longer explanations into short pieces and check in, for example “Does that make sense "
+                     "so far?” (your longest stretch began at {time}).").format(time=first["long monologue"]))
     if words and words["jargon"] and len(out) < 3:
         j = words["jargon"][0]
         out.append(_("Say medical terms in everyday words, or explain them in the same sentence: {advice}.").format(
             advice=j["advice"]))
     share = (m.get("talk_share") or {}).get("value")
     if share is not None and share > REFERENCE_BANDS["talk_share"].high and len(out) < 3:
-        out.append(f"You did {share * 100:.0f} % of the talking. An open question such as “What worries you most "
-                   "about this?” gives the conversation back to the patient.")
+        out.append(_("You did {share} % of the talking. An open question such as “What worries you most about "
+                     "this?” gives the conversation back to the patient.").format(share=f"{share * 100:.0f}"))
     speaking = (m.get("eye_contact_speaking") or {}).get("value")
     if speaking is not None and speaking < 0.3 and len(out) < 3:
-        out.append("When you say something important, look into the camera for that sentence: on the patient's "
-                   "screen that is eye contact.")
+        out.append(_("When you say something important, look into the camera for that sentence: on the patient's "
+                     "screen that is eye contact."))
     if not out and not any((m.get(mid) or {}).get("value") is not None for mid, _label in SHOWN):
-        out.append("Keep the camera and microphone on for the whole visit next time, so this summary can "
-                   "show how it went.")
+        out.append(_("Keep the camera and microphone on for the whole visit next time, so this summary can "
+                     "show how it went."))
     elif not out:
-        out.append("Keep doing what worked in this visit, and try a harder scenario next time.")
+        out.append(_("Keep doing what worked in this visit, and try a harder scenario next time."))
     return out[:3]
 
 
@@ -261,14 +313,16 @@ def _behaviours(events: list[dict], names: dict[str, str], rubric: list[dict] | 
         rubric = (ends[-1]["data"].get("rubric") if ends else None) or []
     out = []
     for item in rubric:
-        name = item.get("name") or BEHAVIOURS.get(item.get("behaviour"), "")
+        name = _(BEHAVIOURS[item["behaviour"]]) if item.get("behaviour") in BEHAVIOURS else item.get("name") or ""
         checks = []
         for e in item.get("evidence") or ():
-            result = {True: "yes", False: "not yet", None: "could not be measured"}.get(e.get("result"), "")
+            result = {True: _("yes"), False: _("not yet"), None: _("could not be measured")}.get(e.get("result"), "")
             quotes = [q["shown"] for q in (e.get("measures") or {}).values() if q.get("value") is not None]
-            checks.append(plain(e.get("check", ""), names) + f": {result}" +
-                          (f" (measured {', '.join(quotes)})" if quotes else ""))
-        out.append({"name": plain(name, names), "status": _RUBRIC.get(item.get("status"), ""), "checks": checks})
+            checks.append(_("{name}: {status}").format(name=plain(_(e.get("check", "")), names), status=result) +
+                          (" " + _("(measured {numbers})").format(numbers=", ".join(quotes)) if quotes else ""))
+        status = item.get("status")
+        out.append({"name": plain(name, names), "status": _(_RUBRIC[status]) if status in _RUBRIC else "",
+                    "checks": checks})
     return out
 
 

@@ -531,8 +531,7 @@ class ScenarioEngine:
             self._turn = TurnStats(step.id, t, since=self._last_turn_end, cue=self._last_cue)
             self._last_cue = None
             out = [self._emit(ClinicianTurnStarted(t, step=step.id, prompt=step.prompt, timeout_s=self.turn_timeout(step),
-                                                   cards=tuple({"id": c.id, "label": c.label, "detail": c.detail}
-                                                               for c in step.cards)))]
+                                                   cards=tuple(_card_data(c) for c in step.cards)))]
             if self._speaking_since is not None:  # already talking as the turn opens
                 self._turn.spoke = True
                 self._turn.first_speech = t
@@ -556,3 +555,15 @@ class ScenarioEngine:
 def describe_condition(c: Condition) -> str:
     """Plain words for a condition, for the debrief (core.conditions.describe)."""
     return conditions.describe(c)
+
+
+def _card_data(card) -> dict:
+    """A card as the clinician_turn event carries it: id, label and detail, the French label when the
+    scenario gives one, and the flags choosing it sets (so a summary can name a flag by its card)."""
+    data = {"id": card.id, "label": card.label, "detail": card.detail}
+    fr = dict(card.fr)
+    if fr.get("label"):
+        data["label_fr"] = fr["label"]
+    if card.set_flags:
+        data["sets"] = list(card.set_flags)
+    return data

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from trainer.core.clock import clock_text  # noqa: F401 - m:ss, shown by the window from here
 from trainer.core.events import SOURCE_STOPPED
+from trainer.core.i18n import _
 
 #: No analysed frame (or meter block) for this long while the source is live: the panel stops showing the
 #: last state and says the analysis is behind (session seconds; capture gaps are the source's to report).
@@ -83,15 +84,15 @@ class FacePanel:
     def text(self) -> str:
         """The panel's words."""
         if self.signal == "lost":
-            return f"no camera signal since {clock_text(self.since or 0.0)}"
+            return _("no camera signal since {t}").format(t=clock_text(self.since or 0.0))
         if self.signal == "stale":
-            return f"not analysed since {clock_text(self.since or 0.0)} (the computer is busy)"
+            return _("not analysed since {t} (the computer is busy)").format(t=clock_text(self.since or 0.0))
         if self.signal == "waiting":
-            return "waiting for the camera"
+            return _("waiting for the camera")
         if not self.face:
-            return "no face in view"
-        return {"camera": "eye contact", "screen": "looking at the patient", "away": "looking away"}.get(
-            self.gaze or "", "gaze unclear")
+            return _("no face in view")
+        return {"camera": _("eye contact"), "screen": _("looking at the patient"), "away": _("looking away")}.get(
+            self.gaze or "", _("gaze unclear"))
 
 
 @dataclass(frozen=True)
@@ -108,14 +109,14 @@ class MicPanel:
     def text(self) -> str:
         """The panel's words."""
         if self.signal == "lost":
-            return f"no microphone signal since {clock_text(self.since or 0.0)}"
+            return _("no microphone signal since {t}").format(t=clock_text(self.since or 0.0))
         if self.signal == "stale":
-            return f"not analysed since {clock_text(self.since or 0.0)} (the computer is busy)"
+            return _("not analysed since {t} (the computer is busy)").format(t=clock_text(self.since or 0.0))
         if self.signal == "none":
-            return "no microphone"
+            return _("no microphone")
         if self.signal == "waiting":
-            return "waiting for the microphone"
-        return "speaking" if self.speaking else "listening"
+            return _("waiting for the microphone")
+        return _("speaking") if self.speaking else _("listening")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from trainer.core.errors import StoreError
+from trainer.core.errors import StoreError, TrainerError
 from trainer.core.events import (AudioLevel, FrameSample, Notice, ScenarioEvent, SourceFinished, SourceStatus,
                                  SpeechSegment, SpeechStarted, Utterance)
 from trainer.core.face_metrics import cue_response, summarise_face
@@ -700,8 +700,12 @@ class SessionStore:
         from trainer.core.debrief import build_debrief, facilitator_part
 
         meta = self.session(session_id)
+        try:  # the scenario as played names its cards and flags; a session without it still has a summary
+            scenario = self.stored_scenario(session_id)
+        except TrainerError:
+            scenario = None
         out = build_debrief(asdict(self.summary(session_id)), self.events(session_id), meta["status"],
-                            meta["scenario_title"], rubric=self.rubric(session_id))
+                            meta["scenario_title"], rubric=self.rubric(session_id), scenario=scenario)
         out["learner"] = meta.get("learner") or ""
         out["reflection"] = self.reflection(session_id)
         out["facilitator"] = facilitator_part(self.notes(session_id), self.ratings(session_id))

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from trainer.core.i18n import N_, _, language
 from trainer.core.measures import MEASURES
 from trainer.core.visit_state import clock_text
 
@@ -66,8 +67,8 @@ def _reflection_text(stored: str | None) -> str | None:
         return stored
     if not isinstance(r, dict) or r.get("skipped"):
         return None
-    parts = [f"What went well: {r['went_well']}" if r.get("went_well") else "",
-             f"What I would do differently: {r['differently']}" if r.get("differently") else ""]
+    parts = [_("What went well: {text}").format(text=r["went_well"]) if r.get("went_well") else "",
+             _("What I would do differently: {text}").format(text=r["differently"]) if r.get("differently") else ""]
     return " — ".join(p for p in parts if p) or None
 
 
@@ -79,7 +80,7 @@ def measure_rows(data: ReportData) -> list[tuple[str, str, str]]:
         if m is None:
             continue
         cov = m.get("coverage")
-        out.append((MEASURES[mid].label, m.get("shown", ""), "—" if cov is None else f"{cov * 100:.0f} %"))
+        out.append((_(MEASURES[mid].label), m.get("shown", ""), "—" if cov is None else f"{cov * 100:.0f} %"))
     return out
 
 
@@ -91,14 +92,32 @@ def rating_rows(data: ReportData) -> list[tuple[str, str, str, str]]:
     return [(r["name"], r["level"], r["comment"], r["author"]) for r in facilitator_part([], data.ratings)["ratings"]]
 
 
+def report_title(data: ReportData) -> str:
+    """The visit's title in the app's language when its scenario is installed with a translation."""
+    from trainer.core.i18n import localized
+
+    title = data.summary.scenario_title
+    try:
+        from trainer.core.scenario import discover_scenarios
+        from trainer.resources import builtin_scenarios_dir
+
+        for sc in discover_scenarios([builtin_scenarios_dir()])[0]:
+            if sc.id == data.session.get("scenario_id") and sc.title == title:
+                return localized(sc, "title")
+    except Exception:  # noqa: BLE001 - the stored title is always a correct fallback
+        pass
+    return title
+
+
 def header_line(data: ReportData) -> str:
     s = data.session
-    parts = [f"started {s['started_at'].replace('T', ' ')[:16]} UTC", f"length {clock_text(data.summary.duration_s)}",
-             s["status"].replace("_", " ")]
+    parts = [_("started {time} UTC").format(time=s["started_at"].replace("T", " ")[:16]),
+             _("length {length}").format(length=clock_text(data.summary.duration_s)),
+             _(_SESSION_STATUS.get(s["status"], s["status"].replace("_", " ")))]
     if s.get("learner"):
-        parts.insert(0, f"learner {s['learner']}")
+        parts.insert(0, _("learner {name}").format(name=s["learner"]))
     if s.get("origin"):
-        parts.append(f"imported from {s['origin']}")
+        parts.append(_("imported from {origin}").format(origin=s["origin"]))
     return " · ".join(parts)
 
 
@@ -113,7 +132,7 @@ def timeline_svg(timeline, width: int = 900, lane_h: int = 18, label_w: int = 12
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="10" role="img" '
-           f'aria-label="Session timeline">']
+           f'aria-label="{html.escape(_("Session timeline"))}">']
     step = 60 if dur > 150 else 15
     t = 0.0
     while t <= dur + 1e-6:
@@ -122,26 +141,28 @@ def timeline_svg(timeline, width: int = 900, lane_h: int = 18, label_w: int = 12
         t += step
     for i, lane in enumerate(timeline.lanes):
         y = lane_h * (i + 1)
-        out.append(f'<text x="2" y="{y + lane_h - 5}">{html.escape(lane.name)}</text>'
+        out.append(f'<text x="2" y="{y + lane_h - 5}">{html.escape(_(lane.name))}</text>'
                    f'<rect x="{label_w}" y="{y + 2}" width="{plot_w}" height="{lane_h - 4}" fill="none" '
                    f'stroke="#999999" stroke-width="0.5"/>')
         for a, b, label in lane.spans:
             fill = GAP_FILL if label.startswith("no ") else FILLS.get(label, "#606060")
             w = max(x(b) - x(a), 1.0)
             out.append(f'<rect x="{x(a):.1f}" y="{y + 4}" width="{w:.1f}" height="{lane_h - 8}" fill="{fill}">'
-                       f'<title>{html.escape(label)}</title></rect>')
+                       f'<title>{html.escape(_(label))}</title></rect>')
         if lane.values:
             pts = " ".join(f"{x(t):.1f},{y + lane_h - 3 - v * (lane_h - 6):.1f}" for t, v in lane.values)
             out.append(f'<polyline points="{pts}" fill="none" stroke="#000000" stroke-width="0.8"/>')
         for t, label in lane.marks:
             out.append(f'<line x1="{x(t):.1f}" y1="{y + 3}" x2="{x(t):.1f}" y2="{y + lane_h - 3}" stroke="#000000" '
-                       f'stroke-width="1.5"><title>{html.escape(label)}</title></line>')
+                       f'stroke-width="1.5"><title>{html.escape(_(label))}</title></line>')
     out.append("</svg>")
     return "".join(out)
 
 
-LEGEND = ("Gaze: dark = at the camera, mid = at the screen, light grey = away, white = face not seen; "
-          "black bars = no camera or microphone signal; ticks = nods, interruptions, cues, actions, notices, notes.")
+LEGEND = N_("Gaze: dark = at the camera, mid = at the screen, light grey = away, white = face not seen; "
+             "black bars = no camera or microphone signal; ticks = nods, interruptions, cues, actions, notices, "
+             "notes.")
+_SESSION_STATUS = {"completed": N_("completed"), "ended_early": N_("ended early"), "interrupted": N_("interrupted")}
 
 
 def report_html(data: ReportData, with_svg: bool = True, css: str | None = None) -> str:
@@ -149,47 +170,55 @@ def report_html(data: ReportData, with_svg: bool = True, css: str | None = None)
     `css`, in device pixels)."""
     e = html.escape
     s = data.summary
-    parts = [f"<h1>Visit report — {e(s.scenario_title)}</h1>", f"<p class='meta'>{e(header_line(data))}</p>"]
-    parts.append("<h2>Measures</h2><table border='1' cellspacing='0'><tr><th>Measure</th><th>Result</th><th>Measured</th></tr>"
+    parts = [f"<h1>{e(_('Visit report — {title}').format(title=report_title(data)))}</h1>",
+             f"<p class='meta'>{e(header_line(data))}</p>"]
+    parts.append(f"<h2>{e(_('Measures'))}</h2><table border='1' cellspacing='0'><tr><th>{e(_('Measure'))}</th>"
+                 f"<th>{e(_('Result'))}</th><th>{e(_('Measured'))}</th></tr>"
                  + "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in measure_rows(data))
                  + "</table>")
     if data.rubric:
-        parts.append("<h2>Behaviours (app's checks)</h2><ul>" + "".join(
-            f"<li>{e(data.behaviour_labels.get(r.get('behaviour', ''), r.get('behaviour', '')))}: "
+        parts.append(f"<h2>{e(_('Behaviours (the app’s checks)'))}</h2><ul>" + "".join(
+            f"<li>{e(_(data.behaviour_labels.get(r.get('behaviour', ''), r.get('behaviour', ''))))}: "
             f"{e(_rubric_word(r))}</li>" for r in data.rubric) + "</ul>")
     if with_svg:
-        parts.append("<h2>Timeline</h2>" + timeline_svg(data.timeline) + f"<p class='legend'>{e(LEGEND)}</p>")
-    parts.append("<h2>Moments</h2>" + (("<ul>" + "".join(f"<li>{clock_text(t)} {e(m)}</li>" for t, m in data.moments)
-                                         + "</ul>") if data.moments else "<p>No moments were picked out.</p>"))
+        parts.append(f"<h2>{e(_('Timeline'))}</h2>" + timeline_svg(data.timeline) + f"<p class='legend'>{e(_(LEGEND))}</p>")
+    parts.append(f"<h2>{e(_('Moments'))}</h2>" + (
+        ("<ul>" + "".join(f"<li>{clock_text(t)} {e(m)}</li>" for t, m in data.moments) + "</ul>")
+        if data.moments else f"<p>{e(_('No moments were picked out.'))}</p>"))
     if data.reflection:
-        parts.append(f"<h2>The learner's reflection</h2><p>{e(data.reflection)}</p>")
-    parts.append("<h2>Facilitator notes</h2>" + (
-        "<table border='1' cellspacing='0'><tr><th>Time</th><th>By</th><th>Note</th></tr>" + "".join(
+        parts.append(f"<h2>{e(_('The learner’s reflection'))}</h2><p>{e(data.reflection)}</p>")
+    parts.append(f"<h2>{e(_('Facilitator notes'))}</h2>" + (
+        f"<table border='1' cellspacing='0'><tr><th>{e(_('Time'))}</th><th>{e(_('By'))}</th>"
+        f"<th>{e(_('Note'))}</th></tr>" + "".join(
             f"<tr><td>{clock_text(n['t'])}</td><td>{e(n['author'])}</td><td>{e(n['text'])}</td></tr>"
-            for n in data.notes) + "</table>" if data.notes else "<p>No notes.</p>"))
+            for n in data.notes) + "</table>" if data.notes else f"<p>{e(_('No notes.'))}</p>"))
     rows = rating_rows(data)
-    parts.append("<h2>Facilitator ratings</h2>" + (
-        "<table border='1' cellspacing='0'><tr><th>Behaviour</th><th>Rating</th><th>Comment</th><th>By</th></tr>" + "".join(
+    parts.append(f"<h2>{e(_('Facilitator ratings'))}</h2>" + (
+        f"<table border='1' cellspacing='0'><tr><th>{e(_('Behaviour'))}</th><th>{e(_('Rating'))}</th>"
+        f"<th>{e(_('Comment'))}</th><th>{e(_('By'))}</th></tr>" + "".join(
             f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td><td>{e(d)}</td></tr>" for a, b, c, d in rows)
-        + "</table>" if rows else "<p>Not rated yet.</p>"))
+        + "</table>" if rows else f"<p>{e(_('Not rated yet.'))}</p>"))
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    parts.append(f"<p class='meta'>Session {e(str(data.session.get('uuid') or ''))} · report made {made}. "
-                 "Measures are the app's; notes and ratings are the facilitators' and sit beside them.</p>")
+    parts.append("<p class='meta'>" + e(_("Session {uuid} · report made {made}. Measures are the app’s; notes and "
+                                          "ratings are the facilitators’ and sit beside them.").format(
+        uuid=data.session.get("uuid") or "", made=made)) + "</p>")
     style = css or ("body{font-family:sans-serif;color:#000;max-width:60em;margin:1em auto;font-size:10pt}"
              "h1{font-size:15pt}h2{font-size:11.5pt;margin:0.8em 0 0.2em;border-bottom:1px solid #555}"
              "table{border-collapse:collapse}td,th{border:1px solid #777;padding:1px 6px;text-align:left}"
              ".meta,.legend{color:#333;font-size:8.5pt}")
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Visit report</title>"
+    lang = "fr-CA" if language().startswith("fr") else "en"
+    return (f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{e(_('Visit report'))}</title>"
             f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
 
 
-_STATUS_WORDS = {"met": "shown", "not_met": "not shown", "unknown": "not enough to judge",
-                 "needs_rating": "needs a facilitator's rating", "met_pending_rating": "met; facilitator's rating due"}
+_STATUS_WORDS = {"met": N_("shown"), "not_met": N_("not shown"), "unknown": N_("not enough to judge"),
+                 "needs_rating": N_("needs a facilitator's rating"),
+                 "met_pending_rating": N_("met; facilitator's rating due")}
 
 
 def _rubric_word(r: dict) -> str:
     if r.get("status"):
-        return _STATUS_WORDS.get(r["status"], str(r["status"]).replace("_", " "))
+        return _(_STATUS_WORDS.get(r["status"], str(r["status"]).replace("_", " ")))
     if "met" in r:
-        return "shown" if r["met"] else "not shown"
-    return "needs rating"
+        return _("shown") if r["met"] else _("not shown")
+    return _("needs rating")

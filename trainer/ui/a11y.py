@@ -148,7 +148,8 @@ def audit(root: QWidget, min_contrast: float = 4.5) -> list[Problem]:
                 problems.append(Problem(describe(w), "no accessible description"))
             if not w.focusPolicy() & w.focusPolicy().TabFocus and not w.focusProxy():
                 problems.append(Problem(describe(w), "cannot be reached with the Tab key"))
-        text = w.text() if isinstance(w, (QLabel, QAbstractButton)) else ""
+        # WCAG 1.4.3 exempts the text of an inactive (disabled) control from the contrast minimum.
+        text = w.text() if isinstance(w, (QLabel, QAbstractButton)) and w.isEnabled() else ""
         if text and w.width() > 2 and w.height() > 2:
             top_left = w.mapTo(root, w.rect().topLeft())
             rect = w.rect().translated(top_left)

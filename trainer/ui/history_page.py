@@ -14,7 +14,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from trainer.core.i18n import N_, _
+from trainer.core.i18n import N_, _, is_french
 from trainer.core.visit_state import clock_text
 
 COLUMNS = [N_("Started"), N_("Learner"), N_("Visit"), N_("Status"), N_("Length"), N_("Face visible"),
@@ -32,9 +32,15 @@ def mmss(seconds: float | None) -> str:
 def local_time(iso_utc: str) -> str:
     """A stored UTC timestamp in this computer's local time, e.g. 'Mon 30 Nov 2026, 09:14'."""
     try:
-        return datetime.fromisoformat(iso_utc).astimezone().strftime("%a %d %b %Y, %H:%M")
+        when = datetime.fromisoformat(iso_utc).astimezone()
     except ValueError:
         return iso_utc
+    if is_french():  # day and month names in French ('lun. 30 nov. 2026, 09:14')
+        from PySide6.QtCore import QDateTime, QLocale
+
+        stamp = QDateTime.fromSecsSinceEpoch(int(when.timestamp()))
+        return QLocale(QLocale.French, QLocale.Canada).toString(stamp, "ddd d MMM yyyy, HH:mm")
+    return when.strftime("%a %d %b %Y, %H:%M")
 
 
 class _Item(QTableWidgetItem):
@@ -65,10 +71,13 @@ class HistoryPage(QWidget):
         title = QLabel(_("Past sessions"))
         title.setObjectName("pageTitle")
         self.learner_filter = QComboBox()
-        self.learner_filter.setAccessibleName("Learner")
+        self.learner_filter.setAccessibleName(_("Learner"))
+        self.learner_filter.setAccessibleDescription(_("Show the sessions of one learner, or everyone's."))
         self.scenario_filter = QComboBox()
-        self.scenario_filter.setAccessibleName("Visit")
+        self.scenario_filter.setAccessibleName(_("Visit"))
+        self.scenario_filter.setAccessibleDescription(_("Show the sessions of one visit, or every visit."))
         self.show_short = QCheckBox(_("Show sessions under {length}").format(length=mmss(SHORT_SESSION_S)))
+        self.show_short.setAccessibleDescription(_("Very short sessions are hidden unless this is ticked."))
         for w in (self.learner_filter, self.scenario_filter):
             w.setSizeAdjustPolicy(QComboBox.AdjustToContents)
             w.currentIndexChanged.connect(self._fill)
@@ -84,6 +93,7 @@ class HistoryPage(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([_(c) for c in COLUMNS])
         self.table.setAccessibleName(_("Past sessions"))
+        self.table.setAccessibleDescription(_("One row per session, newest first; Enter opens its summary."))
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -100,17 +110,20 @@ class HistoryPage(QWidget):
         self.empty = QLabel(_("No sessions yet. Finished visits appear here."))
         self.empty.setObjectName("hint")
         back = QPushButton(_("Back to scenarios"))
+        back.setAccessibleDescription(_("Return to the list of scenarios."))
         back.clicked.connect(self.back_requested)
         self.progress_button = QPushButton(_("Progress"))
         self.progress_button.setToolTip(_("Trends across this learner's sessions (Ctrl+P)"))
         self.progress_button.clicked.connect(self.progress_requested)
         self.delete_button = QPushButton(_("Delete…"))
+        self.delete_button.setAccessibleDescription(_("Delete the chosen session from this computer (asks first)."))
         self.delete_button.clicked.connect(self._delete)
         self.replay_button = QPushButton(_("Replay"))
         self.replay_button.setToolTip(_("Play the visit back on its timeline (Ctrl+R)"))
         self.replay_button.clicked.connect(self._replay)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.replay_button.click)
         self.open_button = QPushButton(_("Open summary"))
+        self.open_button.setAccessibleDescription(_("Show the chosen session's summary (Enter)."))
         self.open_button.setObjectName("primary")
         self.open_button.clicked.connect(lambda: self._open(self.table.currentItem()))
         buttons = QHBoxLayout()

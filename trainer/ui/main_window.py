@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog
                                QScrollArea, QStackedWidget, QVBoxLayout)
 
 from trainer.core.errors import ScenarioError, TrainerError
+from trainer.core.i18n import _, localized
 from trainer.core.policy import effective_settings
 from trainer.store.user_settings import load_user_settings
 from trainer.core.scenario import Scenario, discover_scenarios, load_scenario
@@ -98,7 +99,7 @@ class MainWindow(QMainWindow):
         self.captions = captions  # start visits with the clinician's live captions on
         # Site policy and defaults (docs/policy.md); an unreadable policy raises PolicyError to run_gui.
         self.settings = settings if settings is not None else effective_settings(user=load_user_settings())
-        self.setWindowTitle("Video-Visit Trainer")
+        self.setWindowTitle(_("Video-Visit Trainer"))
         self.setStyleSheet(STYLE)
         # Defaults: the first webcam and the default microphone.
         self.camera = camera if camera is not None else 0
@@ -163,20 +164,21 @@ class MainWindow(QMainWindow):
         self.update_calibration_status()
         self._offer_recording()
         self.scenario_page.set_devices_text(
-            f"Camera: {_describe_input(self.camera, 'webcam')}   ·   Microphone: {_describe_input(self.mic, 'mic')}")
+            _("Camera: {camera}   ·   Microphone: {mic}").format(camera=_describe_input(self.camera, "webcam"),
+                                                                   mic=_describe_input(self.mic, "mic")))
         self.send_results()  # a backlog from an offline period goes as soon as the app starts
         if self.store.set_aside is not None:
             self.statusBar().showMessage(
-                f"The session store was damaged. It was set aside as {self.store.set_aside} (nothing was "
-                f"deleted) and a new one was started.")
+                _("The session store was damaged. It was set aside as {path} (nothing was deleted) and a new "
+                  "one was started.").format(path=self.store.set_aside))
 
     def _build_menu(self) -> None:
-        m = self.menuBar().addMenu("&Session")
-        a = QAction("&Scenarios", self, shortcut=QKeySequence("Ctrl+1"), triggered=self.show_scenarios)
+        m = self.menuBar().addMenu(_("&Session"))
+        a = QAction(_("&Scenarios"), self, shortcut=QKeySequence("Ctrl+1"), triggered=self.show_scenarios)
         m.addAction(a)
-        a = QAction("&Past sessions", self, shortcut=QKeySequence("Ctrl+H"), triggered=self.show_history)
+        a = QAction(_("&Past sessions"), self, shortcut=QKeySequence("Ctrl+H"), triggered=self.show_history)
         m.addAction(a)
-        m.addAction(QAction("P&rogress", self, shortcut=QKeySequence("Ctrl+P"), triggered=self.show_progress))
+        m.addAction(QAction(_("P&rogress"), self, shortcut=QKeySequence("Ctrl+P"), triggered=self.show_progress))
         m.addSeparator()
         # Bundles (store/bundle.py): carry sessions to a facilitator's machine and bring theirs in.
         self.export_action = QAction(_("&Export selected sessions…"), self, shortcut=QKeySequence("Ctrl+E"),
@@ -185,8 +187,8 @@ class MainWindow(QMainWindow):
         m.addAction(QAction(_("&Import session bundle…"), self, shortcut=QKeySequence("Ctrl+I"),
                             triggered=self.import_dialog))
         m.addSeparator()
-        m.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
-        self.help_menu = self.menuBar().addMenu("&Help")
+        m.addAction(QAction(_("&Quit"), self, shortcut=QKeySequence.Quit, triggered=self.close))
+        self.help_menu = self.menuBar().addMenu(_("&Help"))
         add_about_action(self, self.help_menu)  # version, data folder, site policy and locked settings
 
     def prewarm(self, voice: bool = False) -> None:
@@ -236,10 +238,12 @@ class MainWindow(QMainWindow):
         try:
             cal = load_calibration(current_user(), key)
         except TrainerError as exc:
-            text = f"Eye contact: the saved calibration cannot be used ({exc.message}); calibrate again."
+            text = _("Eye contact: the saved calibration cannot be used ({error}); calibrate again.").format(
+                error=exc.message)
         else:
-            text = (f"Eye contact: calibrated for {key} ({cal.created[:10]})." if cal is not None else
-                    "Eye contact: not calibrated; a default camera position (above the screen) is assumed.")
+            text = (_("Eye contact: calibrated for {camera} ({date}).").format(camera=key, date=cal.created[:10])
+                    if cal is not None else
+                    _("Eye contact: not calibrated; a default camera position (above the screen) is assumed."))
         self.scenario_page.calibration_status.setText(text)
 
     def _offer_recording(self) -> None:
@@ -312,7 +316,7 @@ class MainWindow(QMainWindow):
     def _load_history(self, learner: str | None, show: bool) -> None:
         """Read Past sessions in the background, then fill the page (and show it when `show`)."""
         def loaded(rows) -> None:
-            self.history_page.set_rows(rows, learner=learner)
+            self.history_page.set_rows(self._localized_titles(rows), learner=learner)
             if show and self.runner is None:
                 self.stack.setCurrentWidget(self.history_page)
 
@@ -346,6 +350,11 @@ class MainWindow(QMainWindow):
         elif current is self.progress_page and change.kind != "reflection":
             self._refresh_progress()
 
+    def _localized_titles(self, rows: list[dict]) -> list[dict]:
+        """Stored session rows, each scenario's title in the app's language when it is installed."""
+        titles = {s.id: localized(s, "title") for s in self.scenario_page.scenarios}
+        return [dict(r, scenario_title=titles.get(r["scenario_id"], r["scenario_title"])) for r in rows]
+
     def show_progress(self) -> None:
         """Trends across the chosen learner's sessions (the learner of the history filter, else the one
         chosen at start)."""
@@ -360,6 +369,8 @@ class MainWindow(QMainWindow):
 
         def gathered(result) -> None:
             learners, scenarios = result
+            titles = {s.id: localized(s, "title") for s in self.scenario_page.scenarios}
+            scenarios = sorted(((sid, titles.get(sid, title)) for sid, title in scenarios), key=lambda x: x[1].casefold())
             chosen = learner if learner in learners else (learners[0] if learners else None)
             self.progress_page.set_filters(learners, scenarios, chosen, None)
             self._refresh_progress(show=True)
@@ -398,13 +409,16 @@ class MainWindow(QMainWindow):
         """End call (button or Ctrl+E): ask first, the scenario is not over."""
         if self.runner is None or self._ending:
             return
-        if self.confirm("End the call?", "End the call now? The visit is saved as ended early and its summary "
-                        "covers what happened so far.", "End call", "Keep going"):
+        if self.confirm(_("End the call?"), _("End the call now? The visit is saved as ended early and its "
+                                              "summary covers what happened so far."), _("End call"), _("Keep going")):
             self.end_visit()
 
     def show_summary(self, session_id: int) -> None:
         """Read the session's debrief in the background, then show it on the summary page."""
         def loaded(debrief) -> None:
+            # The scenario's own title in the app's language (the store keeps the English one it was played with).
+            debrief["title"] = next((localized(s, "title") for s in self.scenario_page.scenarios
+                                     if s.title == debrief.get("title")), debrief.get("title", ""))
             self.summary_page.show_debrief(session_id, debrief, feedback=self.settings.default_feedback_mode != "off")
             if self.runner is None:
                 self.stack.setCurrentWidget(self.summary_page)
@@ -438,9 +452,10 @@ class MainWindow(QMainWindow):
             scenario = next((s for s in self.scenario_page.scenarios if s.id == timeline.scenario_id), None) \
                 or stored
             if scenario is None:
-                QMessageBox.critical(self, "Cannot replay this session",
-                                     f"The visit '{timeline.title}' is not installed on this computer, so its "
-                                     "patient cannot be shown. Install its scenario pack and try again.")
+                QMessageBox.critical(self, _("Cannot replay this session"),
+                                     _("The visit '{title}' is not installed on this computer, so its patient "
+                                       "cannot be shown. Install its scenario pack and try again.").format(
+                                         title=timeline.title))
                 return
             from trainer.ui.replay_page import ReplayPage
 
@@ -464,7 +479,7 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(1500, grab)
 
         run_task(load, on_done=opened,
-                 on_error=lambda exc: QMessageBox.critical(self, getattr(exc, "title", "Cannot replay"), str(exc)))
+                 on_error=lambda exc: QMessageBox.critical(self, _(getattr(exc, "title", "Cannot replay")), str(exc)))
 
     def _moments(self, session_id: int) -> list[tuple[float, str]]:
         """The summary's instructive moments (core.debrief), for the replay's moments list (read on the
@@ -675,11 +690,12 @@ class MainWindow(QMainWindow):
 
     def _start_progress(self, page, done: int, total: int, text: str) -> None:
         if self.visit_page is page and self._starting:
-            page.prompt_label.setText(f"Connecting… {text} ({done + 1}/{total})")
+            page.prompt_label.setText(_("Connecting… {step} ({n}/{total})").format(step=text, n=done + 1,
+                                                                                   total=total))
 
     def _abort_visit(self, exc: BaseException) -> None:
         self._starting = False
-        title = getattr(exc, "title", "Could not start the visit")
+        title = _(getattr(exc, "title", "Could not start the visit"))
         QMessageBox.critical(self, title, str(exc))
         self._teardown_visit()
         self.show_scenarios()
@@ -695,13 +711,13 @@ class MainWindow(QMainWindow):
         if self._starting:
             self._end_after_start = True
             if self.visit_page is not None:
-                self.visit_page.show_status("Ending the call…")
+                self.visit_page.show_status(_("Ending the call…"))
             return
         self._ending = True
         runner = self.runner
         if self.visit_page is not None:
             self.visit_page.end_button.setEnabled(False)
-            self.visit_page.show_status("Ending the call and saving the session…")
+            self.visit_page.show_status(_("Ending the call and saving the session…"))
         run_task(lambda progress, cancelled: runner.end(), on_done=self._visit_saved, on_error=self._save_failed)
 
     def send_results(self) -> None:
@@ -719,7 +735,8 @@ class MainWindow(QMainWindow):
 
         def done(report) -> None:
             if report.sent:
-                self.statusBar().showMessage(f"Results sent to your programme ({report.sent} statements).", 10000)
+                self.statusBar().showMessage(_("Results sent to your programme ({n} statements).").format(
+                    n=report.sent), 10000)
 
         def failed(exc: BaseException) -> None:
             self.statusBar().showMessage(str(exc).replace("\n", " "))
@@ -735,7 +752,7 @@ class MainWindow(QMainWindow):
         self.activateWindow()  # keyboard users continue from the summary without clicking
 
     def _save_failed(self, exc: BaseException) -> None:
-        QMessageBox.critical(self, getattr(exc, "title", "Saving the session failed"), str(exc))
+        QMessageBox.critical(self, _(getattr(exc, "title", "Saving the session failed")), str(exc))
         self._teardown_visit()
         self.show_scenarios()
 
@@ -779,8 +796,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.runner is not None and not self._ending and not getattr(self, "_close_confirmed", False):
-            if not self.confirm("Close during the visit?", "A visit is in progress. Close the app anyway? The "
-                                "visit is saved as ended early.", "Close", "Keep going"):
+            if not self.confirm(_("Close during the visit?"), _("A visit is in progress. Close the app anyway? "
+                                                                "The visit is saved as ended early."),
+                                _("Close"), _("Keep going")):
                 event.ignore()
                 return
         if self._starting:
@@ -802,7 +820,7 @@ class MainWindow(QMainWindow):
 
 def _describe_input(spec, kind: str) -> str:
     if isinstance(spec, str) and not spec.isdigit() and spec != "default":
-        return f"file {Path(spec).name}"
+        return _("file {name}").format(name=Path(spec).name)
     if kind == "webcam":
-        return f"webcam {spec}"
-    return "system default" if spec == "default" else f"device {spec}"
+        return _("webcam {n}").format(n=spec)
+    return _("system default") if spec == "default" else _("device {n}").format(n=spec)

@@ -12,12 +12,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
+from trainer.core.i18n import N_, _
 from trainer.ui.tasks import run_task
 from trainer.ui.visit_page import SelfView
 
 _ICON = {"pass": "✓", "warn": "!", "fix": "✗"}
 _COLOUR = {"pass": "#1d7a46", "warn": "#8a6100", "fix": "#b3261e"}
-_PART = {"camera": "Camera", "microphone": "Microphone", "speaker": "Speaker"}
+_PART = {"camera": N_("Camera"), "microphone": N_("Microphone"), "speaker": N_("Speaker")}
 
 
 def _esc(text: str) -> str:
@@ -31,12 +32,12 @@ def report_html(report) -> str:
         items = [i for i in report.items if i.part == part]
         if not items:
             continue
-        rows.append(f"<h3 style='margin:8px 0 2px 0'>{_PART[part]}</h3>")
+        rows.append(f"<h3 style='margin:8px 0 2px 0'>{_(_PART[part])}</h3>")
         for i in items:
-            fix = (f"<br><span style='margin-left:18px'><b>Fix:</b> {_esc(i.fix)}</span>"
+            fix = (f"<br><span style='margin-left:18px'><b>{_('Fix:')}</b> {_esc(i.fix)}</span>"
                    if i.fix and i.status != "pass" else "")
             rows.append(f"<p style='margin:2px 0'><span style='color:{_COLOUR[i.status]};font-weight:600'>"
-                        f"{_ICON[i.status]} {_esc(i.name.capitalize())}</span>: {_esc(i.message)}{fix}</p>")
+                        f"{_ICON[i.status]} {_esc(_(i.name).capitalize())}</span>: {_esc(i.message)}{fix}</p>")
     return "".join(rows)
 
 
@@ -54,7 +55,7 @@ class PrecheckPage(QWidget):
         self._task = None
         self._passed_at = None
         self._pending = None  # the signal to emit once a cancelled check has let go of the devices
-        self.title = QLabel("Before the visit: camera, microphone and speaker")
+        self.title = QLabel(_("Before the visit: camera, microphone and speaker"))
         self.title.setObjectName("pageTitle")
         self.title.setWordWrap(True)
         self.instruction = QLabel()
@@ -65,8 +66,9 @@ class PrecheckPage(QWidget):
         self.meter = QProgressBar()
         self.meter.setRange(0, 60)
         self.meter.setTextVisible(False)
-        self.meter.setAccessibleName("Microphone level")
-        meter_label = QLabel("Microphone level")
+        self.meter.setAccessibleName(_("Microphone level"))
+        self.meter.setAccessibleDescription(_("How loud the microphone hears you."))
+        meter_label = QLabel(_("Microphone level"))
         meter_label.setObjectName("hint")
         self.result = QLabel()
         self.result.setObjectName("resultBanner")
@@ -81,13 +83,16 @@ class PrecheckPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
         scroll.setWidget(self.details)
-        self.back_button = QPushButton("Back")
+        self.back_button = QPushButton(_("Back"))
+        self.back_button.setAccessibleDescription(_("Return to the list of scenarios."))
         self.back_button.clicked.connect(self._back)
-        self.again_button = QPushButton("Check again")
+        self.again_button = QPushButton(_("Check again"))
+        self.again_button.setAccessibleDescription(_("Run the camera, microphone and speaker check again."))
         self.again_button.clicked.connect(self.run_check)
-        self.skip_button = QPushButton("Skip check")
+        self.skip_button = QPushButton(_("Skip check"))
         self.skip_button.clicked.connect(self._skip)
-        self.start_button = QPushButton("Start visit")
+        self.start_button = QPushButton(_("Start visit"))
+        self.start_button.setAccessibleDescription(_("Start the chosen visit."))
         self.start_button.setObjectName("primary")
         self.start_button.clicked.connect(self._start)
 
@@ -122,9 +127,10 @@ class PrecheckPage(QWidget):
         self.camera, self.mic = camera, mic
         self._passed_at = passed_at
         self.skip_button.setEnabled(passed_at is not None)
-        self.skip_button.setToolTip(f"The check passed today at {passed_at:%H:%M}" if passed_at else
-                                    "Available once the check has passed today")
-        self.skip_button.setText(f"Skip check (passed at {passed_at:%H:%M})" if passed_at else "Skip check")
+        self.skip_button.setToolTip(_("The check passed today at {time}").format(time=f"{passed_at:%H:%M}")
+                                    if passed_at else _("Available once the check has passed today"))
+        self.skip_button.setText(_("Skip check (passed at {time})").format(time=f"{passed_at:%H:%M}")
+                                 if passed_at else _("Skip check"))
 
     def run_check(self) -> None:
         from trainer.analysis.precheck import run_precheck
@@ -134,10 +140,10 @@ class PrecheckPage(QWidget):
         self.report = None
         self.result.hide()
         self.details.clear()
-        self.start_button.setText("Start anyway")
+        self.start_button.setText(_("Start anyway"))
         self.start_button.setEnabled(False)  # the devices are busy until the check ends
         self.again_button.setEnabled(False)
-        self.instruction.setText("Opening the camera and microphone…")
+        self.instruction.setText(_("Opening the camera and microphone…"))
         camera, mic = self.camera, self.mic
         self._task = run_task(
             lambda progress, cancelled: run_precheck(
@@ -164,15 +170,16 @@ class PrecheckPage(QWidget):
         self.report = report
         problems = sum(1 for i in report.items if i.status == "fix")
         if report.passed:
-            self.instruction.setText("All set.")
-            self.result.setText("✓ Ready for your visit.")
+            self.instruction.setText(_("All set."))
+            self.result.setText(_("✓ Ready for your visit."))
             self.result.setProperty("state", "pass")
-            self.start_button.setText("Start visit")
+            self.start_button.setText(_("Start visit"))
         else:
-            self.instruction.setText("The check found something to fix. Fix it and check again, or start anyway "
-                                     "(the affected feedback will be missing or less reliable).")
-            self.result.setText(f"✗ Fix this before your visit: {problems} problem{'s' if problems != 1 else ''}.")
-            self.start_button.setText("Start anyway")
+            self.instruction.setText(_("The check found something to fix. Fix it and check again, or start "
+                                       "anyway (the affected feedback will be missing or less reliable)."))
+            self.result.setText((_("✗ Fix this before your visit: 1 problem.") if problems == 1 else
+                                 _("✗ Fix this before your visit: {n} problems.").format(n=problems)))
+            self.start_button.setText(_("Start anyway"))
             self.result.setProperty("state", "fix")
         self.result.style().unpolish(self.result)
         self.result.style().polish(self.result)
@@ -190,7 +197,7 @@ class PrecheckPage(QWidget):
             pending, self._pending = self._pending, None
             pending.emit()
             return
-        self.instruction.setText(f"The check could not run: {exc}")
+        self.instruction.setText(_("The check could not run: {error}").format(error=exc))
         self.check_finished.emit(None)
 
     def _show_frame(self, frame, obs) -> None:

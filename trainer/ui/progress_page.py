@@ -26,8 +26,11 @@ class TrendChart(QWidget):
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         values = [v for v in series["values"] if v is not None]
         last = next((v for v in reversed(series["values"]) if v is not None), None)
-        self.setAccessibleName(f"{series['label']}: latest {value_text(series['id'], {'value': last, 'measured_s': 1})}"
-                               if last is not None else f"{series['label']}: not enough to judge yet")
+        label = _(series["label"])
+        self.setAccessibleName(_("{label}: latest {value}").format(
+            label=label, value=value_text(series["id"], {"value": last, "measured_s": 1})) if last is not None else
+            _("{label}: not enough to judge yet").format(label=label))
+        self.setAccessibleDescription(_("A chart of this measure across the sessions, oldest on the left."))
         self._values = values
 
     def _scale(self) -> tuple[float, float]:
@@ -44,7 +47,7 @@ class TrendChart(QWidget):
         fm = p.fontMetrics()
         title_h = fm.height() + 4
         p.setPen(QColor("#1e2329"))
-        p.drawText(QRectF(0, 0, self.width(), title_h), Qt.AlignLeft | Qt.AlignVCenter, s["label"])
+        p.drawText(QRectF(0, 0, self.width(), title_h), Qt.AlignLeft | Qt.AlignVCenter, _(s["label"]))
         axis_w = fm.horizontalAdvance("100%") + 6
         area = QRectF(axis_w + 4, title_h + 4, self.width() - axis_w - 12, self.height() - title_h - 14)
         p.fillRect(area, QColor("#ffffff"))
@@ -104,7 +107,7 @@ class BehaviourDots(QWidget):
             top = 4 + row * 24
             p.setPen(QColor("#1e2329"))
             p.drawText(QRectF(0, top, label_w - 8, 22), Qt.AlignLeft | Qt.AlignVCenter,
-                       p.fontMetrics().elidedText(b["label"], Qt.ElideRight, label_w - 8))
+                       p.fontMetrics().elidedText(_(b["label"]), Qt.ElideRight, label_w - 8))
             for i, shown in enumerate(b["shown"]):
                 c = QPointF(label_w + (self.width() - label_w) * (i + 0.5) / n, top + 11)
                 if shown is None:
@@ -125,14 +128,16 @@ class ProgressPage(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.data: dict = {}
-        title = QLabel("Progress")
+        title = QLabel(_("Progress"))
         title.setObjectName("pageTitle")
         self.learner_filter = QComboBox()
-        self.learner_filter.setAccessibleName("Learner")
+        self.learner_filter.setAccessibleName(_("Learner"))
+        self.learner_filter.setAccessibleDescription(_("Whose sessions the charts show."))
         self.scenario_filter = QComboBox()
-        self.scenario_filter.setAccessibleName("Visit")
+        self.scenario_filter.setAccessibleName(_("Visit"))
+        self.scenario_filter.setAccessibleDescription(_("Which visit's sessions the charts show."))
         filters = QHBoxLayout()
-        for text, box in (("Learner:", self.learner_filter), ("Visit:", self.scenario_filter)):
+        for text, box in ((_("Learner:"), self.learner_filter), (_("Visit:"), self.scenario_filter)):
             lab = QLabel(text)
             lab.setBuddy(box)
             box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
@@ -149,7 +154,8 @@ class ProgressPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
         scroll.setWidget(self.body)
-        back = QPushButton("Back to past sessions")
+        back = QPushButton(_("Back to past sessions"))
+        back.setAccessibleDescription(_("Return to the list of past sessions."))
         back.clicked.connect(self.back_requested)
         buttons = QHBoxLayout()
         buttons.addWidget(back)
@@ -168,10 +174,10 @@ class ProgressPage(QWidget):
         for box in (self.learner_filter, self.scenario_filter):
             box.blockSignals(True)
             box.clear()
-        self.learner_filter.addItem("Everyone", ALL)
+        self.learner_filter.addItem(_("Everyone"), ALL)
         for name in learners:
-            self.learner_filter.addItem(name or "(no name)", name)
-        self.scenario_filter.addItem("Every visit", ALL)
+            self.learner_filter.addItem(name or _("(no name)"), name)
+        self.scenario_filter.addItem(_("Every visit"), ALL)
         for sid, title in scenarios:
             self.scenario_filter.addItem(title, sid)
         for box, value in ((self.learner_filter, learner), (self.scenario_filter, scenario)):
@@ -196,17 +202,19 @@ class ProgressPage(QWidget):
                 w.deleteLater()
         n = len(data.get("sessions") or ())
         if n == 0:
-            self.caption.setText("No sessions of at least half a minute yet. Finished visits appear here.")
+            self.caption.setText(_("No sessions of at least half a minute yet. Finished visits appear here."))
             return
         first, last = data["sessions"][0]["started_at"][:10], data["sessions"][-1]["started_at"][:10]
-        self.caption.setText(f"{n} session{'s' if n != 1 else ''} from {first} to {last}, oldest on the left. "
-                             "Green bands: the usual range in published visit studies (sources in the summary). "
-                             "A dashed line: not enough to judge in that session.")
+        self.caption.setText((_("1 session on {first}, oldest on the left.") if n == 1 else
+                              _("{n} sessions from {first} to {last}, oldest on the left.")).format(
+            n=n, first=first, last=last) + " " +
+            _("Green bands: the usual range in published visit studies (sources in the summary). "
+              "A dashed line: not enough to judge in that session."))
         for i, series in enumerate(data["measures"]):
             self.grid.addWidget(TrendChart(series), i // 2, i % 2)
         row = (len(data["measures"]) + 1) // 2
         if data.get("behaviours"):
-            head = QLabel("<b>Behaviours</b> (filled: shown, open: not shown, dash: not measurable)")
+            head = QLabel(_("<b>Behaviours</b> (filled: shown, open: not shown, dash: not measurable)"))
             self.grid.addWidget(head, row, 0, 1, 2)
             self.grid.addWidget(BehaviourDots(data["behaviours"], n), row + 1, 0, 1, 2)
             row += 2

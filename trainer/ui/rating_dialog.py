@@ -30,6 +30,7 @@ class RatingDialog(QDialog):
         self.store, self.session_id = store, session_id
         self.author = QLineEdit(author)
         self.author.setAccessibleName(_("Rated by"))
+        self.author.setAccessibleDescription(_("The name stored with these ratings."))
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)  # room for the comments
         form.addRow(_("Rated by"), self.author)
@@ -45,7 +46,9 @@ class RatingDialog(QDialog):
             comment.setPlaceholderText(_("comment (optional)"))
             label = rating_label(b)
             box.setAccessibleName(label)
+            box.setAccessibleDescription(_("Your rating; a dash leaves it unrated."))
             comment.setAccessibleName(_("Comment on {behaviour}").format(behaviour=label))
+            comment.setAccessibleDescription(_("An optional comment kept with the rating."))
             item = scenario.rubric_for(b) if b != GLOBAL_RATING else None
             if item is not None:
                 box.setToolTip(_("What counts: {counts}").format(counts=item.counts))
@@ -64,6 +67,8 @@ class RatingDialog(QDialog):
             form.addRow(label, row)
             self.rows[b] = (box, comment)
         buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Save).setAccessibleDescription(_("Store these ratings with the session."))
+        buttons.button(QDialogButtonBox.Cancel).setAccessibleDescription(_("Close without storing."))
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)

@@ -25,6 +25,7 @@ from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPen, QPixmap, 
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
+from trainer.core.i18n import _, localized
 from trainer.core.visit_state import clock_text
 from trainer.store.timeline import NOTES_LANE, notes_lane
 from trainer.ui.visit_page import VisitPage
@@ -36,6 +37,11 @@ GAZE_COLOURS = {"camera": "#2e9e62", "screen": "#7cc59b", "away": "#d9822b", "un
                 "absent": "#c94b4b"}
 MARK_COLOURS = {"interruption": "#d93b3b", "nod": "#2d6cdf", "face responded": "#2e9e62",
                 "no visible response": "#d9822b", "face not seen": "#9aa3ad"}
+
+
+def _scenario_title(scenario, stored: str) -> str:
+    """The scenario's title in the app's language when the stored title is the scenario's own."""
+    return localized(scenario, "title") if scenario is not None and scenario.title == stored else stored
 
 
 class TimelineView(QWidget):
@@ -52,9 +58,9 @@ class TimelineView(QWidget):
         self.setMinimumHeight(LANE_H * (len(timeline.lanes) + 1) + 8)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.NoFocus)  # the page handles the keyboard
-        self.setAccessibleName("Session timeline")
-        self.setAccessibleDescription("Lanes for gaze, expressivity, smiles, nods, talk, cues, actions and "
-                                      "notices; click to move the playhead")
+        self.setAccessibleName(_("Session timeline"))
+        self.setAccessibleDescription(_("Lanes for gaze, expressivity, smiles, nods, talk, cues, actions and "
+                                        "notices; click to move the playhead"))
 
     def set_time(self, t: float) -> None:
         self.t = t
@@ -91,7 +97,7 @@ class TimelineView(QWidget):
         tol = 3 * self.timeline.duration_s / max(1, self.width())
         words = [lab for m, lab in lane.marks if abs(m - t) <= tol]
         words += [lab for a, b, lab in lane.spans if a - tol <= t <= b + tol]
-        return f"{clock_text(t)}  {lane.name}: " + ", ".join(dict.fromkeys(words)) if words else ""
+        return f"{clock_text(t)}  {_(lane.name)}: " + ", ".join(dict.fromkeys(_(w) for w in words)) if words else ""
 
     def paintEvent(self, _ev) -> None:
         # The lanes do not change while the playhead moves: drawn once per size, then only the playhead.
@@ -125,7 +131,7 @@ class TimelineView(QWidget):
         for i, lane in enumerate(self.timeline.lanes):
             y = LANE_H * (i + 1)
             p.setPen(QColor("#1e2329"))
-            p.drawText(QRectF(4, y, LABEL_W - 8, LANE_H), Qt.AlignVCenter | Qt.AlignLeft, lane.name)
+            p.drawText(QRectF(4, y, LABEL_W - 8, LANE_H), Qt.AlignVCenter | Qt.AlignLeft, _(lane.name))
             p.fillRect(QRectF(LABEL_W, y + 2, self.width() - LABEL_W - 8, LANE_H - 4), QColor("#f1f3f6"))
             for a, b, label in lane.spans:
                 colour = GAZE_COLOURS.get(label, "#c94b4b" if label.startswith("no ") else "#5b7fbf")
@@ -179,13 +185,14 @@ class ReplayPage(QWidget):
         self.setObjectName("replayPage")
         self.setFocusPolicy(Qt.StrongFocus)
 
-        title = QLabel(f"Replay — {timeline.title} (session {timeline.session_id})")
+        title = QLabel(_("Replay — {title} (session {n})").format(title=_scenario_title(scenario, timeline.title),
+                                                                 n=timeline.session_id))
         title.setObjectName("pageTitle")
         self.window_view = VisitPage(scenario, feedback_mode="live")
         # The learner's consented recording (trainer.store.recording), if the session has one: its frame at
         # the playhead fills the self-view, beside the patient; without one the panels show the measures.
         self.video = None
-        note = "Replay\n(no video was recorded;\nthe panels show the measures)"
+        note = _("Replay\n(no video was recorded;\nthe panels show the measures)")
         if recording is not None:
             from trainer.core.errors import TrainerError
             from trainer.store.recording import RecordingReader
@@ -193,32 +200,34 @@ class ReplayPage(QWidget):
             try:
                 self.video = RecordingReader(recording)
             except TrainerError:
-                note = "Replay\n(the recording cannot be read;\nthe panels show the measures)"
+                note = _("Replay\n(the recording cannot be read;\nthe panels show the measures)")
         if self.video is not None:
             self.window_view.self_view.setFixedSize(REPLAY_VIEW_W, REPLAY_VIEW_H)
             for w in (self.window_view.face_label, self.window_view.share_bar, self.window_view.quality_label):
                 w.setFixedWidth(REPLAY_VIEW_W)
-            self.window_view.self_view.setAccessibleName("Your recorded video at the playhead")
-            note = "No picture recorded\nat this moment"
+            self.window_view.self_view.setAccessibleName(_("Your recorded video at the playhead"))
+            note = _("No picture recorded\nat this moment")
         self.window_view.set_replay(note)
         self.window_view.follow_clock(lambda: self.t)
         self.window_view.setFocusPolicy(Qt.NoFocus)
 
         self.moment_list = QListWidget()
-        self.moment_list.setAccessibleName("Moments")
+        self.moment_list.setAccessibleName(_("Moments"))
+        self.moment_list.setAccessibleDescription(_("Moments worth a look; Enter moves the playhead there."))
         for t, text in self.moments:
             item = QListWidgetItem(f"{clock_text(t)}  {text}")
             item.setData(Qt.UserRole, t)
             self.moment_list.addItem(item)
         if not self.moments:
-            self.moment_list.addItem("No moments were picked out for this session.")
+            self.moment_list.addItem(_("No moments were picked out for this session."))
         self.moment_list.itemActivated.connect(self._jump_item)
         self.moment_list.itemClicked.connect(self._jump_item)
         self.lines_list = QListWidget()
-        self.lines_list.setAccessibleName("The patient's lines")
+        self.lines_list.setAccessibleName(_("The patient's lines"))
+        self.lines_list.setAccessibleDescription(_("What the patient said, with times; Enter moves the playhead there."))
         self.lines_list.setWordWrap(True)
         for t, who, text in timeline.lines:
-            item = QListWidgetItem(f"{clock_text(t)}  {who}: {text}")
+            item = QListWidgetItem(f"{clock_text(t)}  {who}: {self.window_view.localized_line(text)}")
             item.setData(Qt.UserRole, t)
             self.lines_list.addItem(item)
         self.lines_list.itemActivated.connect(self._jump_item)
@@ -226,35 +235,38 @@ class ReplayPage(QWidget):
         side = QWidget()
         side_lay = QVBoxLayout(side)
         side_lay.setContentsMargins(0, 0, 0, 0)
-        side_lay.addWidget(QLabel("Moments"))
+        side_lay.addWidget(QLabel(_("Moments")))
         side_lay.addWidget(self.moment_list, 1)
-        side_lay.addWidget(QLabel("What the patient said"))
+        side_lay.addWidget(QLabel(_("What the patient said")))
         side_lay.addWidget(self.lines_list, 2)
         # Facilitator notes at the playhead (stored at once; shown on the notes lane and in this list).
         self.notes_list = QListWidget()
-        self.notes_list.setAccessibleName("Facilitator notes")
+        self.notes_list.setAccessibleName(_("Facilitator notes"))
+        self.notes_list.setAccessibleDescription(_("Notes at times of the visit; Enter moves the playhead there."))
         self.notes_list.setWordWrap(True)
         self.notes_list.itemActivated.connect(self._jump_item)
         self.notes_list.itemClicked.connect(self._jump_item)
         self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText("Note at the playhead…")
-        self.note_edit.setAccessibleName("New note at the playhead")
+        self.note_edit.setPlaceholderText(_("Note at the playhead…"))
+        self.note_edit.setAccessibleName(_("New note at the playhead"))
+        self.note_edit.setAccessibleDescription(_("Type a note and press Enter to add it at the playhead's time."))
         self.note_edit.returnPressed.connect(self.add_note)
         from trainer.ui.note_dialog import note_author
 
         self.author_edit = QLineEdit(note_author(author))
-        self.author_edit.setPlaceholderText("Your name")
-        self.author_edit.setAccessibleName("Note author")
+        self.author_edit.setPlaceholderText(_("Your name"))
+        self.author_edit.setAccessibleName(_("Note author"))
+        self.author_edit.setAccessibleDescription(_("The name stored with your notes and ratings."))
         self.author_edit.setMaximumWidth(110)
-        add = QPushButton("Add note")
-        add.setToolTip("Add the note at the playhead's time (Enter)")
+        add = QPushButton(_("Add note"))
+        add.setToolTip(_("Add the note at the playhead's time (Enter)"))
         add.clicked.connect(self.add_note)
         note_row = QHBoxLayout()
         note_row.addWidget(self.author_edit)
         note_row.addWidget(self.note_edit, 1)
         note_row.addWidget(add)
         if store is not None:
-            side_lay.addWidget(QLabel("Facilitator notes"))
+            side_lay.addWidget(QLabel(_("Facilitator notes")))
             side_lay.addWidget(self.notes_list, 1)
             side_lay.addLayout(note_row)
             if data is not None:
@@ -271,41 +283,47 @@ class ReplayPage(QWidget):
 
         self.lanes = TimelineView(timeline, self.moments)
         self.lanes.seek.connect(self.seek)
-        self.play_button = QPushButton("Play")
-        self.play_button.setToolTip("Play or pause (Space)")
+        self.play_button = QPushButton(_("Play"))
+        self.play_button.setToolTip(_("Play or pause (Space)"))
         self.play_button.clicked.connect(self.toggle_play)
         self.time_label = QLabel()
-        self.time_label.setAccessibleName("Playhead time")
+        self.time_label.setAccessibleName(_("Playhead time"))
         self.speed_box = QComboBox()
         for s in (0.5, 1.0, 2.0, 4.0):
             self.speed_box.addItem(f"{s:g}x", s)
         self.speed_box.setCurrentIndex(1)
-        self.speed_box.setAccessibleName("Playback speed")
+        self.speed_box.setAccessibleName(_("Playback speed"))
+        self.speed_box.setAccessibleDescription(_("How fast the replay plays."))
         self.speed_box.currentIndexChanged.connect(lambda i: setattr(self, "speed", self.speed_box.itemData(i)))
-        back = QPushButton("Back")
-        back.setToolTip("Leave the replay (Escape)")
+        back = QPushButton(_("Back"))
+        back.setToolTip(_("Leave the replay (Escape)"))
         back.clicked.connect(self.back_requested)
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
         for label, dt in (("−10 s", -10.0), ("−1 s", -1.0)):
             b = QPushButton(label)
+            b.setToolTip(_("Move the playhead back {n} s").format(n=f"{-dt:g}"))
             b.clicked.connect(lambda _=False, dt=dt: self.step(dt))
             controls.addWidget(b)
         controls.addWidget(self.time_label)
         for label, dt in (("+1 s", 1.0), ("+10 s", 10.0)):
             b = QPushButton(label)
+            b.setToolTip(_("Move the playhead on {n} s").format(n=f"{dt:g}"))
             b.clicked.connect(lambda _=False, dt=dt: self.step(dt))
             controls.addWidget(b)
-        controls.addWidget(QLabel("Speed"))
+        speed_label = QLabel(_("Speed"))
+        speed_label.setBuddy(self.speed_box)
+        controls.addWidget(speed_label)
         controls.addWidget(self.speed_box)
         controls.addStretch(1)
         if store is not None:
-            rate = QPushButton("Rate…")
-            rate.setToolTip("Rate each targeted behaviour and the visit overall")
+            rate = QPushButton(_("Rate…"))
+            rate.setToolTip(_("Rate each targeted behaviour and the visit overall"))
             rate.clicked.connect(self.rate)
             controls.addWidget(rate)
-            report = QPushButton("Report…")
-            report.setToolTip("Write this session's report (PDF or HTML) with the measures, timeline, notes and ratings")
+            report = QPushButton(_("Report…"))
+            report.setToolTip(_("Write this session's report (PDF or HTML) with the measures, timeline, notes "
+                                "and ratings"))
             report.clicked.connect(self.report)
             controls.addWidget(report)
         controls.addWidget(back)
@@ -348,7 +366,7 @@ class ReplayPage(QWidget):
         self._playing = not self._playing
         if self._playing and self.t >= self.timeline.duration_s:
             self.seek(0.0)
-        self.play_button.setText("Pause" if self._playing else "Play")
+        self.play_button.setText(_("Pause") if self._playing else _("Play"))
         self._last_wall = time.monotonic()
         (self._timer.start if self._playing else self._timer.stop)()
 
@@ -386,7 +404,7 @@ class ReplayPage(QWidget):
             return
         from trainer.store.user_settings import remember
 
-        self.store.add_note(self.timeline.session_id, self.t, text, self.author_edit.text().strip() or "facilitator")
+        self.store.add_note(self.timeline.session_id, self.t, text, self.author_edit.text().strip() or _("facilitator"))
         remember("note_author", self.author_edit.text())
         self.note_edit.clear()
         if self.data is None:
@@ -421,7 +439,7 @@ class ReplayPage(QWidget):
         from trainer.ui.rating_dialog import RatingDialog
 
         self.rating_dialog = RatingDialog(self.store, self.timeline.session_id, self.scenario,
-                                          self.author_edit.text().strip() or "facilitator", self)
+                                          self.author_edit.text().strip() or _("facilitator"), self)
         self.rating_dialog.exec()
 
     def report(self) -> None:
@@ -432,15 +450,15 @@ class ReplayPage(QWidget):
         from trainer.ui.report_pdf import check_report_path, write_report, write_report_data
 
         sid = self.timeline.session_id
-        path, _filter = QFileDialog.getSaveFileName(self, "Write the report", f"report-session-{sid}.pdf",
-                                                    "PDF (*.pdf);;Web page (*.html)")
+        path, _filter = QFileDialog.getSaveFileName(self, _("Write the report"), f"report-session-{sid}.pdf",
+                                                    _("PDF (*.pdf);;Web page (*.html)"))
         if not path:
             return
 
         def failed(exc: BaseException) -> None:
             if not isinstance(exc, (TrainerError, OSError)):
                 raise exc
-            QMessageBox.warning(self, "Report", str(exc))
+            QMessageBox.warning(self, _("Report"), str(exc))
 
         def write(data) -> None:  # drawn here: Qt's painter and text layout belong to the main thread
             try:
@@ -479,8 +497,8 @@ class ReplayPage(QWidget):
         self._shown_line = key
         if line is not None:
             patient.set_emotion(line.emotion, speaker=line.speaker)
-            patient.speak(line.text, line.duration, None, speaker=line.speaker, start_t=line.started)
+            patient.speak(self.window_view.line_text(line.step, line.text), line.duration, None, speaker=line.speaker, start_t=line.started)
         else:
             patient.stop_speaking()
             said = [(t, text) for t, _who, text in self.timeline.lines if t <= self.t]
-            patient.set_caption(said[-1][1] if said else "")  # as live: the last line stays as a caption
+            patient.set_caption(self.window_view.localized_line(said[-1][1]) if said else "")  # as live: the last line stays as a caption

@@ -9,8 +9,9 @@ from pathlib import Path
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen, QTextDocument
 
+from trainer.core.i18n import _
 from trainer.core.visit_state import clock_text
-from trainer.store.report import FILLS, GAP_FILL, LEGEND, ReportData, report_html
+from trainer.store.report import FILLS, GAP_FILL, LEGEND, ReportData, report_html, report_title
 
 
 def paint_timeline(p: QPainter, rect: QRectF, timeline, font: QFont) -> None:
@@ -36,7 +37,7 @@ def paint_timeline(p: QPainter, rect: QRectF, timeline, font: QFont) -> None:
     for i, lane in enumerate(lanes):
         y = rect.top() + lane_h * (i + 1)
         p.setPen(QColor("#000000"))
-        p.drawText(QRectF(rect.left(), y, label_w - 4, lane_h), Qt.AlignVCenter | Qt.AlignLeft, lane.name)
+        p.drawText(QRectF(rect.left(), y, label_w - 4, lane_h), Qt.AlignVCenter | Qt.AlignLeft, _(lane.name))
         p.setPen(QPen(QColor("#999999"), 0))
         p.setBrush(Qt.NoBrush)
         p.drawRect(QRectF(rect.left() + label_w, y + lane_h * 0.1, plot_w, lane_h * 0.8))
@@ -90,7 +91,7 @@ def write_pdf(data: ReportData, out: str | Path) -> Path:
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.A4), QPageLayout.Portrait, QMarginsF(15, 15, 15, 15),
                                      QPageLayout.Millimeter))
     writer.setResolution(300)
-    writer.setTitle(f"Visit report — {data.summary.scenario_title}")
+    writer.setTitle(_("Visit report — {title}").format(title=report_title(data)))
     page = QRectF(writer.pageLayout().paintRectPixels(writer.resolution()))
     page.moveTo(0, 0)
     p = QPainter(writer)
@@ -113,9 +114,9 @@ def write_pdf(data: ReportData, out: str | Path) -> Path:
         heading.setPixelSize(int(4.4 * u))
         heading.setBold(True)
         p.setFont(heading)
-        p.drawText(QPointF(0, top), "Timeline")
+        p.drawText(QPointF(0, top), _("Timeline"))
         paint_timeline(p, fig, data.timeline, font)
-        legend = _doc(f"<p style='font-size:{3 * u:.0f}px'>{LEGEND}</p>", page.width())
+        legend = _doc(f"<p style='font-size:{3 * u:.0f}px'>{_(LEGEND)}</p>", page.width())
         p.save()
         p.translate(0, fig.bottom() + 10)
         legend.drawContents(p)

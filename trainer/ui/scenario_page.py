@@ -6,6 +6,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
                                QPushButton, QStyledItemDelegate, QTextBrowser, QVBoxLayout, QWidget)
 
+from trainer.core.i18n import _, is_french, localized
 from trainer.core.scenario import BEHAVIOURS, Scenario
 
 
@@ -29,17 +30,21 @@ class ScenarioPage(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.scenarios: list[Scenario] = []
-        title = QLabel("Choose a visit to rehearse")
+        title = QLabel(_("Choose a visit to rehearse"))
         title.setObjectName("pageTitle")
         # Shared workstations: whose session this is (a name or a pseudonym; sessions are listed per learner).
         self.learner_box = QComboBox()
         self.learner_box.setEditable(True)
         self.learner_box.setInsertPolicy(QComboBox.NoInsert)
         self.learner_box.setMinimumWidth(160)
-        self.learner_box.lineEdit().setPlaceholderText("your name or a pseudonym")
-        self.learner_box.setAccessibleName("Learner")
-        self.learner_box.setToolTip("Sessions and progress are kept per learner on this computer")
-        learner_label = QLabel("&Learner:")
+        self.learner_box.lineEdit().setPlaceholderText(_("your name or a pseudonym"))
+        self.learner_box.setAccessibleName(_("Learner"))
+        self.learner_box.setToolTip(_("Sessions and progress are kept per learner on this computer"))
+        self.learner_box.setAccessibleDescription(_("Sessions and progress are kept per learner on this computer"))
+        self.learner_box.lineEdit().setAccessibleName(_("Learner"))
+        self.learner_box.lineEdit().setAccessibleDescription(
+            _("Sessions and progress are kept per learner on this computer"))
+        learner_label = QLabel(_("&Learner:"))
         learner_label.setBuddy(self.learner_box)
         self.list = QListWidget()
         # Narrow enough for a 1366x768 screen at 150 % beside the details; wrapped titles stay whole.
@@ -52,11 +57,15 @@ class ScenarioPage(QWidget):
         self.list.setItemDelegate(_WrapDelegate(self.list))
         self.list.setSpacing(4)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.list.setAccessibleName(_("Scenarios"))
+        self.list.setAccessibleDescription(_("The visits you can rehearse. Arrow keys choose one; Enter starts it."))
         self.list.currentRowChanged.connect(self._show_details)
         self.list.itemActivated.connect(lambda _item: self._start())
         self.details = QTextBrowser()
         self.details.setOpenExternalLinks(False)
         self.details.setMinimumSize(220, 100)
+        self.details.setAccessibleName(_("Scenario details"))
+        self.details.setAccessibleDescription(_("The patient, what happens and what the chosen visit practises."))
         self.errors = QLabel()
         self.errors.setWordWrap(True)
         self.errors.setObjectName("errorBox")
@@ -65,14 +74,18 @@ class ScenarioPage(QWidget):
         self.devices = QLabel()
         self.devices.setObjectName("hint")
         self.devices.setWordWrap(True)
-        self.start_button = QPushButton("Start visit")
+        self.start_button = QPushButton(_("Start visit"))
+        self.start_button.setAccessibleDescription(_("Start the chosen visit (Enter)."))
         self.start_button.setObjectName("primary")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self._start)
-        self.history_button = QPushButton("Past sessions")
+        self.history_button = QPushButton(_("Past sessions"))
+        self.history_button.setAccessibleDescription(_("Your earlier sessions and their summaries (Ctrl+H)."))
         self.history_button.clicked.connect(self.history_requested)
-        self.calibrate_button = QPushButton("Calibrate eye contact…")
-        self.calibrate_button.setToolTip("Look at a dot by your camera, then at the patient (about 10 s)")
+        self.calibrate_button = QPushButton(_("Calibrate eye contact…"))
+        self.calibrate_button.setToolTip(_("Look at a dot by your camera, then at the patient (about 10 s)"))
+        self.calibrate_button.setAccessibleDescription(_("Look at a dot by your camera, then at the patient "
+                                                         "(about 10 s)"))
         self.calibrate_button.clicked.connect(self.calibrate_requested)
         self.calibration_status = QLabel()
         self.calibration_status.setObjectName("hint")
@@ -126,11 +139,14 @@ class ScenarioPage(QWidget):
         self.scenarios = scenarios
         self.list.clear()
         for s in scenarios:
-            item = QListWidgetItem(f"{s.title}\n{s.patient.name} · about {s.expected_minutes:g} min · {s.difficulty}")
+            french = " · FR" if is_french() and "fr_CA" in s.languages else ""
+            item = QListWidgetItem(_("{title}\n{patient} · about {minutes} min · {difficulty}").format(
+                title=localized(s, "title"), patient=s.patient.name, minutes=f"{s.expected_minutes:g}",
+                difficulty=_(s.difficulty)) + french)
             item.setData(Qt.UserRole, s.id)
             self.list.addItem(item)
         if errors:
-            self.errors.setText("Some scenario files could not be loaded and are not listed:\n" +
+            self.errors.setText(_("Some scenario files could not be loaded and are not listed:") + "\n" +
                                 "\n".join(f"• {e}" for e in errors))
             self.errors.show()
         else:
@@ -179,11 +195,17 @@ class ScenarioPage(QWidget):
         s = self.scenarios[row]
         p = s.patient
         who = p.name + (f", {p.age}" if p.age else "") + (f" ({p.pronouns})" if p.pronouns else "")
-        behaviours = "".join(f"<li>{BEHAVIOURS[b]}</li>" for b in s.behaviours)
+        behaviours = "".join(f"<li>{_(BEHAVIOURS[b])}</li>" for b in s.behaviours)
+        note = ""
+        if is_french():
+            note = (f"<p><i>{_('In French: captions and prompts are in French; the patient speaks English.')}</i></p>"
+                    if "fr_CA" in s.languages else
+                    f"<p><i>{_('This scenario is available in English only.')}</i></p>")
         self.details.setHtml(
-            f"<h2>{_esc(s.title)}</h2><p><b>Patient:</b> {_esc(who)}</p><p>{_esc(s.summary)}</p>"
-            f"<p><b>About {s.expected_minutes:g} minutes</b> · {s.difficulty}</p>"
-            f"<p><b>What this visit practises:</b></p><ul>{behaviours}</ul>")
+            f"<h2>{_esc(localized(s, 'title'))}</h2><p><b>{_('Patient:')}</b> {_esc(who)}</p>"
+            f"<p>{_esc(localized(s, 'summary'))}</p>"
+            f"<p><b>{_('About {minutes} minutes').format(minutes=f'{s.expected_minutes:g}')}</b> · {_(s.difficulty)}</p>"
+            f"<p><b>{_('What this visit practises:')}</b></p><ul>{behaviours}</ul>{note}")
 
     def _start(self) -> None:
         s = self.current()

@@ -13,9 +13,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QStackedWidget, QTextBrowser,
                                QVBoxLayout, QWidget)
 
-from trainer.core.i18n import _
+from trainer.core.i18n import N_, _
 
-_VERDICT = {"within": "within the usual range", "above": "above the usual range", "below": "below the usual range"}
+_VERDICT = {"within": N_("within the usual range"), "above": N_("above the usual range"),
+            "below": N_("below the usual range")}
 
 
 def _esc(text: str) -> str:
@@ -27,25 +28,26 @@ def debrief_html(d: dict, feedback: bool = True) -> str:
     parts = []
     if d.get("reflection") and not d["reflection"].get("skipped"):
         r = d["reflection"]
-        parts.append("<h3>Your reflection</h3>")
+        parts.append(f"<h3>{_('Your reflection')}</h3>")
         if r.get("went_well"):
-            parts.append(f"<p><b>What went well:</b> {_esc(r['went_well'])}</p>")
+            parts.append(f"<p><b>{_('What went well:')}</b> {_esc(r['went_well'])}</p>")
         if r.get("differently"):
-            parts.append(f"<p><b>What you would do differently:</b> {_esc(r['differently'])}</p>")
+            parts.append(f"<p><b>{_('What you would do differently:')}</b> {_esc(r['differently'])}</p>")
     if not feedback:
-        parts.append("<p><i>Feedback is turned off by your site's policy; your facilitator can review this "
-                     "session.</i></p>")
+        parts.append("<p><i>" + _("Feedback is turned off by your site's policy; your facilitator can review "
+                                  "this session.") + "</i></p>")
         parts.append(facilitator_html(d.get("facilitator") or {}))
         return "".join(parts)
     if d.get("moments"):
-        parts.append("<h3>Moments to look at</h3><table cellpadding='4'>")
+        parts.append(f"<h3>{_('Moments to look at')}</h3><table cellpadding='4'>")
         for mo in d["moments"]:
             parts.append(f"<tr><td valign='top'><b>{mo['time']}</b></td><td>{_esc(mo['text'])}</td></tr>")
         parts.append("</table>")
     if d.get("try_next"):
-        parts.append("<h3>Try next time</h3><ul>" + "".join(f"<li>{_esc(t)}</li>" for t in d["try_next"]) + "</ul>")
-    parts.append("<h3>Your measures</h3><table cellpadding='4' cellspacing='0' width='100%'>"
-                 "<tr><th align='left'>Measure</th><th align='left'>You</th><th align='left'>For reference</th></tr>")
+        parts.append(f"<h3>{_('Try next time')}</h3><ul>" + "".join(f"<li>{_esc(t)}</li>" for t in d["try_next"]) + "</ul>")
+    parts.append(f"<h3>{_('Your measures')}</h3><table cellpadding='4' cellspacing='0' width='100%'>"
+                 f"<tr><th align='left'>{_('Measure')}</th><th align='left'>{_('You')}</th>"
+                 f"<th align='left'>{_('For reference')}</th></tr>")
     for m in d.get("measures") or ():
         value = f"<b>{_esc(m['value'])}</b>"
         if m.get("coverage"):
@@ -53,9 +55,9 @@ def debrief_html(d: dict, feedback: bool = True) -> str:
         ref = ""
         if m.get("band"):
             b = m["band"]
-            verdict = _VERDICT.get(b.get("verdict"))
+            verdict = _(_VERDICT[b["verdict"]]) if b.get("verdict") in _VERDICT else None
             ref = (f"{_esc(b['text'])} <small>({_esc(b['source'])})</small>" +
-                   (f"<br><b>You: {verdict}.</b>" if verdict else ""))
+                   (f"<br><b>{_('You: {verdict}.').format(verdict=verdict)}</b>" if verdict else ""))
         parts.append(f"<tr><td valign='top'>{_esc(m['label'])}</td><td valign='top'>{value}</td>"
                      f"<td valign='top'>{ref}</td></tr>")
     parts.append("</table>")
@@ -78,10 +80,11 @@ def debrief_html(d: dict, feedback: bool = True) -> str:
             parts.append("</table>")
         parts.extend(f"<p><small>{_esc(n)}</small></p>" for n in words["notes"])
     if d.get("behaviours"):
-        parts.append("<h3>The behaviours this visit practised</h3><ul>")
+        parts.append(f"<h3>{_('The behaviours this visit practised')}</h3><ul>")
         for b in d["behaviours"]:
             checks = "".join(f"<br><small>{_esc(c)}</small>" for c in b.get("checks") or ())
-            parts.append(f"<li><b>{_esc(b['name'])}</b>: {_esc(b['status'])}{checks}</li>")
+            parts.append("<li>" + _("{name}: {status}").format(name=f"<b>{_esc(b['name'])}</b>",
+                                                              status=_esc(b["status"])) + f"{checks}</li>")
         parts.append("</ul>")
     parts.append(facilitator_html(d.get("facilitator") or {}))
     return "".join(parts)
@@ -135,26 +138,30 @@ class SummaryPage(QWidget):
 
         # Step 1: the reflection, before any number is shown.
         self.reflect = QWidget()
-        intro = QLabel("Before you see how it went: take a minute to reflect. Your answers are saved with this "
-                       "session, only on this computer.")
+        intro = QLabel(_("Before you see how it went: take a minute to reflect. Your answers are saved with "
+                         "this session, only on this computer."))
         intro.setWordWrap(True)
         intro.setObjectName("instruction")
         self.went_well = QPlainTextEdit()
-        self.went_well.setPlaceholderText("What went well?")
-        self.went_well.setAccessibleName("What went well?")
+        self.went_well.setPlaceholderText(_("What went well?"))
+        self.went_well.setAccessibleName(_("What went well?"))
+        self.went_well.setAccessibleDescription(_("Your own words; Tab moves on."))
         self.differently = QPlainTextEdit()
-        self.differently.setPlaceholderText("What would you do differently next time?")
-        self.differently.setAccessibleName("What would you do differently next time?")
+        self.differently.setPlaceholderText(_("What would you do differently next time?"))
+        self.differently.setAccessibleName(_("What would you do differently next time?"))
+        self.differently.setAccessibleDescription(_("Your own words; Tab moves on."))
         for edit in (self.went_well, self.differently):
             edit.setTabChangesFocus(True)
             edit.setMinimumHeight(60)
-        l1 = QLabel("What went well?")
+        l1 = QLabel(_("What went well?"))
         l1.setBuddy(self.went_well)
-        l2 = QLabel("What would you do differently next time?")
+        l2 = QLabel(_("What would you do differently next time?"))
         l2.setBuddy(self.differently)
-        self.skip_button = QPushButton("Skip")
+        self.skip_button = QPushButton(_("Skip"))
+        self.skip_button.setAccessibleDescription(_("Show the results without a reflection."))
         self.skip_button.clicked.connect(lambda: self._reflected(skipped=True))
-        self.save_button = QPushButton("Save and show how it went")
+        self.save_button = QPushButton(_("Save and show how it went"))
+        self.save_button.setAccessibleDescription(_("Save your reflection with this session and show the results."))
         self.save_button.setObjectName("primary")
         self.save_button.clicked.connect(lambda: self._reflected(skipped=False))
         rb = QHBoxLayout()
@@ -174,17 +181,22 @@ class SummaryPage(QWidget):
         self.results = QTextBrowser()
         self.results.setOpenExternalLinks(False)
         self.results.setMinimumHeight(120)
+        self.results.setAccessibleName(_("How the visit went"))
+        self.results.setAccessibleDescription(_("Moments to look at, what to try next time, your measures and "
+                                                "the behaviours the visit practised."))
         self.steps = QStackedWidget()
         self.steps.addWidget(self.reflect)
         self.steps.addWidget(self.results)
 
-        back = QPushButton("Choose another visit")
+        back = QPushButton(_("Choose another visit"))
+        back.setAccessibleDescription(_("Return to the list of scenarios."))
         back.setObjectName("primary")
         back.clicked.connect(self.back_requested)
-        hist = QPushButton("Past sessions")
+        hist = QPushButton(_("Past sessions"))
+        hist.setAccessibleDescription(_("Your earlier sessions and their summaries (Ctrl+H)."))
         hist.clicked.connect(self.history_requested)
-        self.replay_button = QPushButton("Replay this visit")
-        self.replay_button.setToolTip("Play the visit back on its timeline, with the moments marked")
+        self.replay_button = QPushButton(_("Replay this visit"))
+        self.replay_button.setToolTip(_("Play the visit back on its timeline, with the moments marked"))
         self.replay_button.clicked.connect(
             lambda: self.session_id is not None and self.replay_requested.emit(self.session_id))
         self.buttons = QWidget()
@@ -205,11 +217,12 @@ class SummaryPage(QWidget):
     def show_debrief(self, session_id: int, debrief: dict, feedback: bool = True) -> None:
         """Show a session's teaching summary; ask for the reflection first if it has not been given."""
         self.session_id, self.debrief, self.feedback = session_id, debrief, feedback
-        self.title.setText(f"How the visit went: {debrief.get('title', '')}")
+        self.title.setText(_("How the visit went: {title}").format(title=debrief.get("title", "")))
         who = f"{debrief['learner']} · " if debrief.get("learner") else ""
-        self.subtitle.setText(f"{who}{debrief.get('length', '')} long. {debrief.get('status', '')}")
+        self.subtitle.setText(who + _("{length} long.").format(length=debrief.get("length", "")) + " " +
+                              debrief.get("status", ""))
         notices = debrief.get("notices") or []
-        self.notices.setText("<b>During the visit:</b><br>" + "<br>".join(_esc(n) for n in notices))
+        self.notices.setText(f"<b>{_('During the visit:')}</b><br>" + "<br>".join(_esc(_(n)) for n in notices))
         self.notices.setVisible(bool(notices))
         if debrief.get("reflection") is None:
             self.went_well.clear()

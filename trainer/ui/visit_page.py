@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QProgressBar, QPushBu
 
 from trainer.core.events import (AudioLevel, CaregiverJoined, CaregiverLeft, ConnectionChanged, FrameSample, Notice,
                                  PatientLineEnded, PatientLineStarted, Utterance, VisitEnded)
-from trainer.core.i18n import _, is_french, localized
+from trainer.core.i18n import N_, _, is_french, localized
 from trainer.analysis.quality import ADVICE  # the plain fix for each picture-quality flag (one copy)
-from trainer.core.scenario import Scenario
+from trainer.core.scenario import ClinicianTurn, Scenario
 from trainer.core.visit_state import VisitState, clock_text
 from trainer.ui.a11y import Announcer
 from trainer.ui.patient_view import PatientView
@@ -49,28 +49,29 @@ CAPTION_JOIN_S = 2.0
 CAPTION_CHARS = 160
 
 CONNECTION_TEXT = {
-    "frozen": "The patient's picture has frozen…",
-    "audio_dropped": "The patient's sound has dropped…",
-    "reconnecting": "Reconnecting…",
+    "frozen": N_("The patient's picture has frozen…"),
+    "audio_dropped": N_("The patient's sound has dropped…"),
+    "reconnecting": N_("Reconnecting…"),
 }
 
-GAZE_TEXT = {"camera": "looking into the camera", "screen": "looking at the patient", "away": "looking away"}
+GAZE_TEXT = {"camera": N_("You are looking into the camera"), "screen": N_("You are looking at the patient"),
+             "away": N_("You are looking away")}
 
 
 def head_direction_text(yaw: float | None, pitch: float | None) -> str:
     """Plain words for where the head points (mirror view: the clinician's own left/right)."""
     if yaw is None or pitch is None:
-        return "head direction unknown"
+        return _("head direction unknown")
     parts = []
     if yaw > 12:
-        parts.append(f"turned left {yaw:.0f}°")
+        parts.append(_("turned left {deg}°").format(deg=f"{yaw:.0f}"))
     elif yaw < -12:
-        parts.append(f"turned right {-yaw:.0f}°")
+        parts.append(_("turned right {deg}°").format(deg=f"{-yaw:.0f}"))
     if pitch > 12:
-        parts.append(f"up {pitch:.0f}°")
+        parts.append(_("up {deg}°").format(deg=f"{pitch:.0f}"))
     elif pitch < -12:
-        parts.append(f"down {-pitch:.0f}°")
-    return "head " + (", ".join(parts) if parts else "facing the screen")
+        parts.append(_("down {deg}°").format(deg=f"{-pitch:.0f}"))
+    return _("head {direction}").format(direction=", ".join(parts) if parts else _("facing the screen"))
 
 
 class SelfView(QLabel):
@@ -81,7 +82,10 @@ class SelfView(QLabel):
         self.setFixedSize(SELF_VIEW_W, SELF_VIEW_H)
         self.setAlignment(Qt.AlignCenter)
         self.setObjectName("selfView")
-        self.setText("Camera\nstarting…")
+        self.setText(_("Camera\nstarting…"))
+        self.setAccessibleName(_("Your camera picture"))
+        self.setAccessibleDescription(_("Your own video, mirrored, with a box around your face and an arrow "
+                                        "showing where your head points."))
 
     def show_unavailable(self, text: str) -> None:
         self.clear()
@@ -143,8 +147,10 @@ class VisitPage(QWidget):
                  caption_contrast: str = "standard"):
         super().__init__(parent)
         self.scenario = scenario
-        # Screen readers hear each patient line once (ui.a11y: announcements without flooding).
+        # Screen readers hear each patient line once and the odd coaching hint, never a stream (ui.a11y).
         self.announcer = Announcer(self)
+        self._announced_quality: tuple[str, ...] = ()
+        self._announced_notices = 0
         # "live": coaching cues during the visit; "after_action"/"off": none during the visit (the self-view
         # and device status stay, because a clinician needs them in any real call).
         self.feedback_mode = feedback_mode
@@ -168,7 +174,7 @@ class VisitPage(QWidget):
         self.voice_note.setWordWrap(True)
         self.voice_note.setVisible(is_french())
         self._line_audio = line_audio or (lambda step_id: None)
-        self.share_banner = QLabel("You are sharing your screen (the patient sees your results page).")
+        self.share_banner = QLabel(_("You are sharing your screen (the patient sees your results page)."))
         self.share_banner.setObjectName("shareBanner")
         self.share_banner.hide()
         self.self_view = SelfView()
@@ -192,33 +198,38 @@ class VisitPage(QWidget):
         side = QVBoxLayout()
         side.addWidget(self.self_view)
         # Shown while the learner's consented recording runs (trainer.store.recording): never a secret.
-        self.recording_label = QLabel("\u25cf Recording for your debrief")
+        self.recording_label = QLabel("\u25cf " + _("Recording for your debrief"))
         self.recording_label.setObjectName("recording")
         self.recording_label.setStyleSheet("color: #ff6b6b; font-weight: bold;")
-        self.recording_label.setAccessibleName("This visit is being recorded on this computer for your debrief")
+        self.recording_label.setAccessibleName(_("This visit is being recorded on this computer for your debrief"))
+        self.recording_label.setAccessibleDescription(_("You agreed to this recording; it stays on this computer."))
         self.recording_label.hide()
         side.addWidget(self.recording_label)
-        self.face_label = QLabel("Face: waiting for camera")
+        self.face_label = QLabel(_("Face: waiting for the camera"))
         self.face_label.setObjectName("status")
         self.face_label.setWordWrap(True)
         self.face_label.setFixedWidth(SELF_VIEW_W)
         side.addWidget(self.face_label)
         mic_row = QHBoxLayout()
-        self.mic_label = QLabel("Mic")
+        self.mic_label = QLabel(_("Mic"))
         self.mic_label.setObjectName("status")
         self.mic_meter = QProgressBar()
+        self.mic_meter.setAccessibleName(_("Microphone level"))
+        self.mic_meter.setAccessibleDescription(_("How loud the microphone hears you."))
         self.mic_meter.setRange(0, 60)
         self.mic_meter.setTextVisible(False)
         self.mic_meter.setFixedHeight(10)
         mic_row.addWidget(self.mic_label)
         mic_row.addWidget(self.mic_meter, 1)
         side.addLayout(mic_row)
-        self.talk_label = QLabel("You: 0 s · Patient: 0 s")
+        self.talk_label = QLabel(_("You: {you} · Patient: {patient}").format(you="0:00", patient="0:00"))
         self.talk_label.setObjectName("status")
         side.addWidget(self.talk_label)
         self.share_bar = QProgressBar()
         self.share_bar.setRange(0, 100)
-        self.share_bar.setFormat("Your share of the talk: %p%")
+        self.share_bar.setFormat(_("Your share of the talk: %p%"))
+        self.share_bar.setAccessibleName(_("Your share of the talk"))
+        self.share_bar.setAccessibleDescription(_("The part of the talking done by you so far, in percent."))
         self.share_bar.setFixedWidth(SELF_VIEW_W)
         self.share_bar.setObjectName("shareBar")
         side.addWidget(self.share_bar)
@@ -235,14 +246,17 @@ class VisitPage(QWidget):
                 w.hide()
             self.talk_label.setProperty("feedbackHidden", True)
 
-        self.prompt_label = QLabel("Connecting…")
+        self.prompt_label = QLabel(_("Connecting…"))
         self.prompt_label.setObjectName("prompt")
+        if caption_scale != 1.0:  # the coaching text follows the caption size setting
+            self.prompt_label.setStyleSheet(f"font-size: {round(15 * caption_scale)}px;")
         self.prompt_label.setWordWrap(True)
         self.clock_label = QLabel("0:00")
         self.clock_label.setObjectName("clock")
-        self.end_button = QPushButton("End call")
+        self.end_button = QPushButton(_("End call"))
         self.end_button.setObjectName("endCall")
-        self.end_button.setToolTip("End the call (Ctrl+E)")
+        self.end_button.setToolTip(_("End the call (Ctrl+E)"))
+        self.end_button.setAccessibleDescription(_("End the call and save the session (Ctrl+E)."))
         self.end_button.clicked.connect(self.end_requested)
         QShortcut(QKeySequence("Ctrl+E"), self, activated=self.end_button.click)
         # Intent cards of the current turn: pick one (or a number key) before answering aloud.
@@ -250,36 +264,41 @@ class VisitPage(QWidget):
         self.cards_box = QWidget()
         self.cards_box.setLayout(self.cards_row)
         self.cards_box.hide()
-        self.cards_hint = QLabel("Choose what you will do (or press its number), then say it:")
+        self.cards_hint = QLabel(_("Choose what you will do (or press its number), then say it:"))
         self.cards_hint.setObjectName("status")
         self.cards_row.addWidget(self.cards_hint)
         self._card_buttons: list[QPushButton] = []
         # Call-window actions.
-        self.share_button = QPushButton("Share screen")
+        self.share_button = QPushButton(_("Share screen"))
         self.share_button.setObjectName("callAction")
         self.share_button.setCheckable(True)
-        self.share_button.setToolTip("Share your screen with the patient (Ctrl+S)")
+        self.share_button.setToolTip(_("Share your screen with the patient (Ctrl+S)"))
+        self.share_button.setAccessibleDescription(_("Share your screen with the patient (Ctrl+S)"))
         self.share_button.toggled.connect(self._share_toggled)
         QShortcut(QKeySequence("Ctrl+S"), self, activated=self.share_button.toggle)
-        self.invite_button = QPushButton("Invite caregiver")
+        self.invite_button = QPushButton(_("Invite caregiver"))
         self.invite_button.setObjectName("callAction")
-        self.invite_button.setToolTip("Invite the patient's caregiver into the call (Ctrl+I)")
+        self.invite_button.setToolTip(_("Invite the patient's caregiver into the call (Ctrl+I)"))
+        self.invite_button.setAccessibleDescription(_("Invite the patient's caregiver into the call (Ctrl+I)"))
         self.invite_button.clicked.connect(lambda: self.action_requested.emit("invite_caregiver"))
         QShortcut(QKeySequence("Ctrl+I"), self, activated=self.invite_button.click)
         self.invite_button.setVisible(scenario.caregiver is not None and scenario.caregiver.joins == "on_invite")
-        self.captions_button = QPushButton("Captions")
+        self.captions_button = QPushButton(_("Captions"))
         self.captions_button.setObjectName("callAction")
         self.captions_button.setCheckable(True)
-        self.captions_button.setToolTip("Show your own words as live captions (Ctrl+K); transcribed on this "
-                                        "computer, a few seconds behind")
+        self.captions_button.setToolTip(_("Show your own words as live captions (Ctrl+K); transcribed on this "
+                                          "computer, a few seconds behind"))
         self.captions_button.toggled.connect(self._captions_toggled)
         QShortcut(QKeySequence("Ctrl+K"), self, activated=self.captions_button.toggle)
         self._last_words = ""
         self._last_end: float | None = None
         self.facilitator_button = QToolButton()
-        self.facilitator_button.setText("Facilitator")
+        self.facilitator_button.setText(_("Facilitator"))
         self.facilitator_button.setObjectName("callAction")
         self.facilitator_button.setPopupMode(QToolButton.InstantPopup)
+        self.facilitator_button.setFocusPolicy(Qt.StrongFocus)
+        self.facilitator_button.setAccessibleDescription(_("A facilitator's menu: move the scenario on or "
+                                                           "change what the patient does."))
         menu = QMenu(self.facilitator_button)
         # A live note is stamped with the session time at the moment it is asked for (typing takes a while).
         self.note_action = menu.addAction(_("Add note…"), lambda: self.note_requested.emit(float(self._now())))
@@ -290,7 +309,7 @@ class VisitPage(QWidget):
         if overrides:
             menu.addSeparator()
         for oid, label in overrides or []:
-            menu.addAction(label, lambda oid=oid: self.override_requested.emit(oid))
+            menu.addAction(self._override_label(oid, label), lambda oid=oid: self.override_requested.emit(oid))
         self.facilitator_button.setMenu(menu)
         self.facilitator_button.setToolTip(_("Facilitator: add a note (Ctrl+N) or steer the visit"))
         bottom = QHBoxLayout()
@@ -348,6 +367,10 @@ class VisitPage(QWidget):
         self.card_chosen.connect(runner.choose_card)
         self.override_requested.connect(runner.override)
 
+    def _override_label(self, oid: str, label: str) -> str:
+        own = self.scenario.override(oid)
+        return localized(own, "label") if own is not None else _(label)
+
     def visit_started(self, recording: bool = False) -> None:
         self.recording_label.setVisible(recording)
         self.render()
@@ -355,8 +378,8 @@ class VisitPage(QWidget):
 
     def set_speak_freely(self, on: bool) -> None:
         """Speaking freely, the words choose the card: the cards are the way to be sure."""
-        self.cards_hint.setText("Just say it - or pick what you mean to be sure:" if on else
-                                "Choose what you will do (or press its number), then say it:")
+        self.cards_hint.setText(_("Just say it - or pick what you mean to be sure:") if on else
+                                _("Choose what you will do (or press its number), then say it:"))
 
     def _captions_toggled(self, on: bool) -> None:
         self.captions_label.setVisible(on and bool(self._last_words))
@@ -394,18 +417,29 @@ class VisitPage(QWidget):
         self.state.apply(n)
         self._all_notices.append(n)
         if n.code in ("camera_unavailable", "face_model_unavailable"):
-            self._camera_off = "No camera\n(face feedback off)"
+            self._camera_off = _("No camera\n(face feedback off)")
         if n.code == "mic_unavailable":
             self.state.has_mic = False
 
-    def line_text(self, step_id: str, text: str) -> str:
-        """A patient line in the app's language: its French text (the scenario's `_fr`) in French."""
+    def localized_line(self, text: str) -> str:
+        """A patient line known only by its English text (a stored session's lines) in the app's language."""
+        silence = self.scenario.silence
+        lines = [*self.scenario.steps, *((*silence.checks, silence.give_up) if silence is not None else ())]
+        line = next((x for x in lines if getattr(x, "text", None) == text), None)
+        return localized(line, "text") if line is not None else text
+
+    def _line(self, step_id: str):
+        """The scenario's step or silence-check line with this id (None when there is none)."""
         try:
-            line = self.scenario.step(step_id)
+            return self.scenario.step(step_id)
         except KeyError:  # a silence check line
             silence = self.scenario.silence
             lines = (*silence.checks, silence.give_up) if silence is not None else ()
-            line = next((x for x in lines if x.id == step_id), None)
+            return next((x for x in lines if x.id == step_id), None)
+
+    def line_text(self, step_id: str, text: str) -> str:
+        """A patient line in the app's language: its French text (the scenario's `_fr`) in French."""
+        line = self._line(step_id)
         return localized(line, "text") if line is not None else text
 
     def on_scenario_event(self, ev) -> None:
@@ -426,7 +460,7 @@ class VisitPage(QWidget):
         elif isinstance(ev, CaregiverJoined) and self.scenario.caregiver is not None:
             self.patient.set_caregiver(self.scenario.caregiver.persona)
             self.invite_button.setEnabled(False)
-            self.invite_button.setText(f"{ev.name or 'Caregiver'} joined")
+            self.invite_button.setText(_("{name} joined").format(name=ev.name or _("Caregiver")))
         elif isinstance(ev, CaregiverLeft):
             self.patient.set_caregiver(None)
         elif isinstance(ev, ConnectionChanged):
@@ -446,14 +480,17 @@ class VisitPage(QWidget):
         self._render_face(view)
         self._render_mic(view)
         if self.feedback_mode == "live":
-            self.talk_label.setText(f"You: {clock_text(view.clinician_talk_s)} · Patient: "
-                                    f"{clock_text(view.patient_talk_s)}" +
-                                    (f" · talked over: {view.interruptions}" if view.interruptions else ""))
+            self.talk_label.setText(_("You: {you} · Patient: {patient}").format(
+                you=clock_text(view.clinician_talk_s), patient=clock_text(view.patient_talk_s)) +
+                (" · " + _("talked over: {n}").format(n=view.interruptions) if view.interruptions else ""))
             if view.talk_share is not None:
                 self.share_bar.setValue(int(round(view.talk_share * 100)))
-        shown = [n.message for n in view.notices]
+        shown = [_(n.message) for n in view.notices]
         self.notices_label.setText("\n".join(shown[-4:]))
         self.notices_label.setVisible(bool(shown))
+        if len(shown) > self._announced_notices:  # a new notice: one announcement, rate-limited
+            self.announcer.nudge(shown[-1])
+        self._announced_notices = len(shown)
 
     def show_status(self, text: str) -> None:
         """Show `text` in place of the turn prompt from now on (ending and saving the call)."""
@@ -464,20 +501,27 @@ class VisitPage(QWidget):
         if self._status is not None:
             return self._status
         if view.phase == "connecting":
-            return "Connecting…"
+            return _("Connecting…")
         if view.phase == "ended":
-            return "The visit has ended."
+            return _("The visit has ended.")
         if view.phase == "connection_problem":
-            return CONNECTION_TEXT.get(view.connection, "Connection problem…")
+            return _(CONNECTION_TEXT.get(view.connection, N_("Connection problem…")))
         if view.phase == "patient_speaking" and view.line is not None:
-            return f"{view.line.name or self.scenario.patient.name} is speaking…"
+            return _("{name} is speaking…").format(name=view.line.name or self.scenario.patient.name)
         if view.phase == "clinician_turn" and view.turn is not None:
             turn = view.turn
+            prompt = self._turn_prompt(turn.step, turn.prompt)
             if turn.speaking:
-                return f"Your turn: {turn.prompt}   (you are speaking; pause to let the patient answer)"
-            left = f"   ({clock_text(turn.time_left_s)} left)" if turn.time_left_s is not None else ""
-            return f"Your turn: {turn.prompt}{left}"
-        return f"You are connected with {self.scenario.patient.name}."
+                return _("Your turn: {prompt}   (you are speaking; pause to let the patient answer)").format(
+                    prompt=prompt)
+            if turn.time_left_s is None:
+                return _("Your turn: {prompt}").format(prompt=prompt)
+            return _("Your turn: {prompt}   ({left} left)").format(prompt=prompt, left=clock_text(turn.time_left_s))
+        return _("You are connected with {name}.").format(name=self.scenario.patient.name)
+
+    def _turn_prompt(self, step_id: str, prompt: str) -> str:
+        step = self._line(step_id)
+        return localized(step, "prompt") if isinstance(step, ClinicianTurn) else prompt
 
     def _render_cards(self, turn) -> None:
         step = turn.step if turn is not None and turn.cards else None
@@ -493,33 +537,36 @@ class VisitPage(QWidget):
         self._camera_lost = face.signal == "lost" or self._camera_off is not None
         if self._camera_off and not self._replay:
             self.self_view.show_unavailable(self._camera_off)
-            self.face_label.setText("Face feedback is off for this visit.")
+            self.face_label.setText(_("Face feedback is off for this visit."))
             self.quality_label.hide()
             return
         if self._replay:
             self.self_view.show_unavailable(self._camera_off or "")
         if face.signal == "lost":
-            self.self_view.show_unavailable(f"No camera signal\nsince {clock_text(face.since or 0.0)}")
-            self.face_label.setText(f"Face: {face.text}")
+            self.self_view.show_unavailable(_("No camera signal\nsince {t}").format(t=clock_text(face.since or 0.0)))
+            self.face_label.setText(_("Face: no camera signal since {t}").format(t=clock_text(face.since or 0.0)))
             self.quality_label.hide()
             return
         if face.signal == "stale":
-            self.face_label.setText(f"Face: {face.text}")
+            self.face_label.setText(_("Face: {state}").format(state=face.text))
             self.quality_label.hide()
             return
         if face.signal == "waiting":
-            self.face_label.setText("Face: waiting for the camera")
+            self.face_label.setText(_("Face: waiting for the camera"))
             return
         if not face.face:
-            self.face_label.setText("Face: not found — are you in front of the camera?")
+            self.face_label.setText(_("Face: not found — are you in front of the camera?"))
         else:
             gaze = GAZE_TEXT.get(face.gaze or "") if self.feedback_mode == "live" else None
-            self.face_label.setText(f"Face: found · {head_direction_text(*self._head())}" +
-                                    (f"\nYou are {gaze}" if gaze else ""))
+            self.face_label.setText(_("Face: found · {head}").format(head=head_direction_text(*self._head())) +
+                                    ("\n" + _(gaze) if gaze else ""))
         if self.feedback_mode == "live":
-            advice = [ADVICE.get(q, q.replace("_", " ")) for q in face.quality]
+            advice = [_(ADVICE.get(q, q.replace("_", " "))) for q in face.quality]
             self.quality_label.setText("\n".join(advice))
             self.quality_label.setVisible(bool(advice))
+            if advice and tuple(face.quality) != self._announced_quality:
+                self.announcer.nudge(advice[0])  # a nudge: at most one per NUDGE_GAP_S
+            self._announced_quality = tuple(face.quality)
 
     def _head(self) -> tuple[float | None, float | None]:
         f = self.state.frame
@@ -542,11 +589,11 @@ class VisitPage(QWidget):
         else:
             self.mic_meter.setValue(0)
         if mic.signal == "none":
-            self.mic_label.setText("No mic")
+            self.mic_label.setText(_("No mic"))
         elif mic.signal in ("lost", "stale"):
             self.mic_label.setText(mic.text[0].upper() + mic.text[1:])
         else:
-            self.mic_label.setText("Speaking" if mic.speaking else "Mic")
+            self.mic_label.setText(_("Speaking") if mic.speaking else _("Mic"))
         self.mic_label.setProperty("active", live and mic.speaking)
 
     def _show_cards(self, cards: list[dict]) -> None:
@@ -557,11 +604,16 @@ class VisitPage(QWidget):
         if not cards:
             self.cards_box.hide()
             return
+        step = self._line(self._cards_step) if self._cards_step else None
+        own = {c.id: c for c in step.cards} if isinstance(step, ClinicianTurn) else {}
         for i, card in enumerate(cards, start=1):
-            b = QPushButton(f"{i}. {card['label']}")
+            label = localized(own[card["id"]], "label") if card["id"] in own else card["label"]
+            detail = (localized(own[card["id"]], "detail") if card["id"] in own else card.get("detail")) or label
+            b = QPushButton(f"{i}. {label}")
             b.setObjectName("intentCard")
             b.setCheckable(True)
-            b.setToolTip(card.get("detail") or card["label"])
+            b.setToolTip(detail)
+            b.setAccessibleDescription(_("Intent card {n}: {detail}").format(n=i, detail=detail))
             b.setProperty("card_id", card["id"])
             b.setShortcut(QKeySequence(str(i)))
             b.clicked.connect(lambda _=False, cid=card["id"]: self.card_chosen.emit(cid))
@@ -571,7 +623,7 @@ class VisitPage(QWidget):
         self.cards_box.show()
 
     def _share_toggled(self, on: bool) -> None:
-        self.share_button.setText("Stop sharing" if on else "Share screen")
+        self.share_button.setText(_("Stop sharing") if on else _("Share screen"))
         self.share_banner.setVisible(on)
         self.action_requested.emit("share_screen" if on else "stop_share")
 
