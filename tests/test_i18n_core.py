@@ -159,3 +159,18 @@ def test_language_order_of_precedence(tmp_path, monkeypatch):
     assert language("version: 1\ndefaults: {language: fr_CA}\n", {"language": "en"}, "fr_CA") == "en"  # user wins
     assert language("version: 1\ndefaults: {language: en}\n", {"language": "system"}, "fr_CA") == "fr_CA"
     assert language("version: 1\nlanguage: en\n", {"language": "fr_CA"}, "fr_CA") == "en"  # enforced: strongest
+
+
+def test_rubric_sentences_and_rating_scales_in_french():
+    """A rubric entry's counts_fr and rating_scale_fr: the form shows the French words, the store keeps the
+    scale's own (English) level; a French scale of the wrong length is an error naming the file."""
+    s = load_scenario(builtin_scenarios_dir() / "first_checkin.yaml")
+    item = s.rubric_for("open_questions")
+    assert i18n.localized(item, "counts", "fr_CA").startswith("Pose une question ouverte")
+    assert s.level_text("open_questions", "one open question", "fr_CA") == "une question ouverte"
+    assert s.level_text("open_questions", "one open question", "en") == "one open question"
+    text = ("id: a\ntitle: T\nbehaviours: [eye_contact]\npatient: {name: X}\nsteps:\n  - id: s\n    patient: Hi\n"
+            "rubric:\n  eye_contact:\n    counts: Looks\n    facilitator_rating: true\n"
+            "    rating_scale: [low, high]\n    rating_scale_fr: [bas]\n")
+    with pytest.raises(ScenarioError, match="rating_scale_fr.*one French word for each"):
+        parse_scenario(text, "x.yaml")

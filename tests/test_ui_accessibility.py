@@ -34,7 +34,7 @@ def test_every_page_and_dialog_is_accessible_and_translated(qtbot, tmp_path, fix
     finally:
         apply_language("en")
     assert {"scenario page", "pre-visit check", "visit window", "summary: results", "past sessions", "progress",
-            "replay", "rating dialog"} <= set(walked)
+            "replay", "rating dialog", "note dialog"} <= set(walked)
     assert not problems and not english, ("accessibility problems:\n" + "\n".join(problems) +
                                           "\nuntranslated text in French:\n" + "\n".join(english))
 

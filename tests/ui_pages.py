@@ -2,8 +2,8 @@
 clip), for the walk that checks untranslated text and accessibility (test_ui_accessibility.py).
 
 The walk follows a learner through the app: scenario list, pre-visit check, the visit window, the summary
-(reflection, then results), past sessions, progress, the replay with its notes, the rating dialog, the
-report, and every tab of About and settings."""
+(reflection, then results), past sessions, progress, the replay with its notes, the facilitator's note
+and rating dialogs, the report, and every tab of About and settings."""
 
 from __future__ import annotations
 
@@ -45,6 +45,13 @@ def all_pages(qtbot, tmp_path, video: str, scenario_id: str = TRANSLATED_SCENARI
     qtbot.waitUntil(lambda: bool(visit.patient.caption) and not window._starting, timeout=120000)
     visit.captions_button.setChecked(True)
     yield "visit window", window
+    from trainer.ui.note_dialog import NoteDialog
+
+    note = NoteDialog(1.0, "Dr Facil", window)
+    qtbot.addWidget(note)
+    note.show()
+    yield "note dialog", note
+    note.close()
 
     window.end_visit()
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.summary_page, timeout=60000)

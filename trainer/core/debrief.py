@@ -332,16 +332,17 @@ GLOBAL_RATING_LABEL = N_("Overall (1 = needs work, 5 = excellent)")
 
 def rating_label(behaviour: str) -> str:
     """The words for a rated behaviour id (or GLOBAL_RATING) as summaries, reports and the form show them."""
-    return _(GLOBAL_RATING_LABEL) if behaviour == GLOBAL_RATING else BEHAVIOURS.get(behaviour, behaviour)
+    return _(GLOBAL_RATING_LABEL) if behaviour == GLOBAL_RATING else _(BEHAVIOURS.get(behaviour, behaviour))
 
 
-def facilitator_part(notes: list[dict], ratings: list[dict]) -> dict:
+def facilitator_part(notes: list[dict], ratings: list[dict], scenario=None) -> dict:
     """Facilitators' notes ({t, author, text} in time order) and ratings ({behaviour, level, comment,
     author}; by behaviour, the global rating last) as the summary and reports show them: {"notes": [{time, t, author,
     text}], "ratings": [{name, level, comment, author}]}. Nothing here touches a measure."""
     return {"notes": [{"time": clock_text(n["t"]), "t": float(n["t"]), "author": n["author"], "text": n["text"]}
                       for n in notes],
-            "ratings": [{"name": rating_label(r["behaviour"]), "level": r["level"], "comment": r.get("comment") or "",
+            "ratings": [{"name": rating_label(r["behaviour"]), "level": _level_text(scenario, r["behaviour"], r["level"]),
+                         "comment": r.get("comment") or "",
                          "author": r["author"]}
                         for r in sorted(ratings, key=_rating_order)]}
 
@@ -351,6 +352,15 @@ def _rating_order(r: dict) -> tuple:
     order = list(BEHAVIOURS)
     b = r["behaviour"]
     return (b == GLOBAL_RATING, order.index(b) if b in order else len(order), b, r.get("author") or "")
+
+
+def _level_text(scenario, behaviour: str, level: str) -> str:
+    """A stored rating level in the app's language (Scenario.level_text; the catalogue without a scenario)."""
+    from trainer.core.scenario import DEFAULT_RATING_SCALE
+
+    if scenario is not None:
+        return scenario.level_text(behaviour, level)
+    return _(level) if level in DEFAULT_RATING_SCALE else level
 
 
 def learner_texts(debrief: dict) -> list[str]:

@@ -279,6 +279,8 @@ class RubricItem:
     evidence: tuple[Condition, ...] = ()
     facilitator_rating: bool = False
     rating_scale: tuple[str, ...] | None = None  # this behaviour's own scale (else the scenario's)
+    fr: tuple[tuple[str, str], ...] = ()  # French text: ("counts", "...") from counts_fr
+    rating_scale_fr: tuple[str, ...] | None = None  # the French words of rating_scale, level for level
 
 
 @dataclass(frozen=True)
@@ -379,6 +381,18 @@ class Scenario:
 
     def rubric_for(self, behaviour: str) -> RubricItem | None:
         return next((r for r in self.rubric if r.behaviour == behaviour), None)
+
+    def level_text(self, behaviour: str, level: str, lang: str | None = None) -> str:
+        """A rating level as the form shows it: the rubric's French word (`rating_scale_fr`) in French, a
+        word of the default scale translated by the catalogue, else the level as written. The stored level
+        is always the scale's own (English) word."""
+        from trainer.core.i18n import _, language
+
+        if (lang or language()).startswith("fr"):
+            item = self.rubric_for(behaviour)
+            if item is not None and item.rating_scale and item.rating_scale_fr and level in item.rating_scale:
+                return item.rating_scale_fr[item.rating_scale.index(level)]
+        return _(level) if level in DEFAULT_RATING_SCALE else level
 
 
 # -- conditions -------------------------------------------------------------------------------------
@@ -528,7 +542,7 @@ _CLINICIAN_KEYS = {"prompt", "timeout_s", "expect_s", "cards", "branches", "on_t
 _CARD_KEYS = {"id", "label", "detail", "behaviours", "set", "label_fr", "detail_fr", "say"}
 _BRANCH_KEYS = {"when", "next"}
 _OVERRIDE_KEYS = {"id", "label", "goto", "label_fr"}
-_RUBRIC_KEYS = {"counts", "evidence", "facilitator_rating", "rating_scale"}
+_RUBRIC_KEYS = {"counts", "evidence", "facilitator_rating", "rating_scale", "counts_fr", "rating_scale_fr"}
 _STEP_KINDS = ("patient", "caregiver", "clinician", "decide", "event")
 
 
@@ -938,7 +952,10 @@ class _Parser:
             rating = r.get(im, "facilitator_rating", bool, what, required=False, default=False)
             if not evidence and not rating:
                 raise r.fail(rm.where(key), f"{what}: give evidence the app can check or facilitator_rating: true")
-            out.append(RubricItem(key, r.text(im, "counts", what), evidence, rating, self.rating_scale(im, what)))
+            scale = self.rating_scale(im, what)
+            out.append(RubricItem(key, r.text(im, "counts", what), evidence, rating, scale,
+                                  fr=self.french(im, what, (("counts", "counts"),)),
+                                  rating_scale_fr=self.rating_scale_fr(im, what, scale)))
         for b in behaviours:
             if b not in rm:
                 raise r.fail(top.where("rubric"), f"rubric: behaviour '{b}' is targeted but has no rubric entry")
@@ -965,6 +982,19 @@ class _Parser:
                 raise r.fail(raw.where(i), f"{what}: rating_scale level '{text}' is listed twice")
             levels.append(text)
         return tuple(levels)
+
+    def rating_scale_fr(self, m: LDict, what: str, scale: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        """An optional `rating_scale_fr:` list: the French words of `rating_scale`, one for each level."""
+        r = self.r
+        raw = r.get(m, "rating_scale_fr", LList, what, required=False, default=None)
+        if raw is None:
+            return None
+        if scale is None:
+            raise r.fail(m.where_key("rating_scale_fr"), f"{what}: 'rating_scale_fr' without 'rating_scale'")
+        if len(raw) != len(scale) or not all(isinstance(x, (str, int)) and str(x).strip() for x in raw):
+            raise r.fail(m.where("rating_scale_fr"), f"{what}: 'rating_scale_fr' must give one French word for "
+                                                    f"each of the {len(scale)} levels of 'rating_scale'")
+        return tuple(str(x).strip() for x in raw)
 
     def check_references(self, s: Scenario, top: LDict) -> None:
         r = self.r

@@ -708,7 +708,7 @@ class SessionStore:
                             meta["scenario_title"], rubric=self.rubric(session_id), scenario=scenario)
         out["learner"] = meta.get("learner") or ""
         out["reflection"] = self.reflection(session_id)
-        out["facilitator"] = facilitator_part(self.notes(session_id), self.ratings(session_id))
+        out["facilitator"] = facilitator_part(self.notes(session_id), self.ratings(session_id), scenario)
         return out
 
     def visit_record(self, session_id: int) -> VisitRecord:

@@ -11,16 +11,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QVBoxLayout, QWidget)
 
 from trainer.core.debrief import rating_label
-from trainer.core.i18n import _
-from trainer.core.scenario import DEFAULT_RATING_SCALE, GLOBAL_RATING, GLOBAL_RATING_SCALE
+from trainer.core.i18n import _, localized
+from trainer.core.scenario import GLOBAL_RATING, GLOBAL_RATING_SCALE
 from trainer.store.user_settings import remember
 
 NOT_RATED = "—"
-
-
-def _level_text(level: str) -> str:
-    """The default scale's words are the app's (translated); a rubric's own levels are shown as written."""
-    return _(level) if level in DEFAULT_RATING_SCALE else level
 
 
 class RatingDialog(QDialog):
@@ -41,7 +36,7 @@ class RatingDialog(QDialog):
             box = QComboBox()
             box.addItem(NOT_RATED, None)
             for level in levels:
-                box.addItem(_level_text(level), level)  # the stored level is the scale's own word
+                box.addItem(scenario.level_text(b, level), level)  # the stored level is the scale's own word
             comment = QLineEdit()
             comment.setPlaceholderText(_("comment (optional)"))
             label = rating_label(b)
@@ -51,7 +46,7 @@ class RatingDialog(QDialog):
             comment.setAccessibleDescription(_("An optional comment kept with the rating."))
             item = scenario.rubric_for(b) if b != GLOBAL_RATING else None
             if item is not None:
-                box.setToolTip(_("What counts: {counts}").format(counts=item.counts))
+                box.setToolTip(_("What counts: {counts}").format(counts=localized(item, "counts")))
             if b in mine:
                 i = box.findData(mine[b]["level"])
                 if i < 0:  # rated on another scale (an older version of the scenario): keep it visible
