@@ -251,7 +251,7 @@ class MainWindow(QMainWindow):
         if self.settings.allow_video_recording:
             self.scenario_page.set_recording_allowed(True)
             return
-        self.scenario_page.set_recording_allowed(False, "Recording is not allowed on this computer. " +
+        self.scenario_page.set_recording_allowed(False, _("Recording is not allowed on this computer.") + " " +
                                                  self.settings["allow_video_recording"].explanation())
 
     def calibrate(self) -> None:

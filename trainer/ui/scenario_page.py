@@ -92,9 +92,9 @@ class ScenarioPage(QWidget):
         self.calibration_status.setWordWrap(True)
         # The learner's consent to record their own video for the debrief: asked per visit, unticked by
         # default, and only offered when the site policy allows recording (set_recording_allowed).
-        self.record_box = QCheckBox("&Record this visit for my debrief")
-        self.record_box.setToolTip("Your camera picture and the patient's voice are kept on this computer with "
-                                   "the session, to watch in the replay; deleting the session deletes them")
+        self.record_box = QCheckBox(_("&Record this visit for my debrief"))
+        self.record_box.setToolTip(_("Your camera picture and the patient's voice are kept on this computer with "
+                                     "the session, to watch in the replay; deleting the session deletes them"))
         self.record_note = QLabel()
         self.record_note.setObjectName("hint")
         self.record_note.setWordWrap(True)
