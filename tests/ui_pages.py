@@ -27,6 +27,7 @@ def all_pages(qtbot, tmp_path, video: str, scenario_id: str = TRANSLATED_SCENARI
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
+    qtbot.waitUntil(lambda: window.scenarios_ready, timeout=60000)  # scenarios load in the background
     page = window.scenario_page
     page.learner_box.setEditText("Alex")
     row = next(i for i, s in enumerate(page.scenarios) if s.id == scenario_id)

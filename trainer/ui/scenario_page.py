@@ -128,7 +128,7 @@ class ScenarioPage(QWidget):
         """While the scenarios are loaded and checked in the background: say so, nothing to start yet."""
         self.scenarios = []
         self.list.clear()
-        item = QListWidgetItem("Loading scenarios…")
+        item = QListWidgetItem(_("Loading scenarios…"))
         item.setFlags(Qt.NoItemFlags)
         self.list.addItem(item)
         self.details.clear()

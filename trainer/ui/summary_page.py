@@ -63,8 +63,6 @@ def debrief_html(d: dict, feedback: bool = True) -> str:
     parts.append("</table>")
     words = d.get("words")
     if words:
-        from trainer.core.i18n import _
-
         parts.append(f"<h3>{_esc(_('What you said'))}</h3><ul>")
         parts.extend(f"<li>{_esc(c['label'])}: <b>{c['value']}</b></li>" for c in words["counts"])
         parts.append("</ul>")
