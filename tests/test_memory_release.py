@@ -32,12 +32,15 @@ def test_memory_freed_by_ended_threads_is_returned():
         survivors.append(np.ones(16))
         del buffers
 
+    release_freed_memory()  # what earlier work in this process left is not counted
+    base = _rss_mb()
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    before = _rss_mb()
+    held = _rss_mb()
     release_freed_memory()
     after = _rss_mb()
-    assert before - after > 100, f"RSS {before:.0f} MB -> {after:.0f} MB"
+    # The four threads allocated about 220 MB; without the release glibc kept about 130 MB of it here.
+    assert after - base < 40, f"RSS {base:.0f} MB, {held:.0f} MB after the threads, {after:.0f} MB after release"
