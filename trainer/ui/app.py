@@ -170,4 +170,12 @@ def run_gui(args) -> int:
         QTimer.singleShot(0, lambda: window.start_visit_by_ref(args.scenario))
         if getattr(args, "screenshot", None):
             window.screenshot_after_visit_start(args.screenshot, int(args.screenshot_delay * 1000))
-    return app.exec()
+    code = app.exec()
+    if not window.shutdown():
+        # Still inside a model load after the wait: ending the process now is cleaner than letting the
+        # interpreter's finalisation abort it (see trainer/ui/tasks.py). The store was closed above.
+        sys.stderr.write("Background work did not finish in time; quitting without waiting for it.\n")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

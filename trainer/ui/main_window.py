@@ -157,6 +157,8 @@ class MainWindow(QMainWindow):
         self.progress_page.filters_changed.connect(self._refresh_progress)
         self._build_menu()
         self.prewarm_enabled = False
+        self._quitting = False
+        self._closed = False
         # Started once the event loop runs, so the window is shown before the check competes with start-up.
         self.scenario_page.set_loading()
         QTimer.singleShot(0, self.reload_scenarios)
@@ -196,20 +198,36 @@ class MainWindow(QMainWindow):
         elsewhere (choosing a visit, doing the pre-visit check, reading a summary): the patient's
         synthesiser and a spare face landmarker. Then Start plays the first line within about 3 s
         (benchmarks/bench_first_line.py). Off unless `prewarm_enabled` (run_gui sets it; tests that build
-        many windows leave it off). A plain daemon thread, not run_task: nothing comes back to the UI."""
+        many windows leave it off). Not run_task (nothing comes back to the UI) but start_background, so the
+        quit path waits for it; it skips the landmarker if the app is quitting by then."""
         if not self.prewarm_enabled:
             return
-        import threading
-
         from trainer.analysis import face
         from trainer.capture.patient_voice import warm_up
+        from trainer.ui.tasks import start_background
 
         def work():
             if voice:
                 warm_up()
-            face.prewarm()
+            if not self._quitting:
+                face.prewarm()
 
-        threading.Thread(target=work, name="visit-prewarm", daemon=True).start()
+        start_background(work, "visit-prewarm")
+
+    def shutdown(self, timeout_s: float = 20.0) -> bool:
+        """The end of every way of quitting (window closed, Session > Quit, Ctrl+C/SIGTERM, the cold-start
+        test's --exit-after-first-window): run_gui calls it once the event loop has ended. Hides the window,
+        closes it the usual way (a visit under way is saved) unless that was done, then waits up to
+        timeout_s for background work, which is let finish rather than cut off inside native code (see
+        trainer/ui/tasks.py). True if it all finished in time."""
+        from trainer.ui.tasks import wait_for_background
+
+        self._quitting = True
+        self.hide()
+        if not self._closed:
+            self._close_confirmed = True  # quitting is already decided: no question
+            self.close()
+        return wait_for_background(timeout_s)
 
     def _captions_chosen(self, on: bool) -> None:
         """The captions button was toggled during a visit: remember the choice for this user (unless the
@@ -815,6 +833,7 @@ class MainWindow(QMainWindow):
                 QMessageBox.critical(self, exc.title, str(exc))
             self._teardown_visit()
         self.data.close()
+        self._closed = True
         event.accept()
 
 

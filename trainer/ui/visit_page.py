@@ -127,12 +127,11 @@ def close_visit_page(stack, page) -> None:
     """Take a finished visit's page out of `stack` and delete it; a second later, once Qt has deleted it,
     give the memory it and the visit freed back to the system (on a short-lived thread, so the UI thread
     never waits for it)."""
-    import threading
+    from trainer.ui.tasks import start_background
 
     stack.removeWidget(page)
     page.deleteLater()
-    QTimer.singleShot(1000, lambda: threading.Thread(target=release_freed_memory, name="release-memory",
-                                                     daemon=True).start())
+    QTimer.singleShot(1000, lambda: start_background(release_freed_memory, "release-memory"))
 
 
 class VisitPage(QWidget):
