@@ -9,6 +9,7 @@ from trainer.ui.main_window import MainWindow
 
 
 def _run_check(qtbot, window):
+    qtbot.waitUntil(lambda: window.scenarios_ready, timeout=60000)  # loaded in the background; Start waits
     with qtbot.waitSignal(window.precheck_page.check_finished, timeout=90000) as sig:
         window.scenario_page.start_button.click()
     assert window.stack.currentWidget() is window.precheck_page
