@@ -125,9 +125,10 @@ class LoopingVideoSource(_GatedSource):
         try:
             while not self._stop.is_set():
                 t = k / self.fps
-                ok = self.gate.wait("camera", t, self._stop) if self.gate is not None else pacer.wait_until(t)
-                if not ok:
-                    break
+                # Decode first, then wait for the frame's time: which clip frame it shows depends on k alone,
+                # so decoding the next frame overlaps the analysis of this one (in a stepped run the driver
+                # waits for the analysis, which the decoding then no longer adds to), and nothing changes in
+                # what is delivered or when.
                 want = int(t * self.clip_fps) % self.clip_frames
                 if cap is None or want < pos:
                     if cap is not None:
@@ -145,6 +146,9 @@ class LoopingVideoSource(_GatedSource):
                         ok, image = cap.retrieve()
                 if image is None:
                     raise SourceError(f"Cannot decode {self.path.name}.")
+                ok = self.gate.wait("camera", t, self._stop) if self.gate is not None else pacer.wait_until(t)
+                if not ok:
+                    break
                 self.frames_read += 1
                 yield Frame(round(t, 6), image, k)
                 k += 1
