@@ -11,6 +11,8 @@ analysis, and how much a crash loses.
    frames it cannot keep up with, so a recorder stealing CPU shows as fewer samples).
 3. Crash loss: a real-time recorded visit killed with SIGKILL after about 8 s; seconds between the last
    frame the store had and the last frame the recording plays.
+4. Replay: `RecordingReader.frame_at` at 50 random session times of the recording from 1 (a jump: seek
+   + decode from the keyframe before), and per call while playing (steps of 50 ms).
 
 Medians over --runs, with the load average before and after (the machine is shared).
 """
@@ -53,7 +55,30 @@ def encoder_figures(clip: Path, workdir: Path) -> tuple[float, float, int]:
     cap.release()
     stats = rec.close()
     minutes = n / 30.0 / 60.0
-    return out.stat().st_size / 1e6 / minutes, stats.cpu_s * 1000 / max(1, stats.frames), stats.frames
+    return out.stat().st_size / 1e6 / minutes, stats.cpu_s * 1000 / max(1, stats.frames), stats.frames, out
+
+
+def replay_figures(path: Path, duration: float) -> tuple[list[float], float]:
+    """(ms per random jump, ms per call while playing)."""
+    import random
+
+    from trainer.store.recording import RecordingReader
+
+    reader = RecordingReader(path)
+    rng = random.Random(1)
+    jumps = []
+    for _ in range(50):
+        t = rng.uniform(0.0, duration)
+        t0 = time.perf_counter()
+        assert reader.frame_at(t) is not None
+        jumps.append((time.perf_counter() - t0) * 1000)
+    reader.frame_at(1.0)
+    t0 = time.perf_counter()
+    for i in range(200):
+        reader.frame_at(1.0 + i * 0.05)
+    playing = (time.perf_counter() - t0) * 1000 / 200
+    reader.close()
+    return jumps, playing
 
 
 def live_samples_per_s(clip: Path, record: bool, workdir: Path) -> float:
@@ -146,6 +171,10 @@ def main() -> int:
         losses = [crash_loss(clip, work) for _ in range(args.runs)]
         print(f"3. killed visit: the recording ends {statistics.median(losses):.2f} s before the store's last frame "
               f"(median; runs {', '.join(f'{v:.2f}' for v in losses)})")
+        jumps, playing = replay_figures(enc[0][3], n / 30.0 - 0.2)
+        jumps.sort()
+        print(f"4. replay: a jump to a random time {statistics.median(jumps):.1f} ms median, "
+              f"p90 {jumps[int(len(jumps) * 0.9)]:.1f} ms, max {jumps[-1]:.1f} ms; playing {playing:.2f} ms per call")
     print(f"load average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     return 0
 

@@ -71,4 +71,4 @@ def test_export_leaves_the_video_out_unless_ticked(qtbot):
     some = ExportChoices(2)
     qtbot.addWidget(some)
     assert some.video.isEnabled() and not some.video.isChecked() and not some.reflection.isChecked()
-    assert "2 of the selected sessions" in some.video.text()
+    assert "2 of the selected sessions have one" in some.video.text()

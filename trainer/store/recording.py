@@ -14,7 +14,7 @@ Deleting a session (or retention) deletes its recording (`SessionStore.delete_se
 - video: MPEG-4 Part 2 (``mpeg4``; every FFmpeg build has it and OpenCV decodes it; H.264 would be smaller but
   its encoder is not in every build), the longest side scaled to `RECORD_SIDE` px, at most `RECORD_FPS`
   frames per second (a keyframe every second, so a seek decodes at most `RECORD_FPS` frames): 0.28 MB per
-  minute from a 640x480 camera, about 3.6 ms of one core per recorded frame (benchmarks/bench_recording.py);
+  minute from a 640x480 camera, about 4 ms of one core per recorded frame (benchmarks/bench_recording.py);
 - timestamps in milliseconds **on the session clock**: a frame's presentation time is its capture time
   ``Frame.t``, so the replay (and any player) seeks the file with session times;
 - the patient's voice as it was played (AAC mono, the player's rate, 32 kbit/s), on the same clock,

@@ -76,8 +76,13 @@ class ExportChoices(QDialog):
         super().__init__(parent)
         self.setWindowTitle(_("Export"))
         self.reflection = QCheckBox(_("Include my self-reflection"))
-        self.video = QCheckBox(_("Include my video recordings ({n} of the selected sessions have one)").format(n=videos)
-                               if videos else _("Include my video recordings (none of the selected sessions has one)"))
+        if videos == 1:
+            text = _("Include my video recording (one of the selected sessions has one)")
+        elif videos:
+            text = _("Include my video recordings ({n} of the selected sessions have one)").format(n=videos)
+        else:
+            text = _("Include my video recordings (none of the selected sessions has one)")
+        self.video = QCheckBox(text)
         self.video.setEnabled(videos > 0)
         text = QLabel(_("The bundle carries the measures, events, the patient's lines, notes and ratings. "
                         "Your reflection and your video go only if you tick them."))
