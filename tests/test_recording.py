@@ -226,5 +226,8 @@ def test_bundles_carry_the_video_only_when_asked_and_refuse_it_altered(fixtures,
     from datetime import datetime, timedelta, timezone
 
     kept = dst2.recording(new)
+    os.link(kept, tmp_path / "same-file.mkv")  # a second name for the file: what is left of its bytes
     assert dst2.delete_older_than(1, now=datetime.now(timezone.utc) + timedelta(days=3)) == 1
     assert not kept.exists() and list((tmp_path / "third" / RECORDINGS_DIR).iterdir()) == []
+    left = (tmp_path / "same-file.mkv").read_bytes()
+    assert len(left) == len(video) and left.count(0) == len(left)  # overwritten before it was unlinked

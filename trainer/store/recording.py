@@ -334,9 +334,25 @@ class RecordingReader:
 
 
 def delete_recording(store_path: str | os.PathLike, session_uuid: str | None) -> None:
-    """Remove a session's recording, if it has one."""
-    if session_uuid:
-        try:
-            recording_path(store_path, session_uuid).unlink(missing_ok=True)
-        except ValueError:
-            pass
+    """Remove a session's recording, if it has one: overwritten with zeros first, then unlinked, as the
+    store overwrites deleted sessions (SQLite's secure_delete). On SSDs and copy-on-write file systems the
+    old blocks may still survive; full-disk encryption is the answer there."""
+    if not session_uuid:
+        return
+    try:
+        path = recording_path(store_path, session_uuid)
+    except ValueError:
+        return
+    try:
+        with open(path, "r+b") as f:
+            size = os.fstat(f.fileno()).st_size
+            zeros = bytes(1 << 20)
+            for offset in range(0, size, len(zeros)):
+                f.write(zeros[:size - offset])
+            f.flush()
+            os.fsync(f.fileno())
+    except FileNotFoundError:
+        return
+    except OSError:
+        pass  # still unlinked below
+    path.unlink(missing_ok=True)
