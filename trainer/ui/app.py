@@ -74,7 +74,9 @@ def apply_language(lang: str | None = None) -> str:
         if translator.load(QLocale(lang), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.TranslationsPath)):
             app.installTranslator(translator)
             apply_language._translator = translator
-        QLocale.setDefault(QLocale(lang))
+    # Always, English included: switching back from French must not leave French number and date formats
+    # (and Qt's French standard dialogs) behind.
+    QLocale.setDefault(QLocale(lang))
     return lang
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
                                QPushButton, QStyledItemDelegate, QTextBrowser, QVBoxLayout, QWidget)
 
 from trainer.core.i18n import _, is_french, localized
@@ -154,7 +154,10 @@ class ScenarioPage(QWidget):
         if scenarios:
             self.list.setCurrentRow(0)
         self.start_button.setEnabled(bool(scenarios))
-        self.list.setFocus()
+        # The list arrives from a background load: take the focus only when this page is what the user is
+        # looking at, never from another page or from a dialog open over the window.
+        if self.isVisible() and self.window().isActiveWindow() and QApplication.activeModalWidget() is None:
+            self.list.setFocus()
 
     def set_learners(self, names: list[str]) -> None:
         """Offer the learners known on this computer, the most recently active first (and chosen)."""
