@@ -15,11 +15,6 @@ app produced it. `EchoGuard` uses it as a reference in two stages, on 32 ms fram
    still expected in it, and bands the echo explains are attenuated, so the speech detector that follows
    hears the clinician (whose voice the echo cannot explain, also when talking over the patient) and not
    the patient.
-3. `EchoCheck`: both stages rest on the canceller's echo estimate, which is wrong while the filter has
-   not converged (the first patient line) and after double talk has made it diverge; echo then got
-   through as speech. From the microphone and playback powers alone it tells whether a frame is
-   explained by echo, and the analyser takes such frames as non-speech while the canceller is not
-   trusted. It changes the speech decision only, not the signal the detector and noise floor see.
 
 `ReferenceTrack` stores the playback on the session clock so the microphone thread can fetch the
 reference for any frame, whichever thread fed it and in whatever chunk sizes and sample rates.
@@ -28,7 +23,6 @@ reference for any frame, whichever thread fed it and in whatever chunk sizes and
 
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
@@ -310,118 +304,9 @@ class PlaybackActivity:
         return p > self.floor and p > self.peak * self.range
 
 
-class EchoCheck:
-    """Stage 3, a decision rather than a filter: is this microphone frame explained by the patient's echo
-    alone? Used while the linear canceller cannot be trusted (the first patient line, before it has
-    converged, and after double talk has made it diverge), when echo gets past the suppressor.
-
-    It rests on the playback and the microphone only, not on the adaptive filters. Per band (the
-    suppressor's bands), the echo expected in the microphone is `erl x span`: `span` is the largest
-    playback power in the filter's span (256 ms, so any delay it covers) and `erl` the echo path's gain,
-    the 90th percentile of microphone / `span` over the last 64 playback frames in which the canceller
-    removed at least 10 dB (those hold echo and no clinician, whose voice it cannot remove); 0 dB until
-    8 such frames are in. A frame is *explained* when its power beyond twice the expected echo plus the
-    noise floor is less than that expectation (the clinician's voice adds power the echo cannot explain,
-    in the bands where their voices differ).
-
-    *Trusted*: the median canceller gain (microphone / output) over the last 16 explained frames that
-    are well above the noise floor exceeds 6 dB; trust is lost when it falls below -2 dB (the output
-    louder than the microphone: a filter that adapted to the clinician during double talk). Explained
-    frames during double talk (a clinician quieter than the echo in most bands) leave it near 0 dB, so
-    double talk alone does not cost the trust. `veto`: the frame is explained and the canceller is not
-    trusted, or its output is 3 dB louder than the microphone in this very frame.
-    """
-
-    def __init__(self, frame: int = 512, partitions: int = 8, history: int = 64, margin: float = 2.0):
-        self.hop = frame // 2
-        self._win = np.hanning(frame + 1)[:frame]
-        self._bands = np.zeros((frame // 2 + 1, _NBANDS))
-        self._bands[np.arange(frame // 2 + 1), _BAND_OF_BIN] = 1.0
-        self._span = np.zeros((partitions + 1, _NBANDS))  # playback band powers, newest first
-        self._mic_prev = np.zeros(self.hop)
-        self._lags = partitions
-        self._ratios = np.zeros((history, partitions, _NBANDS))  # microphone / playback pair, per lag
-        self._n_ratios = 0
-        self._lag = 0
-        self._erl = np.ones(_NBANDS)
-        self._cancelled = False  # the canceller has removed 10 dB at least once
-        self._noise: np.ndarray | None = None
-        self._rise = 10 ** (1.0 * frame / RATE / 10)  # the noise floor may rise 1 dB per second
-        self.margin = margin
-        self._gains = np.zeros(16)  # canceller gain (dB) of recent explained frames
-        self._n_gains = 0
-        self.explained = False
-        self.trusted = False
-        self.gain_db = 0.0  # the canceller's gain in the latest frame
-        self.vetoed = 0
-
-    def _power(self, x: np.ndarray) -> np.ndarray:
-        X = np.fft.rfft(x * self._win)
-        return (X.real ** 2 + X.imag ** 2) @ self._bands + 1e-12
-
-    def update(self, mic: np.ndarray, ref: np.ndarray, playing: bool, canceller_gain: float) -> None:
-        """One frame: microphone and playback samples, whether playback is within the filter's span, and
-        microphone / canceller output power."""
-        # The window the suppressor's output for this frame covers (it lags half a frame).
-        m = np.concatenate((self._mic_prev, mic[:self.hop]))
-        self._mic_prev = mic[self.hop:]
-        mic_bands = self._power(m)
-        self._span[1:] = self._span[:-1]
-        self._span[0] = self._power(ref)
-        self.explained = False
-        if self._noise is None:
-            self._noise = mic_bands.copy()
-        if not playing:
-            # Without playback the microphone holds the clinician and the room: the floor follows it.
-            np.minimum(mic_bands, self._noise * self._rise, out=self._noise)
-            return
-        # Playback power that can be echoing now, for each delay of 0 .. span frames: two adjacent frames
-        # (a delay that is not a whole number of frames mixes them).
-        pairs = np.maximum(self._span[:-1], self._span[1:])
-        k = min(self._n_ratios, len(self._ratios))
-        if k >= 8 and self._n_ratios % 4 == 0:
-            self._estimate(k)
-        expected = self._erl * (pairs[self._lag] if k >= 8 else self._span.max(axis=0)) + self._noise
-        unexplained = float(np.maximum(mic_bands - self.margin * expected, 0.0).sum())
-        self.explained = unexplained < float(expected.sum())
-        self.gain_db = 10 * math.log10(max(canceller_gain, 1e-12))
-        # Frames certain to hold no clinician: the canceller removed 10 dB (it cannot remove a voice the
-        # playback does not hold); or, as long as it never has, the microphone hears no more than its
-        # noise (no audible echo, e.g. headphones).
-        self._cancelled = self._cancelled or self.gain_db > 10.0
-        if self.gain_db > 10.0 or (not self._cancelled and mic_bands.sum() < 4 * self._noise.sum()):
-            self._ratios[self._n_ratios % len(self._ratios)] = mic_bands / (pairs + 1e-12)
-            self._n_ratios += 1
-        if self.explained and mic_bands.sum() > 10 * self._noise.sum():
-            self._gains[self._n_gains % len(self._gains)] = self.gain_db
-            self._n_gains += 1
-            if self._n_gains >= 8:
-                med = float(np.median(self._gains[:min(self._n_gains, len(self._gains))]))
-                if med > 6.0:
-                    self.trusted = True
-                elif med < -2.0:
-                    self.trusted = False
-        if self.veto:
-            self.vetoed += 1
-
-    def _estimate(self, k: int) -> None:
-        # The echo's delay: the lag at which microphone / playback varies least from frame to frame
-        # (the echo path is a fixed gain there, not speech against unrelated speech).
-        logr = np.log10(self._ratios[:k] + 1e-20)
-        spread = np.percentile(logr, 90, axis=0) - np.percentile(logr, 50, axis=0)  # (lags, bands)
-        self._lag = int(np.argmin(spread.mean(axis=1)))
-        self._erl = 10 ** np.percentile(logr[:, self._lag], 90, axis=0)
-
-    @property
-    def veto(self) -> bool:
-        """The latest frame is the patient's echo and the guard's output cannot be trusted to say so."""
-        return self.explained and (not self.trusted or self.gain_db < -3.0)
-
-
 class EchoGuard:
-    """The stages for one microphone: `process(mic_frame, ref_frame) -> cleaned frame`, `delay` samples
-    late (the suppressor's 16 ms); `check.veto` then says whether that frame is echo the cleaned signal
-    may still pass as speech. Holds the recent reference power to know whether the patient's
+    """Both stages for one microphone: `process(mic_frame, ref_frame) -> cleaned frame`, `delay` samples
+    late (the suppressor's 16 ms). Holds the recent reference power to know whether the patient's
     playback can still be echoing within the filter's span."""
 
     def __init__(self, frame: int = 512, partitions: int = 8, ref_floor_db: float = -70.0):
@@ -430,7 +315,6 @@ class EchoGuard:
         self.delay = self.suppressor.delay
         self._ref_pow = np.zeros(partitions)
         self._floor = 10 ** (ref_floor_db / 10)
-        self.check = EchoCheck(frame, partitions)
 
     def process(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
         x = np.asarray(ref, dtype=np.float64)
@@ -438,6 +322,4 @@ class EchoGuard:
         self._ref_pow[0] = float(x @ x) / len(x)
         playing = bool(self._ref_pow.max() > self._floor)
         e, y = self.canceller.process(mic, x)
-        d = np.asarray(mic, dtype=np.float64)
-        self.check.update(d, x, playing, float(d @ d) / (float(e @ e) + 1e-12))
         return self.suppressor.process(e, y, playing).astype(np.float32)

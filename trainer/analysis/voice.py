@@ -461,11 +461,6 @@ class VoiceAnalyzer:
             return self._record(self.segmenter.push(t, FRAME_S, False))
         p = self.vad.prob(frame)
         speech = self.decide(p)
-        if self._guard is not None and self._guard.check.veto:
-            # The patient's echo, at a moment the canceller cannot be trusted with it (EchoCheck): not
-            # speech, nor a filled pause. Only the decision changes; the detector has run on the frame as
-            # always, so its state, the noise floor and what follows are those of the unguarded path.
-            return self._record(self.segmenter.push(t, FRAME_S, False))
         if speech:
             self._words_end = self._talk_end = t + FRAME_S
         elif self._filler(t, frame, level):
