@@ -127,9 +127,12 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
         else:
             runner.finished.wait(cap)
     finally:
+        # The runner first: it stops its sources as an ending visit does. Stopping the gate first ended the
+        # microphone's stream while the pipeline still ran, which it rightly logs as a failed microphone, or
+        # not, depending on thread timing (a fast run then stored different events on a loaded machine).
+        runner.end()
         if gate is not None:
             gate.stop()
-        runner.end()
         wall = time.monotonic() - wall0  # the visit itself, from t = 0 to the session being closed
     report = session_report(store, session_id, speech=clin.spans(), end_of_turn_s=_end_of_turn_s(runner))
     report["simulation"] = {
