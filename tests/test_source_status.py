@@ -28,27 +28,112 @@ def _states(events, source=None):
 
 def test_monitor_states_on_the_session_clock():
     m = SourceMonitor("camera", started_at=0.0)
+    m.waiting(0.0)
     assert m.check(2.0) == []  # a device may take a while to start
     out = m.data(0.5, 0.5)
     assert _states(out) == [("camera", "live", 0.5)]
     for k in range(1, 30):
+        m.waiting(0.5 + (k - 1) / 30 + 0.01)
         assert m.data(0.5 + k / 30, 0.5 + k / 30) == []
         assert m.check(0.5 + k / 30 + 0.1) == []
     last = 0.5 + 29 / 30
-    assert m.check(last + 0.99) == []
-    out = m.check(last + 1.01)  # over a second without a frame
+    assert m.check(last + 5) == []  # the worker is still busy with the last frame: nothing to judge
+    m.waiting(last + 0.01)
+    assert m.check(last + 1.0) == []
+    out = m.check(last + 1.02)  # over a second waiting for a frame
     assert _states(out) == [("camera", "lost", round(last, 3))]
     note = [e for e in out if isinstance(e, Notice)][0]
     assert note.code == "camera_lost" and f"since {clock_text(last)}" in note.message
-    assert "Eye-contact and face feedback" in note.message and note.t == pytest.approx(last + 1.01, abs=1e-3)
+    assert "Eye-contact and face feedback" in note.message and note.t == pytest.approx(last + 1.02, abs=1e-3)
     assert m.check(last + 5) == []  # said once
-    out = m.data(9.0, 9.0)
+    out = []
+    for k in range(9):  # back once half a second of frames has come
+        m.waiting(9.0 + k / 15 - 0.01)
+        out += m.data(9.0 + k / 15, 9.0 + k / 15)
     assert _states(out) == [("camera", "restored", 9.0)]
     assert [e.code for e in out if isinstance(e, Notice)] == ["camera_restored"]
     out = m.finished("ended", "end of file", now=12.05)
-    assert _states(out) == [("camera", "ended", 9.0)]
+    assert _states(out) == [("camera", "ended", round(9.0 + 8 / 15, 3))]
     assert "the video file ended" in [e for e in out if isinstance(e, Notice)][0].message
     assert m.data(13.0, 13.0) == [] and m.check(20.0) == []  # final
+
+
+def _drive(monitor, avail, busy, checks):
+    """Run a source monitor as the pipeline's worker and watchdog do, on given session times (no threads,
+    no sleeping): item i, the 64 ms up to avail[i] (a device stamps blocks as it captures them), becomes
+    available then; the worker asks for it when done with the previous one, gets it at max(asked,
+    available) and is then busy for busy[i]; the watchdog looks at the times in `checks` (up to the last
+    item). Returns (events, the newest data's largest age at a look)."""
+    actions = []
+    done = 0.0
+    for i, (a, b) in enumerate(zip(avail, busy)):
+        actions.append((done, 0, "waiting", None))
+        got = max(done, a)
+        actions.append((got, 1, "data", (round(a - 0.064, 6), round(a, 6))))
+        done = got + b
+    actions += [(c, 2, "check", None) for c in checks if c < done]
+    events, age, last_end = [], 0.0, None
+    for t, _order, what, arg in sorted(actions, key=lambda x: (x[0], x[1])):
+        if what == "waiting":
+            monitor.waiting(t)
+        elif what == "data":
+            events += monitor.data(*arg)
+            last_end = arg[1]
+        else:
+            events += monitor.check(t)
+            if last_end is not None:
+                age = max(age, t - last_end)
+    return events, age
+
+
+def _looks(rng, until):
+    """The watchdog's looks: every 0.25 s, each late by up to 0.3 s (a loaded machine)."""
+    return sorted(k * 0.25 + rng.uniform(0.0, 0.3) for k in range(int(until / 0.25)))
+
+
+def test_monitor_loaded_but_continuous_input_gives_no_notice():
+    """A microphone that never stops, analysed on a loaded machine: the analysis falls 2-3 s behind (a
+    backlog of blocks builds up, then drains), some blocks take over a second to analyse, the watchdog's
+    looks come late. The newest analysed block is then seconds old at many looks (the old rule, "no data
+    newer than a second", said lost / back at each of them), but the source never kept the worker waiting:
+    no notice at all."""
+    rng = np.random.default_rng(7)
+    n = 600  # 38 s of 64 ms blocks
+    avail = [(i + 1) * 0.064 for i in range(n)]
+    busy = [0.11 if 100 <= i < 250 else rng.uniform(0.005, 0.05) for i in range(n)]  # slower than real time
+    for i in (300, 420):
+        busy[i] = 1.6  # a block held up for 1.6 s (the thread did not get the CPU)
+    m = SourceMonitor("mic")
+    events, age = _drive(m, avail, busy, _looks(rng, 45.0))
+    assert age > 2.0  # the scenario that flapped: the analysed data was over two seconds old
+    assert _states(events) == [("mic", "live", 0.0)]
+    assert [e for e in events if isinstance(e, Notice)] == []
+
+
+def test_monitor_one_real_gap_gives_one_notice_pair():
+    """The same loaded, jittery worker, with one real gap: the device sends nothing from 10.0 s to 12.5 s
+    and a sputtering stretch afterwards (one block per 1.2 s for 6 s) before it streams again. One lost notice, one restored notice, nothing else."""
+    rng = np.random.default_rng(11)
+    n = 600
+    avail, t = [], 0.0
+    for i in range(n):
+        t += 0.064
+        if i == 156:  # content time 10.0 s: 2.5 s with nothing
+            t += 2.5
+        if 156 < i <= 161:  # then a block now and then
+            t += 1.2
+        avail.append(round(t, 6))
+    busy = [rng.uniform(0.005, 0.05) for _ in range(n)]
+    busy[60] = 1.3  # busy with one block for over a second: not a gap
+    m = SourceMonitor("mic")
+    events, _age = _drive(m, avail, busy, _looks(rng, avail[-1] + 2))
+    states = _states(events)
+    assert [s for _, s, _ in states] == ["live", "lost", "restored"], states
+    assert states[1][2] == pytest.approx(avail[155], abs=1e-3)  # since the end of the last block before the gap
+    assert states[2][2] == pytest.approx(avail[161] - 0.064, abs=1e-3)  # the first block of the steady stream
+    notes = [e for e in events if isinstance(e, Notice)]
+    assert [e.code for e in notes] == ["mic_lost", "mic_restored"]
+    assert notes[0].t - avail[155] <= 1.0 + 0.25 + 0.3 + 0.05  # stall limit + one late look
 
 
 def test_monitor_digital_silence_and_back():

@@ -20,9 +20,18 @@ feedback is unavailable and why, and runs with what it has.
 Inputs that stop are said to have stopped (issue 9). Each source has a `SourceMonitor`: the workers
 report every frame or block, a watchdog thread (live mode) checks the session clock four times a second,
 and a change of state becomes a `SourceStatus` event (live, ended, failed, lost, silent, restored), plus a
-Notice naming the feedback that stopped and since when. "lost" means no data for over `STALL_S` of session
-time; "silent" a microphone sending only digital silence for over `SILENCE_S`. Both are judged on the
-session clock only, so the notice comes within about a second whatever else the pipeline is doing.
+Notice naming the feedback that stopped and since when. "lost" means the worker has waited over `STALL_S`
+of session time for the source's next frame or block; "silent" a microphone sending only digital silence
+for over `SILENCE_S`. Both are judged on the session clock only, so the notice comes within about a second
+whatever else the pipeline is doing.
+
+Why "waited for", not "the newest data is over a second old": on a loaded machine the analysis falls
+behind and a backlog of frames or blocks builds up (a device's queue, a file read at real time), so the
+newest data handled is old although the source never stopped. Judged by the data's age, the watchdog then
+said "lost" at every look and each next block said "back": about 40 notices in 2 s of one visit. A source
+that keeps the worker waiting has stopped; a worker busy with a backlog says nothing about the source.
+Once lost, a source counts as back only when data has come for `RESTORE_S` of its own time, so a
+sputtering device gives one notice pair rather than one per frame.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ Sink = Callable[[object], None]
 STALL_S = SIGNAL_GAP_S  # no frame / block for this long on the session clock: the source is "lost"
 SILENCE_S = 1.0  # only digital silence from the microphone for this long: "silent"
 STARTUP_S = 3.0  # a device may take this long to deliver its first data before it counts as lost
+RESTORE_S = 0.5  # a lost source is back once it has delivered this much (session seconds of its data)
 WATCH_S = 0.25  # how often the watchdog looks
 # A block whose every sample is below one 16-bit step is digital silence: a muted or dead input. A real
 # microphone in a quiet room still has a noise floor tens of dB above this.
@@ -58,10 +68,11 @@ _NAME = {"camera": N_("camera"), "mic": N_("microphone")}
 class SourceMonitor:
     """Whether one input (camera or mic) still delivers, judged on the session clock only.
 
-    The worker calls `data(t, end, silent)` for every frame or block (session seconds; `silent`: a block of
-    digital silence), `finished(state, reason)` when the source ends ("ended") or breaks ("failed"); the
-    watchdog calls `check(now)`. Each returns the events to emit: a SourceStatus on every change of state,
-    with a Notice when feedback stops or comes back. Thread-safe."""
+    The worker calls `waiting(now)` each time it asks the source for the next item, `data(t, end, silent)`
+    for every frame or block it gets (session seconds; `silent`: a block of digital silence), and
+    `finished(state, reason)` when the source ends ("ended") or breaks ("failed"); the watchdog calls
+    `check(now)`. Each returns the events to emit: a SourceStatus on every change of state, with a Notice
+    when feedback stops or comes back. Thread-safe."""
 
     def __init__(self, source: str, started_at: float = 0.0):
         self.source = source
@@ -70,18 +81,36 @@ class SourceMonitor:
         self.last_end: float | None = None  # end of the newest frame/block
         self._started_at = started_at
         self._silent_from: float | None = None
+        self._waiting_since: float | None = None  # session time the worker asked for the next item
+        self._back_from: float | None = None  # lost: the start of the data that came back since
         self._lock = threading.Lock()
+
+    def waiting(self, now: float) -> None:
+        """The worker is done with the last item and waits for the source's next one."""
+        with self._lock:
+            self._waiting_since = now
 
     def data(self, t: float, end: float, silent: bool = False) -> list:
         """A frame or block covering session time t..end arrived."""
         with self._lock:
+            self._waiting_since = None  # busy with this item until the next waiting()
             if self.state in ("ended", "failed"):
                 return []
+            previous_end = self.last_end
             self.last_end = end if self.last_end is None else max(self.last_end, end)
             out: list = []
             if self.state is None:
                 out += self._set("live", t, "")
-            elif self.state == "lost" or (self.state == "silent" and not silent):
+            elif self.state == "lost":
+                if self._back_from is None or (previous_end is not None and t - previous_end > STALL_S):
+                    self._back_from = t  # (again) after a gap: a sputtering source is not back yet
+                if end - self._back_from >= RESTORE_S - 1e-9:
+                    out += self._set("restored", self._back_from, "", notice_t=end)
+                    self._back_from = None
+                    self._silent_from = None
+                else:
+                    return out
+            elif self.state == "silent" and not silent:
                 out += self._set("restored", t, "")
                 self._silent_from = None
             if not silent:
@@ -95,16 +124,23 @@ class SourceMonitor:
             return out
 
     def check(self, now: float) -> list:
-        """The watchdog's look at session time `now`: a source that delivered nothing for too long is lost."""
+        """The watchdog's look at session time `now`: a source that kept the worker waiting for too long
+        is lost. A worker busy with an item (a slow analysis, a backlog) is not waiting, so load alone
+        never makes a source lost."""
         with self._lock:
-            if self.state in ("ended", "failed", "lost"):
+            if self.state in ("ended", "failed"):
+                return []
+            waited = self._waiting_since
+            if self.state == "lost":
+                if waited is not None and self._back_from is not None and now - waited > STALL_S:
+                    self._back_from = None  # what came back stopped again before it counted as back
                 return []
             if self.last_end is None:
                 if now - self._started_at > STARTUP_S:
                     return self._set("lost", self._started_at, "nothing received since the visit started",
                                      notice_t=now)
                 return []
-            if now - self.last_end > STALL_S:
+            if waited is not None and now - waited > STALL_S:
                 return self._set("lost", self.last_end, "nothing received (unplugged, or taken by another app)",
                                  notice_t=now)
             return []
@@ -389,11 +425,28 @@ class VisitPipeline:
         else:
             self._emit(monitor.finished("failed", f"the {_NAME[monitor.source]} stopped", self.clock.now()))
 
+    def _watched(self, items, monitor: SourceMonitor):
+        """A source's frames or blocks, telling `monitor` each time the worker waits for the next one (what
+        the watchdog judges a stop by)."""
+        it = iter(items)
+        try:
+            while True:
+                monitor.waiting(self.clock.now())
+                try:
+                    item = next(it)
+                except StopIteration:
+                    return
+                yield item
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
     def _capture_loop(self) -> None:
         src = self.frame_source
         monitor = self.camera_monitor
         try:
-            for frame in src.frames():
+            for frame in self._watched(src.frames(), monitor):
                 if self._stop.is_set():
                     break
                 self._emit(monitor.data(frame.t, frame.t))
@@ -433,7 +486,7 @@ class VisitPipeline:
         src = self.audio_source
         monitor = self.mic_monitor
         try:
-            for block in src.blocks():
+            for block in self._watched(src.blocks(), monitor):
                 if self._stop.is_set():
                     break
                 if len(block.samples) == 0:  # the device reports itself gone
