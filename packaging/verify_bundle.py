@@ -2,11 +2,11 @@
 
     python packaging/verify_bundle.py DIST/trainer [--json OUT.json] [--limit-mb 400]
 
-Prints the unpacked size, the speech-to-text model's share of it (the model files listed in
-assets/models/packaged.json) and the size without that model, which is held to bundle_data.SIZE_LIMIT_MB.
+Prints the unpacked size, the speech-to-text model's share of it (the files marked "speech_model" in
+assets/models/manifest.json) and the size without that model, which is held to bundle_data.SIZE_LIMIT_MB.
 Fails (exit 1) when a data file the spec should carry is missing or differs from its source, when a model
-in assets/models/manifest.json or packaged.json is missing, when something meant to be left out is in the
-bundle, or when the bundle without the speech model is over the limit.
+in assets/models/manifest.json is missing, when something meant to be left out is in the bundle, or when
+the bundle without the speech model is over the limit.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ MUST_BE_ABSENT = ("matplotlib", "PIL", "tkinter", "PySide6/QtWebEngineCore.abi3.
                   "PySide6/Qt/lib/libQt6WebEngineCore.so.6", "PySide6/Qt/lib/libQt6Pdf.so.6",
                   "PySide6/Qt/lib/libQt6Multimedia.so.6", "PySide6/Qt/plugins/multimedia",
                   "PySide6/Qt/lib/libQt6Quick.so.6", "PySide6/Qt/lib/libavcodec.so.61", "hf_xet",
-                  "pytest", "_pytest", "hypothesis")
+                  "pytest", "_pytest", "hypothesis",
+                  # the speech-to-text engine before ONNX Runtime (docs/speech-to-text.md)
+                  "ctranslate2", "ctranslate2.libs", "faster_whisper", "tokenizers")
 
 
 def tree_size(path: Path) -> int:
@@ -57,9 +59,6 @@ def verify(app: Path, src_root: Path) -> list[str]:
     for name in manifest:
         if not (root / "assets" / "models" / name).is_file():
             problems.append(f"model missing: assets/models/{name}")
-    for name, rel in packaged_model_files(src_root):
-        if not (root / rel).is_file():
-            problems.append(f"packaged model file missing ({name}): {rel}")
     for rel in bd.PRUNE_KEEP:
         if not (root / rel).is_file():
             problems.append(f"missing (kept on purpose): {rel}")
@@ -75,22 +74,16 @@ def verify(app: Path, src_root: Path) -> list[str]:
     return problems
 
 
-def packaged_model_files(src_root: Path) -> list[tuple[str, str]]:
-    """(model name, path under the data root) of each file of the models that ship inside Python packages
-    (assets/models/packaged.json: the speech-to-text model)."""
-    path = src_root / "assets" / "models" / "packaged.json"
-    if not path.is_file():
-        return []
-    out = []
-    for name, entry in json.loads(path.read_text(encoding="utf-8")).items():
-        for fname in entry["files"]:
-            out.append((name, f"{entry['package']}/{entry['folder']}/{fname}"))
-    return out
+def speech_model_files(src_root: Path) -> list[str]:
+    """Paths under the data root of the speech-to-text model's files (marked "speech_model" in
+    assets/models/manifest.json), whose size is stated apart from the limit."""
+    manifest = json.loads((src_root / "assets" / "models" / "manifest.json").read_text(encoding="utf-8"))
+    return [f"assets/models/{name}" for name, entry in manifest.items() if entry.get("speech_model")]
 
 
 def speech_model_bytes(app: Path, src_root: Path) -> int:
     root = data_root(app)
-    return sum((root / rel).stat().st_size for _, rel in packaged_model_files(src_root) if (root / rel).is_file())
+    return sum((root / rel).stat().st_size for rel in speech_model_files(src_root) if (root / rel).is_file())
 
 
 def breakdown(app: Path, top: int = 15) -> list[tuple[str, int]]:

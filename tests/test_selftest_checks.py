@@ -170,10 +170,10 @@ def test_speech_to_text_hears_the_test_line_and_refuses_an_altered_model(assets_
     r = run_check("speech-to-text", selftest.check_speech_to_text)
     assert r.status == OK, r.detail
     assert "camera" in r.detail.lower()
-    packaged = assets_copy / "models" / "packaged.json"
-    entry = json.loads(packaged.read_text(encoding="utf-8"))
-    entry["whisper-tiny.en"]["files"]["model.bin"]["sha256"] = "0" * 64
-    packaged.write_text(json.dumps(entry), encoding="utf-8")
+    manifest = assets_copy / "models" / "manifest.json"
+    entry = json.loads(manifest.read_text(encoding="utf-8"))
+    entry["whisper-tiny.en-decoder.onnx"]["sha256"] = "0" * 64
+    manifest.write_text(json.dumps(entry), encoding="utf-8")
     r = run_check("speech-to-text", selftest.check_speech_to_text)
     assert r.status == FAIL and "altered" in r.detail, r.detail
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from conftest import fixture
-from trainer.analysis.models import packaged_model_dir
 from trainer.analysis.stt import (FULL_FRAMES, RATE, AudioTail, SpeechRecognizer, TranscriptionJob,
-                                  TranscriptionWorker, looping, word_error_rate, word_errors)
+                                  TranscriptionWorker, _byte_decoder, log_mel, mel_filters, looping,
+                                  word_error_rate, word_errors)
 from trainer.capture.audio import decode_audio
 from trainer.core.errors import ModelError
 from trainer.resources import models_dir
@@ -62,18 +62,32 @@ def test_silence_and_noise_give_no_words(recognizer):
     assert word_errors("", recognizer.transcribe(noise).text)[0] <= 1
 
 
-def test_altered_model_is_refused(tmp_path):
-    # A copy of the assets whose manifest expects other bytes for one file: loading must stop.
-    shutil.copytree(models_dir(), tmp_path / "models", ignore=shutil.ignore_patterns("*.task", "*.onnx"))
-    man = json.loads((tmp_path / "models" / "packaged.json").read_text())
-    man["whisper-tiny.en"]["files"]["config.json"]["sha256"] = "0" * 64
-    (tmp_path / "models" / "packaged.json").write_text(json.dumps(man))
-    with pytest.raises(ModelError, match="altered"):
-        packaged_model_dir("whisper-tiny.en", tmp_path / "models")
-    man["whisper-tiny.en"]["package"] = "no_such_speech_package"
-    (tmp_path / "models" / "packaged.json").write_text(json.dumps(man))
-    with pytest.raises(ModelError, match="not installed"):
-        packaged_model_dir("whisper-tiny.en", tmp_path / "models")
+def test_altered_or_missing_model_is_refused(tmp_path):
+    # A copy of the Whisper files with one byte of the decoder changed: loading must stop, naming it.
+    folder = tmp_path / "models"
+    shutil.copytree(models_dir(), folder, ignore=shutil.ignore_patterns("*.task", "silero*"))
+    data = bytearray((folder / "whisper-tiny.en-decoder.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "whisper-tiny.en-decoder.onnx").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="altered.*decoder"):
+        SpeechRecognizer(str(folder))
+    (folder / "whisper-tiny.en-encoder.onnx").unlink()
+    with pytest.raises(ModelError, match="missing.*encoder"):
+        SpeechRecognizer(str(folder))
+
+
+def test_front_end_and_vocabulary(recognizer):
+    # Whisper's mel filters: 80 triangles over 201 FFT bins, unit area on the Slaney scale (so each
+    # filter's weights sum to about 2 / (width in Hz) * (width / 2) / 40 Hz = 1 / 40 per bin).
+    f = mel_filters()
+    assert f.shape == (80, 201) and (f >= 0).all()
+    assert np.allclose(f.sum(axis=1) * 40.0, 1.0, atol=0.15)
+    assert log_mel(np.zeros(RATE, np.float32), f).shape == (80, 101)
+    # Byte-level BPE: every byte has one stand-in character; a token with "Ġ" starts with a space.
+    table = _byte_decoder()
+    assert sorted(table.values()) == list(range(256)) and table["\u0120"] == 32
+    ids = {t: i for i, t in enumerate(recognizer._vocab)}
+    assert recognizer._text([ids["Ġcaf"], ids["Ã©"], ids["Ġworld"], recognizer._eot]) == "café world"
 
 
 def test_audio_tail_keeps_recent_samples_in_place():

@@ -167,7 +167,7 @@ def check_patient_voice() -> str:
 
 
 def check_speech_to_text() -> str:
-    """The speech-to-text engine (faster-whisper on CTranslate2) and its packaged model: the synthesised
+    """Speech-to-text (Whisper tiny.en on ONNX Runtime, its vendored model checked by SHA-256): the synthesised
     test line must come back as most of its words."""
     import re
 

@@ -62,34 +62,3 @@ def model_status(name: str, folder: Path | None = None) -> tuple[bool, str]:
     except ModelError as exc:
         return False, str(exc)
     return True, f"{path} (SHA-256 verified)"
-
-
-def packaged_model_dir(name: str, folder: Path | None = None) -> Path:
-    """Folder of a model that ships inside an installed Python package (too large to keep in this
-    repository), after checking every listed file's size and SHA-256 against assets/models/packaged.json.
-
-    Raises ModelError naming the package when it is missing, or the file when it differs."""
-    import importlib.util
-
-    folder = folder or models_dir()
-    entry = _manifest(folder, "packaged.json").get(name)
-    if entry is None:
-        raise ModelError(f"'{name}' is not listed in {folder / 'packaged.json'}.")
-    spec = importlib.util.find_spec(entry["package"])
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"The speech model package '{entry['distribution']}' is not installed.",
-                         hint=f"Install it: pip install '{entry['distribution']}=={entry['version']}' "
-                              "(scripts/bootstrap.sh does this).")
-    model_dir = Path(list(spec.submodule_search_locations)[0]) / entry["folder"]
-    for fname, meta in entry["files"].items():
-        path = model_dir / fname
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            raise ModelError(f"The model file is missing: {path}",
-                             hint=f"Reinstall '{entry['distribution']}'.") from None
-        if st.st_size != meta["bytes"] or not _verified(str(path), st.st_mtime_ns, st.st_size, meta["sha256"]):
-            raise ModelError(f"The model file {path} has been altered (checksum does not match).",
-                             hint=f"Reinstall '{entry['distribution']}=={entry['version']}'; the app will not "
-                                  "use a modified model.")
-    return model_dir

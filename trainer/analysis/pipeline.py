@@ -556,7 +556,7 @@ class VisitPipeline:
     def stop(self, timeout: float = 5.0, *, hurry: bool = False) -> None:
         """Stop sources and wait for the workers (flushing open speech segments). hurry: see
         hurry_speech_to_text; the decoding under way is still waited for (up to a minute), because ending
-        the process under CTranslate2's running threads aborts it."""
+        the process under native code still running aborts it (seen with CTranslate2, the earlier engine)."""
         self._stop.set()
         for src in (self.frame_source, self.audio_source):
             if src is not None:
@@ -569,7 +569,7 @@ class VisitPipeline:
             if not self._stt.close(max(self.stt_drain_s, 60.0) if hurry else self.stt_drain_s, hurry=hurry):
                 # Still transcribing after stt_drain_s (a backlog on a busy machine): the rest is stored as
                 # not transcribed, and the decoding under way is waited for, so the process never ends
-                # under CTranslate2's threads ("terminate called without an active exception").
+                # under a decoding's native code ("terminate called without an active exception").
                 self._stt.close(60.0, hurry=True)
         for src in (self.frame_source, self.audio_source):
             if src is not None:

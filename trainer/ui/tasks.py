@@ -6,8 +6,8 @@ signals. Returns a Task whose `cancel()` sets the flag `cancelled()` reads.
 
 `start_background(fn, name)` is for work whose result nothing in the UI waits for (the visit pre-warm).
 `wait_for_background(timeout_s)` is the quit path's half: the app calls it once, after its event loop has
-ended and its window is hidden, so no background work is still inside native code (ONNX Runtime, MediaPipe,
-CTranslate2) when the interpreter finalises. A daemon thread caught there is ended with pthread_exit, and
+ended and its window is hidden, so no background work is still inside native code (ONNX Runtime, MediaPipe)
+when the interpreter finalises. A daemon thread caught there is ended with pthread_exit, and
 unwinding through a C++ frame that cannot unwind calls std::terminate ("terminate called without an active
 exception", exit status 134: the packaged app's cold start hit it every time).
 """
