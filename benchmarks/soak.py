@@ -11,9 +11,17 @@ torn down after the visit as MainWindow does. The last visit is cut at the deadl
 
 Printed (targets from the privacy and reliability issue):
 - memory: RSS after the first visit (after its teardown) and at the end, and the growth in MB (target
-  < 50 MB over 60 minutes); the RSS after every visit shows the trend;
+  < 50 MB over 60 minutes), also from the third visit on (what grows after that is not warm-up); after
+  every visit the RSS split into private memory and mapped files (library code and fonts read in as
+  code paths are first used), and glibc's arenas: how many, what they hold and how much of it is free
+  (`--tracemalloc` adds the Python allocation sites that grew most since the first visit);
 - UI stalls: a 10 ms QTimer on the main thread records how late each tick fires (in a fixed 1 ms
-  histogram, so the meter itself does not grow); p50, p99, max and the number over 100 ms (target: none).
+  histogram, so the meter itself does not grow); p50, p99, max and the number over 100 ms (target: none);
+- the main thread's own work: its CPU time per wall second, and per call of each piece of per-frame work
+  (the patient view's paint, the self-view's frame, the window's render from the visit state, the event
+  drain, the patient's animation step) the median and p99 CPU ms, each without the pieces it calls.
+  Thread CPU time leaves out time spent waiting for a CPU or for the GIL, so these figures hold on a busy
+  machine; the stalls include both waits.
 On a loaded machine the stalls include time the main thread waited for a CPU, not only the app's own work.
 """
 
@@ -43,6 +51,7 @@ from trainer.sim.run import simulate  # noqa: E402
 from trainer.sim.voice import ClinicianVoice  # noqa: E402
 from trainer.store.db import SessionStore  # noqa: E402
 from trainer.ui.bridge import EventBridge  # noqa: E402
+from trainer.ui.patient_view import PatientView  # noqa: E402
 from trainer.ui.visit_page import VisitPage, close_visit_page  # noqa: E402
 
 FIXTURES = Path(os.environ.get("TRAINER_FIXTURES", REPO.parent / "shared" / "fixtures"))
@@ -52,12 +61,52 @@ TICK_MS = 10
 STALL_LIMIT_MS = 100
 
 
-def rss_mb() -> float:
+def status_mb(field: str = "VmRSS") -> float:
+    """A memory line of /proc/self/status in MB (VmRSS; RssAnon: the heap and other private memory; RssFile:
+    pages of mapped files such as shared libraries and fonts, read in as code paths are first used)."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def rss_mb() -> float:
+    return status_mb("VmRSS")
+
+
+def malloc_arenas() -> tuple[int, float, float] | None:
+    """glibc's allocator: (arenas, MB they hold from the system, MB of that free), from malloc_info();
+    None where the C library has no malloc_info (not glibc)."""
+    import ctypes
+    import re
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.open_memstream.restype = ctypes.c_void_p
+        libc.open_memstream.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_size_t)]
+        libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+        libc.fclose.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError):
+        return None
+    buf, size = ctypes.c_char_p(), ctypes.c_size_t()
+    stream = libc.open_memstream(ctypes.byref(buf), ctypes.byref(size))
+    libc.malloc_info(0, stream)
+    libc.fclose(stream)
+    xml = ctypes.string_at(buf, size.value).decode()
+    libc.free(buf)
+    tail = xml[xml.rindex("</heap>"):]  # the totals over all arenas follow the last heap
+    free = sum(int(m) for m in re.findall(r'<total type="(?:fast|rest)" count="\d+" size="(\d+)"', tail))
+    held = int(re.search(r'<system type="current" size="(\d+)"', tail).group(1))
+    return xml.count("<heap nr="), held / 2**20, free / 2**20
+
+
+def memory_text() -> str:
+    text = f"RSS {rss_mb():.1f} MB (private {status_mb('RssAnon'):.1f}, mapped files {status_mb('RssFile'):.1f})"
+    arenas = malloc_arenas()
+    if arenas is not None:
+        text += f"; malloc: {arenas[0]} arenas holding {arenas[1]:.1f} MB, {arenas[2]:.1f} MB of it free"
+    return text
 
 
 def load_text() -> str:
@@ -98,6 +147,47 @@ class StallMeter:
 
     def over(self, ms: float) -> int:
         return int(self.hist[int(ms) + 1:].sum())
+
+
+class CostMeter:
+    """Main-thread CPU time per call of named methods (wrapped on their classes before any instance is
+    made), exclusive of the other wrapped methods they call, in fixed 0.02 ms histograms."""
+
+    BIN_MS = 0.02
+
+    def __init__(self):
+        self.hists: dict[str, np.ndarray] = {}
+        self._stack: list[float] = []  # CPU time of wrapped callees, per open call
+
+    def wrap(self, cls, name: str, label: str) -> None:
+        orig = getattr(cls, name)
+        hist = self.hists[label] = np.zeros(50_000, dtype=np.int64)  # up to 1 s
+        stack, bin_ms = self._stack, self.BIN_MS
+
+        def timed(obj, *args, **kwargs):
+            stack.append(0.0)
+            t0 = time.thread_time()
+            try:
+                return orig(obj, *args, **kwargs)
+            finally:
+                spent = time.thread_time() - t0
+                inner = stack.pop()
+                if stack:
+                    stack[-1] += spent
+                hist[min(int((spent - inner) * 1000 / bin_ms), len(hist) - 1)] += 1
+
+        setattr(cls, name, timed)
+
+    def lines(self) -> list[str]:
+        out = []
+        for label, hist in self.hists.items():
+            n = int(hist.sum())
+            if n == 0:
+                continue
+            cum = np.cumsum(hist)
+            med, p99 = (float(np.searchsorted(cum, q * n)) * self.BIN_MS for q in (0.5, 0.99))
+            out.append(f"  {label}: {n} calls, median {med:.2f} ms, p99 {p99:.2f} ms")
+        return out
 
 
 class Window(QObject):
@@ -155,6 +245,18 @@ class Window(QObject):
         self.ready.set()
 
 
+def print_growth(snapshots, top: int = 8) -> None:
+    """The Python allocation sites that grew most between the first and the latest snapshot."""
+    if len(snapshots) < 2:
+        return
+    first, last = snapshots[0], snapshots[-1]
+    total = sum(st.size for st in last.statistics("filename")) - sum(st.size for st in first.statistics("filename"))
+    print(f"    Python allocations (traced) since visit 1: {total / 2**20:+.2f} MB; largest growth:")
+    for st in last.compare_to(first, "lineno")[:top]:
+        frame = st.traceback[0]
+        print(f"      {st.size_diff / 2**20:+.2f} MB ({st.count_diff:+d} blocks) {frame.filename}:{frame.lineno}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60.0)
@@ -162,9 +264,19 @@ def main() -> int:
     ap.add_argument("--profile", default="attentive", choices=sorted(PROFILES))
     ap.add_argument("--camera", default=str(FIXTURES / CAMERA), help="video looped as the camera")
     ap.add_argument("--screenshot", metavar="PNG", help="save the call window 20 s into the first visit")
+    ap.add_argument("--tracemalloc", action="store_true",
+                    help="trace Python allocations and print the lines whose memory grew most since the first "
+                         "visit (a diagnosis run: tracing slows Python down, so the stalls are not comparable)")
     args = ap.parse_args()
 
     app = QApplication.instance() or QApplication(sys.argv)
+    cost = CostMeter()
+    for cls, name, label in ((PatientView, "paintEvent", "patient view paint"),
+                             (PatientView, "_advance", "patient animation step"),
+                             (VisitPage, "on_preview", "self-view frame"),
+                             (VisitPage, "render", "window render"),
+                             (EventBridge, "drain", "event drain (the rest)")):
+        cost.wrap(cls, name, label)
     scenario = load_scenario_ref(args.scenario)
     voice = ClinicianVoice.from_files([FIXTURES / v for v in VOICES])
     meter = StallMeter()
@@ -173,7 +285,12 @@ def main() -> int:
     tmp = tempfile.TemporaryDirectory(prefix="soak-")
     store = SessionStore(Path(tmp.name) / "sessions.sqlite3")
     deadline = time.monotonic() + args.minutes * 60
-    out = {"visits": [], "rss_first": None, "error": None}
+    out = {"visits": [], "rss": [], "error": None}
+    snapshots = []
+    if args.tracemalloc:
+        import tracemalloc
+
+        tracemalloc.start(4)
 
     def on_runner(runner):
         win.ready.clear()
@@ -194,12 +311,13 @@ def main() -> int:
                 win.ready.wait()
                 time.sleep(1.5)  # let the deleteLater()s and the memory release after them run
                 gc.collect()
-                rss = rss_mb()
-                if out["rss_first"] is None:
-                    out["rss_first"] = rss
+                out["rss"].append(rss_mb())
                 out["visits"].append(rep)
                 print(f"  visit {len(out['visits'])}: {rep['duration_s']:.0f} s session, wall {wall:.0f} s,"
-                      f" RSS {rss:.1f} MB", flush=True)
+                      f" {memory_text()}", flush=True)
+                if args.tracemalloc:
+                    snapshots.append(tracemalloc.take_snapshot())
+                    print_growth(snapshots)
         except BaseException as exc:  # noqa: BLE001 - reported below
             out["error"] = exc
         finally:
@@ -211,7 +329,9 @@ def main() -> int:
     meter.start()
     t = threading.Thread(target=worker, name="soak-visits", daemon=True)
     QTimer.singleShot(0, t.start)
+    cpu0, wall0 = time.thread_time(), time.monotonic()
     app.exec()
+    ui_cpu = (time.thread_time() - cpu0) / (time.monotonic() - wall0) * 100
     t.join()
     meter.timer.stop()
     if out["error"] is not None:
@@ -219,14 +339,18 @@ def main() -> int:
         return 1
     gc.collect()
     end = rss_mb()
-    first = out["rss_first"]
+    rss = out["rss"]
     n = int(meter.hist.sum())
     print(f"visits: {len(out['visits'])} (the last cut at the deadline if it was still running)")
-    print(f"memory: RSS after the first visit {first:.1f} MB, at the end {end:.1f} MB, "
-          f"growth {end - first:+.1f} MB (target < 50 MB)")
+    print(f"memory at the end: {memory_text()}")
+    print(f"memory: RSS after the first visit {rss[0]:.1f} MB, at the end {end:.1f} MB, "
+          f"growth {end - rss[0]:+.1f} MB (target < 50 MB)" +
+          (f"; after the third visit {rss[2]:.1f} MB, growth since {end - rss[2]:+.1f} MB" if len(rss) >= 3 else ""))
     print(f"UI stalls ({n} ticks of a {TICK_MS} ms timer, lateness): p50 {meter.percentile(50):.0f} ms, "
           f"p99 {meter.percentile(99):.0f} ms, max {meter.max_ms:.0f} ms, "
           f"over {STALL_LIMIT_MS} ms: {meter.over(STALL_LIMIT_MS)} (target none)")
+    print(f"main thread CPU: {ui_cpu:.1f} % of one core over the run; per call (CPU ms, own work):")
+    print("\n".join(cost.lines()))
     print(f"load average at the end: {load_text()} (1, 5, 15 min; this machine has {os.cpu_count()} cores)")
     tmp.cleanup()
     return 0

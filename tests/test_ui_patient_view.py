@@ -235,3 +235,32 @@ def test_runs_on_its_own_timer(qtbot):
     view.resize(640, 360)
     view.show()
     qtbot.waitUntil(lambda: view.frames >= 10, timeout=3000)
+
+
+def test_cached_layers_never_show_a_stale_face_or_caption(maria):
+    """The head with its eyes, brows and glasses, and the caption strip, are drawn once and reused until
+    they change: after an expression change, a blink, a new line or a new caption size, the picture is
+    the one drawn afresh (up to the rounding that decides when the features are redrawn)."""
+    view, clock = maria
+    fig = view._figures[0]
+    view.speak("Honestly, I haven't been sleeping much.", 4.0, None)
+    clock.run(0.5)
+    view.grab()
+    kept = fig.face_cache
+    view.grab()
+    assert fig.face_cache is kept  # nothing moved: reused, not redrawn
+
+    def cached_vs_fresh() -> int:
+        """Pixels that differ clearly (a rounding shows as a faint edge, a stale feature as a clear one)."""
+        cached = _arr(view.grab().toImage())
+        fig.face_cache = view._caption_cache = None
+        return int((np.abs(cached - _arr(view.grab().toImage())).max(axis=2) > 48).sum())
+
+    # Each change is made right after a frame was drawn, so the cache holds the picture from before it.
+    changes = [lambda: (view.set_emotion("worried"), clock.run(0.4)), lambda: setattr(fig, "gaze", [0.7, 0.4]),
+               lambda: setattr(fig, "blink", 1.0), lambda: view.set_caption_style(1.6, True),
+               lambda: view.set_caption("Another line, shorter.")]
+    for change in changes:
+        view.grab()
+        change()
+        assert cached_vs_fresh() < 10  # a stale eye or caption differs in hundreds of pixels

@@ -5,6 +5,8 @@ drains the queue ~30 times a second and emits typed signals. Display-only stream
 drain only the newest camera preview, frame sample, audio level and talk balance are delivered, while
 scenario events, notices, speech segments and source-finished events are all delivered in order.
 (The store receives every sample directly from the pipeline; the bridge only feeds the display.)
+`prepare(type, fn)` moves display work off the UI thread: a newest-only event of that type is replaced
+by `fn(event)` on the thread that posts it (the call window scales camera frames for the self-view so).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class EventBridge(QObject):
         self._lock = threading.Lock()
         self._latest: dict[str, object] = {}
         self._ordered: deque = deque()
+        self._prepare: dict[type, object] = {}
         self.posted = 0
         self.delivered = 0
         self._timer = QTimer(self)
@@ -58,9 +61,21 @@ class EventBridge(QObject):
             return "other_event"  # typed events added later (source status, ...) still reach the window
         return name
 
+    def prepare(self, kind: type, fn) -> None:
+        """Deliver `fn(event)` instead of each newest-only event of type `kind`, computed on the posting
+        thread (it must not touch widgets or QPixmaps; QImage is fine). If fn fails, the event itself is
+        delivered: the posting thread is a worker that must not fail for the display's sake."""
+        self._prepare[kind] = fn
+
     def post(self, event) -> None:
         """Called from any thread."""
         name = self._LATEST_ONLY.get(type(event))
+        fn = self._prepare.get(type(event)) if name is not None else None
+        if fn is not None:
+            try:
+                event = fn(event)
+            except Exception:  # noqa: BLE001 - shown unprepared (the UI thread prepares it) rather than lost
+                pass
         with self._lock:
             self.posted += 1
             if name is not None:

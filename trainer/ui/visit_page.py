@@ -17,11 +17,14 @@ the page draws that state at the session time ~10 times a second (`render`). Not
 an earlier event: when the camera or microphone stops, the panels say since when. The clock, the turn's
 time left and the patient's animation follow the session clock (`follow_clock`), so a replay can show the
 same window from stored events. This page never reads worker state directly.
+Camera frames for the self-view are mirrored and scaled on the thread that posts them (`prepare_preview`
+through `EventBridge.prepare`): the UI thread only draws the face box on a 256x192 picture.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
@@ -37,7 +40,7 @@ from trainer.core.scenario import ClinicianTurn, Scenario
 from trainer.core.visit_state import VisitState, clock_text
 from trainer.ui.a11y import Announcer
 from trainer.ui.patient_view import PatientView
-from trainer.visit import release_freed_memory
+from trainer.visit import FramePreview, release_freed_memory
 
 SELF_VIEW_W, SELF_VIEW_H = 256, 192
 
@@ -74,6 +77,53 @@ def head_direction_text(yaw: float | None, pitch: float | None) -> str:
     return _("head {direction}").format(direction=", ".join(parts) if parts else _("facing the screen"))
 
 
+@dataclass(frozen=True, slots=True)
+class SelfViewFrame:
+    """A camera frame made ready for the self-view: mirrored, scaled to cover the self-view and cropped to
+    it (RGB), with the face box in its pixels (None without a face) and the head's yaw and pitch."""
+
+    image: QImage
+    box: QRectF | None
+    yaw: float | None = None
+    pitch: float | None = None
+
+
+def prepare_self_view(image_bgr: np.ndarray, obs, size: tuple[int, int] = (SELF_VIEW_W, SELF_VIEW_H)) -> SelfViewFrame:
+    """Make a camera frame ready for the self-view. Safe on any thread (no widget, no QPixmap) and mostly
+    spent in OpenCV, which lets other threads run meanwhile: the bridge calls it on the thread that posts
+    the frame (`EventBridge.prepare`), so the UI thread only draws a small picture. Scaled as Qt's
+    keep-aspect-ratio-by-expanding would, centred: an exact whole-number area reduction, then a linear
+    one by less than two (a non-whole area reduction of a 700x700 frame cost 2.5 ms, this 0.3 ms)."""
+    import cv2  # heavy: imported on first use (trainer.capture.video has it loaded by then)
+
+    out_w, out_h = size
+    h, w = image_bgr.shape[:2]
+    s = max(out_w / w, out_h / h)
+    k = max(1, int(1 / s))  # the whole-number part of the reduction, done first
+    cw = min(w, max(k, int(round(out_w / s / k)) * k))
+    ch = min(h, max(k, int(round(out_h / s / k)) * k))
+    x0, y0 = (w - cw) // 2, (h - ch) // 2
+    part = image_bgr[y0:y0 + ch, x0:x0 + cw]
+    if k > 1:
+        part = cv2.resize(part, (cw // k, ch // k), interpolation=cv2.INTER_AREA)
+    part = cv2.resize(part, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    rgb = cv2.cvtColor(cv2.flip(part, 1), cv2.COLOR_BGR2RGB)  # mirror + BGR->RGB
+    qimg = QImage(rgb.data, out_w, out_h, rgb.strides[0], QImage.Format_RGB888).copy()  # owns its pixels
+    box = None
+    if obs is not None and getattr(obs, "face", False) and obs.bbox is not None:
+        bx0, by0, bx1, by1 = obs.bbox
+        sx, sy = out_w / cw, out_h / ch
+        # Mirror the normalised box to match the mirrored picture (the crop is centred, so it mirrors too).
+        box = QRectF(((1 - bx1) * w - (w - x0 - cw)) * sx, (by0 * h - y0) * sy, (bx1 - bx0) * w * sx,
+                     (by1 - by0) * h * sy)
+    return SelfViewFrame(qimg, box, getattr(obs, "yaw", None), getattr(obs, "pitch", None))
+
+
+def prepare_preview(preview) -> SelfViewFrame:
+    """`prepare_self_view` for a FramePreview (what `EventBridge.prepare` is given for the self-view)."""
+    return prepare_self_view(preview.frame.image, preview.observation)
+
+
 class SelfView(QLabel):
     """The clinician's mirrored camera picture with the face box and a head-direction arrow."""
 
@@ -92,35 +142,31 @@ class SelfView(QLabel):
         self.setText(text)
 
     def show_frame(self, image_bgr: np.ndarray, obs) -> None:
-        h, w = image_bgr.shape[:2]
-        rgb = np.ascontiguousarray(image_bgr[:, ::-1, ::-1])  # mirror + BGR->RGB
-        qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888)
-        pix = QPixmap.fromImage(qimg).scaled(self.size(), Qt.KeepAspectRatioByExpanding, Qt.SmoothTransformation)
-        sx, sy = pix.width() / w, pix.height() / h
-        painter = QPainter(pix)
-        painter.setRenderHint(QPainter.Antialiasing)
-        if obs is not None and getattr(obs, "face", False) and obs.bbox is not None:
-            x0, y0, x1, y1 = obs.bbox
-            # Mirror the normalised box to match the mirrored picture.
-            rect = QRectF((1 - x1) * w * sx, y0 * h * sy, (x1 - x0) * w * sx, (y1 - y0) * h * sy)
+        """Show a camera frame (BGR) with its face observation (or None)."""
+        self.show_prepared(prepare_self_view(image_bgr, obs, (self.width(), self.height())))
+
+    def show_prepared(self, frame: SelfViewFrame) -> None:
+        """Show a frame `prepare_self_view` made: only the face box and the arrow are drawn here."""
+        pix = QPixmap.fromImage(frame.image)
+        if frame.box is not None:
+            painter = QPainter(pix)
+            painter.setRenderHint(QPainter.Antialiasing)
+            rect = frame.box
             painter.setPen(QPen(QColor(80, 220, 140), 2))
             painter.drawRoundedRect(rect, 6, 6)
-            if obs.yaw is not None and obs.pitch is not None:
+            if frame.yaw is not None and frame.pitch is not None:
                 c = rect.center()
                 length = rect.width() * 0.6
                 # Mirror view: the clinician's left is the picture's left.
-                dx = -math.sin(math.radians(obs.yaw)) * length
-                dy = -math.sin(math.radians(obs.pitch)) * length
+                dx = -math.sin(math.radians(frame.yaw)) * length
+                dy = -math.sin(math.radians(frame.pitch)) * length
                 painter.setPen(QPen(QColor(255, 210, 60), 3))
                 end = QPointF(c.x() + dx, c.y() + dy)
                 painter.drawLine(c, end)
                 painter.setBrush(QColor(255, 210, 60))
                 painter.drawEllipse(end, 4, 4)
-        painter.end()
-        # Crop the centre to the label size.
-        x = (pix.width() - self.width()) // 2
-        y = (pix.height() - self.height()) // 2
-        self.setPixmap(pix.copy(x, y, self.width(), self.height()))
+            painter.end()
+        self.setPixmap(pix)
 
 
 def close_visit_page(stack, page) -> None:
@@ -353,6 +399,7 @@ class VisitPage(QWidget):
         """Show the live visit `runner` runs: follow its clock, take its events from `bridge` (an
         EventBridge the runner posts to) and send the clinician's actions, cards and overrides to it."""
         self.follow_clock(runner.clock.now)
+        bridge.prepare(FramePreview, prepare_preview)  # scaled for the self-view off the UI thread
         bridge.preview.connect(self.on_preview)
         bridge.frame_sample.connect(self.on_sample)
         bridge.audio_level.connect(self.on_level)
@@ -403,7 +450,13 @@ class VisitPage(QWidget):
         self.state.apply(ev)
 
     def on_preview(self, preview) -> None:
-        if not self._camera_lost:
+        """The newest camera frame: a SelfViewFrame the bridge prepared on the posting thread, or a raw
+        FramePreview (prepared here)."""
+        if self._camera_lost:
+            return
+        if isinstance(preview, SelfViewFrame):
+            self.self_view.show_prepared(preview)
+        else:
             self.self_view.show_frame(preview.frame.image, preview.observation)
 
     def on_sample(self, s: FrameSample) -> None:
