@@ -75,9 +75,10 @@ def rss_mb() -> float:
     return status_mb("VmRSS")
 
 
-def malloc_arenas() -> tuple[int, float, float] | None:
-    """glibc's allocator: (arenas, MB they hold from the system, MB of that free), from malloc_info();
-    None where the C library has no malloc_info (not glibc)."""
+def malloc_arenas() -> tuple[int, float, float, float] | None:
+    """glibc's allocator: (arenas, MB they hold from the system, MB of that free, MB in chunks mapped on
+    their own), from malloc_info(); None where the C library has no malloc_info (not glibc). Free memory
+    stays counted as held after malloc_trim, which only gives its pages back (they leave the RSS)."""
     import ctypes
     import re
 
@@ -98,14 +99,45 @@ def malloc_arenas() -> tuple[int, float, float] | None:
     tail = xml[xml.rindex("</heap>"):]  # the totals over all arenas follow the last heap
     free = sum(int(m) for m in re.findall(r'<total type="(?:fast|rest)" count="\d+" size="(\d+)"', tail))
     held = int(re.search(r'<system type="current" size="(\d+)"', tail).group(1))
-    return xml.count("<heap nr="), held / 2**20, free / 2**20
+    mapped = re.search(r'<total type="mmap" count="\d+" size="(\d+)"', tail)
+    return xml.count("<heap nr="), held / 2**20, free / 2**20, int(mapped.group(1)) / 2**20 if mapped else 0.0
+
+
+def private_by_kind() -> dict[str, float]:
+    """Private resident memory (MB) by kind of mapping, from /proc/self/smaps: malloc's heaps (the main
+    heap and the threads' arenas, mapped 64 MB-aligned), thread stacks (8 MB mappings behind a guard
+    page) and other anonymous memory (Python's object arenas, large malloc chunks, libraries' own pools)."""
+    kinds = {"malloc heaps": 0, "thread stacks": 0, "other anonymous": 0}
+    prev_guard = False
+    kind = None
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                lo, hi = (int(x, 16) for x in head[0].split("-"))
+                path = head[5] if len(head) > 5 else ""
+                if path == "[heap]" or (not path and lo % (64 << 20) == 0 and "rw" in head[1]):
+                    kind = "malloc heaps"
+                elif not path and prev_guard and hi - lo == 8 << 20:
+                    kind = "thread stacks"
+                elif not path or path.startswith("[anon"):
+                    kind = "other anonymous"
+                else:
+                    kind = None
+                prev_guard = head[1] == "---p" and hi - lo == 4096
+            elif head[0] == "Anonymous:" and kind is not None:
+                kinds[kind] += int(head[1]) / 1024
+    return kinds
 
 
 def memory_text() -> str:
-    text = f"RSS {rss_mb():.1f} MB (private {status_mb('RssAnon'):.1f}, mapped files {status_mb('RssFile'):.1f})"
+    kinds = ", ".join(f"{k} {v:.1f}" for k, v in private_by_kind().items())
+    text = (f"RSS {rss_mb():.1f} MB (private {status_mb('RssAnon'):.1f}: {kinds}; "
+            f"mapped files {status_mb('RssFile'):.1f})")
     arenas = malloc_arenas()
     if arenas is not None:
-        text += f"; malloc: {arenas[0]} arenas holding {arenas[1]:.1f} MB, {arenas[2]:.1f} MB of it free"
+        text += (f"; malloc: {arenas[0]} arenas holding {arenas[1]:.1f} MB, {arenas[2]:.1f} MB of it free,"
+                 f" {arenas[3]:.1f} MB in large chunks")
     return text
 
 
@@ -304,7 +336,9 @@ def main() -> int:
                 res = simulate(scenario, store, profile=PROFILES[args.profile], voice=voice,
                                camera=Path(args.camera), speaker=SpeakerPath(), speed=None,
                                listener=win.post, on_runner=on_runner, max_session_s=max(left, 1.0))
-                rep, wall = res.report, res.wall_s
+                duration, wall = res.report["duration_s"], res.wall_s
+                # Only the figures printed are kept: a visit's whole report (turns, events) is 1-2 MB of
+                # Python objects, and keeping every one grew this process by about 35 MB over 60 minutes.
                 del res  # the finished runner, as MainWindow drops it after the visit
                 win.ready.clear()
                 win.teardown.emit()
@@ -312,8 +346,8 @@ def main() -> int:
                 time.sleep(1.5)  # let the deleteLater()s and the memory release after them run
                 gc.collect()
                 out["rss"].append(rss_mb())
-                out["visits"].append(rep)
-                print(f"  visit {len(out['visits'])}: {rep['duration_s']:.0f} s session, wall {wall:.0f} s,"
+                out["visits"].append(duration)
+                print(f"  visit {len(out['visits'])}: {duration:.0f} s session, wall {wall:.0f} s,"
                       f" {memory_text()}", flush=True)
                 if args.tracemalloc:
                     snapshots.append(tracemalloc.take_snapshot())
