@@ -545,7 +545,11 @@ class _Figure:
         p.rotate(angle)
         p.translate(0, self.face.nod * u * 0.05 + talk_bob)
         p.setRenderHint(QPainter.SmoothPixmapTransform)
+        # Without antialiased edges: the pixmap's border is transparent, so they change nothing, and the
+        # rotated blit is the frame's largest single cost with them (0.41 vs 0.24 ms at 1000x750).
+        p.setRenderHint(QPainter.Antialiasing, False)
         p.drawPixmap(QPointF(-head_anchor.x(), -head_anchor.y()), self._face_pixmap(u, head_cache, head_anchor))
+        p.setRenderHint(QPainter.Antialiasing)
         # The mouth, live every frame, in face coordinates: origin at the face centre, unit = face width.
         p.translate(0, -u * 0.6)
         p.scale(u, u)
