@@ -53,6 +53,7 @@ from trainer.store.db import SessionStore  # noqa: E402
 from trainer.ui.bridge import EventBridge  # noqa: E402
 from trainer.ui.patient_view import PatientView  # noqa: E402
 from trainer.ui.visit_page import VisitPage, close_visit_page  # noqa: E402
+from trainer.visit import release_freed_memory  # noqa: E402
 
 FIXTURES = Path(os.environ.get("TRAINER_FIXTURES", REPO.parent / "shared" / "fixtures"))
 VOICES = ("video/talking_steady.mp4", "video/talking_glasses.mp4", "video/talking_a.mp4")
@@ -133,7 +134,7 @@ def private_by_kind() -> dict[str, float]:
 def memory_text() -> str:
     kinds = ", ".join(f"{k} {v:.1f}" for k, v in private_by_kind().items())
     text = (f"RSS {rss_mb():.1f} MB (private {status_mb('RssAnon'):.1f}: {kinds}; "
-            f"mapped files {status_mb('RssFile'):.1f})")
+            f"mapped files {status_mb('RssFile'):.1f}); Python: {sys.getallocatedblocks():,} blocks")
     arenas = malloc_arenas()
     if arenas is not None:
         text += (f"; malloc: {arenas[0]} arenas holding {arenas[1]:.1f} MB, {arenas[2]:.1f} MB of it free,"
@@ -345,6 +346,7 @@ def main() -> int:
                 win.ready.wait()
                 time.sleep(1.5)  # let the deleteLater()s and the memory release after them run
                 gc.collect()
+                release_freed_memory()  # what this collection freed goes back too: the RSS is what is kept
                 out["rss"].append(rss_mb())
                 out["visits"].append(duration)
                 print(f"  visit {len(out['visits'])}: {duration:.0f} s session, wall {wall:.0f} s,"
@@ -372,6 +374,7 @@ def main() -> int:
         print(f"FAILED: {type(out['error']).__name__}: {out['error']}")
         return 1
     gc.collect()
+    release_freed_memory()
     end = rss_mb()
     rss = out["rss"]
     n = int(meter.hist.sum())
