@@ -174,3 +174,47 @@ def test_rubric_sentences_and_rating_scales_in_french():
             "    rating_scale: [low, high]\n    rating_scale_fr: [bas]\n")
     with pytest.raises(ScenarioError, match="rating_scale_fr.*one French word for each"):
         parse_scenario(text, "x.yaml")
+
+
+def test_french_numbers_and_wording_stored_language_neutral():
+    """French (Canada) writes 1,5 s and 80 % (non-breaking space); a rubric check and a notice stored while
+    English was in use are worded in French when read in French (the stored form is language-neutral)."""
+    from trainer.core.conditions import condition_data, describe
+    from trainer.core.events import Notice, event_from_row
+    from trainer.core.scenario import Condition
+
+    cond = Condition("any", args=(Condition("flag", ("small_talk_done", "av_checked")),
+                                  Condition("cue_wait_s_at_least", 1.5), Condition("face_present_at_least", 0.8)))
+    i18n.set_language("en")
+    stored = condition_data(cond)
+    notice = Notice.worded(29.0, "mic_ended", i18n.later(
+        "No {name} signal since {t} ({why}). {feedback}: {then}", name=i18n.later("microphone"), t="0:29",
+        why=i18n.later("the audio file ended"), feedback=i18n.later("Talk-time feedback"),
+        then=i18n.later("stopped; the visit goes on without it.")))
+    assert describe(stored) == describe(cond) == ("('small_talk_done' or 'av_checked' happened or shortest wait after a cue "
+                                                  "≥ 1.5 s or face in view ≥ 80 %)")
+    assert notice.message.startswith("No microphone signal since 0:29 (the audio file ended)")
+    row = {"code": notice.code, "message": notice.message, "level": notice.level, "text": notice.text}
+    try:
+        i18n.set_language("fr_CA")
+        assert (i18n.number(1.5), i18n.percent(0.8), i18n.seconds(12.25)) == ("1,5", "80\u00a0%", "12,2\u00a0s")
+        assert describe(stored) == ("('small_talk_done' ou 'av_checked' s'est produit ou attente la plus courte "
+                                    "après un signal ≥ 1,5\u00a0s ou visage dans le champ ≥ 80\u00a0%)")
+        shown = event_from_row(29.0, "notice", row).shown()
+        assert shown.startswith("Aucun signal (microphone) depuis 0:29 (le fichier audio est terminé)"), shown
+        assert event_from_row(29.0, "notice", {"message": "Old wording."}).shown() == "Old wording."
+    finally:
+        i18n.set_language("en")
+
+
+def test_the_command_line_speaks_the_language_in_use(monkeypatch, capsys, tmp_path):
+    """The command line follows the app's language (here the computer's): its error lines are French."""
+    from trainer import cli
+
+    monkeypatch.setenv("LANGUAGE", "fr_CA.UTF-8")
+    try:
+        assert cli.main(["export", "999", "--out", str(tmp_path / "x.trainerbundle")]) == 1
+        assert i18n.language() == "fr_CA"
+    finally:
+        i18n.set_language("en")
+    assert "erreur : La séance 999 n'existe pas." in capsys.readouterr().err

@@ -106,12 +106,14 @@ def texts(root: QWidget) -> list[tuple[str, str]]:
             out.append((where, w.text()))
         if isinstance(w, QGroupBox):
             out.append((where, w.title()))
-        if isinstance(w, QTextBrowser):
-            out.append((where, w.toPlainText()))
+        if isinstance(w, QTextBrowser):  # raw: toPlainText() would turn non-breaking spaces into spaces
+            out.append((where, w.document().toRawText().replace("\u2029", "\n")))
         if isinstance(w, (QLineEdit, QPlainTextEdit)):
             out.append((where, w.placeholderText()))
         for t in (w.toolTip(), w.accessibleName(), w.accessibleDescription()):
             out.append((where, t))
+        if callable(getattr(w, "tips", None)):  # the replay timeline: the tooltip of every mark and span
+            out += [(where + " tooltip", t) for t in w.tips()]
         if isinstance(w, QComboBox):
             out += [(where, w.itemText(i)) for i in range(w.count())]
         if isinstance(w, QListWidget):

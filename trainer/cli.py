@@ -36,6 +36,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _use_language() -> None:
+    """The command line speaks the app's language (site policy, the user's setting, the computer's language;
+    README, French): errors and what the app's checks, summaries and reports say. Its --help, usage errors
+    and its own progress lines stay English; JSON keys and ids are never translated."""
+    from trainer.core.errors import TrainerError
+    from trainer.core.i18n import set_language
+    from trainer.core.policy import effective_settings
+    from trainer.store.user_settings import load_user_settings
+
+    try:
+        set_language(effective_settings(user=load_user_settings()).language)
+    except (TrainerError, OSError, ValueError):
+        set_language("system")  # an unreadable policy or settings file is reported by the command itself
+
+
+def _error(exc) -> str:
+    """An error line for the terminal, in the language in use."""
+    from trainer.core.i18n import _
+
+    return _("error: {message}").format(message=exc)
+
+
 def _input_spec(kind: str):
     def check(value: str) -> str:
         if value.lstrip("-").isdigit() and int(value) < 0:
@@ -200,7 +222,7 @@ def _bundle(args) -> int:
             report = import_bundle(store, args.bundle)
             print(report.line() + (": " + ", ".join(map(str, report.added)) if report.added else ""))
     except TrainerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_error(exc), file=sys.stderr)
         return 1
     return 0
 
@@ -215,7 +237,7 @@ def _report(args) -> int:
         out = write_report(SessionStore(default_db_path()), args.session, args.out,
                            include_reflection=not args.no_reflection)
     except TrainerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_error(exc), file=sys.stderr)
         return 1
     print(f"wrote {out}")
     return 0
@@ -231,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0].startswith("--") and argv[0] not in ("--version", "--self-test", "-h", "--help"):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
+    _use_language()
     if args.self_test:
         from trainer.selftest import run_selftest
 
@@ -266,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             _resolve_scenario(args.scenario)
         except TrainerError as exc:
-            print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+            print(_error(exc).splitlines()[0], file=sys.stderr)
             return 2
     if args.command == "validate":
         from pathlib import Path
@@ -297,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             SessionStore(default_db_path()).session(args.session)
         except TrainerError as exc:
-            print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+            print(_error(exc).splitlines()[0], file=sys.stderr)
             return 2
     if args.command in ("gui", "run", "replay"):
         from trainer.ui.app import run_gui  # the only place the CLI reaches into Qt
@@ -323,7 +346,9 @@ def _resolve_scenario(ref: str):
     for s in scenarios:
         if s.id == ref:
             return s
-    raise ScenarioError(ref, "no scenario has this id (known: " + ", ".join(s.id for s in scenarios) + ")")
+    from trainer.core.i18n import _
+
+    raise ScenarioError(ref, _("no scenario has this id (known: {ids})").format(ids=", ".join(s.id for s in scenarios)))
 
 
 def _lms(args) -> int:
@@ -356,7 +381,7 @@ def _lms(args) -> int:
         kwargs = {"batch": args.batch} if args.batch else {}
         report = send_pending(store, lms, **kwargs)
     except TrainerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_error(exc), file=sys.stderr)
         return 1
     print(f"sent {report.sent} statement(s) to {lms.endpoint}"
           + (f" ({report.already_there} the LRS already had)" if report.already_there else "")
@@ -405,7 +430,7 @@ def _analyze(args) -> int:
                                     patient_audio=args.patient_audio, progress=_ProgressBar(not args.quiet),
                                     transcribe=args.transcribe, patient_names=args.patient_name)
     except TrainerError as exc:
-        print(f"{chr(10) if sys.stderr.isatty() and not args.quiet else ''}error: {exc}", file=sys.stderr)
+        print(f"{chr(10) if sys.stderr.isatty() and not args.quiet else ''}{_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ncancelled: partial results (if any) are in " + args.out, file=sys.stderr)
@@ -525,7 +550,7 @@ def _progress(args) -> int:
     try:
         data = SessionStore(default_db_path()).progress(args.learner, args.scenario)
     except TrainerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_error(exc), file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -558,7 +583,7 @@ def _analyze_transcript(args) -> int:
         summary = analyze_transcript(args.transcript, args.out, clinician=args.clinician,
                                      patient_names=args.patient_name)
     except TrainerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_error(exc), file=sys.stderr)
         return 2
     (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n",
                                                  encoding="utf-8")

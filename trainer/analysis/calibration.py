@@ -34,6 +34,7 @@ import numpy as np
 
 from trainer.analysis.gaze import DEFAULT_GEOMETRY, GazeGeometry, GazeMeasurement, Target
 from trainer.core.errors import TrainerError
+from trainer.core.i18n import N_, _, number
 
 APP_NAME = "VideoVisitTrainer"
 FORMAT_VERSION = 1
@@ -52,7 +53,7 @@ MIN_SEPARATION_SD = 2.0
 class CalibrationError(TrainerError):
     """Calibration could not be fitted, saved or read."""
 
-    title = "Calibration problem"
+    title = N_("Calibration problem")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +78,8 @@ class Calibration:
         """Inverse of `to_dict`; raises CalibrationError for data it cannot use."""
         try:
             if int(d.get("version", 0)) != FORMAT_VERSION:
-                raise CalibrationError(f"Calibration format {d.get('version')!r} is not supported "
-                                       f"(expected {FORMAT_VERSION}).", hint="Run the calibration again.")
+                raise CalibrationError(_("Calibration format {found} is not supported (expected {expected}).").format(
+                    found=repr(d.get("version")), expected=FORMAT_VERSION), hint=_("Run the calibration again."))
             geometry = GazeGeometry.from_dict(d["geometry"])
             return Calibration(str(d["user"]), str(d["camera"]), GazeGeometry(
                 geometry.camera, geometry.face, geometry.screen, geometry.notes, True),
@@ -87,8 +88,8 @@ class Calibration:
         except CalibrationError:
             raise
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise CalibrationError(f"The calibration data is damaged ({exc!r}).",
-                                   hint="Run the calibration again.") from None
+            raise CalibrationError(_("The calibration data is damaged ({error}).").format(error=repr(exc)),
+                                   hint=_("Run the calibration again.")) from None
 
 
 def _fit_target(points: np.ndarray) -> Target:
@@ -114,10 +115,11 @@ def fit_calibration(samples: dict[str, list[GazeMeasurement]], *, user: str = "d
     geometry's). Raises CalibrationError when a target has too few samples or camera and face coincide."""
     for target in ("camera", "screen"):
         if len(samples.get(target, ())) < MIN_SAMPLES:
+            where = _("the camera dot") if target == "camera" else _("the patient")
             raise CalibrationError(
-                f"Not enough usable frames while looking at the {'camera dot' if target == 'camera' else 'patient'}"
-                f" ({len(samples.get(target, ()))}, need {MIN_SAMPLES}).",
-                hint="Keep your face in view and your eyes open on the target for about three seconds.")
+                _("Not enough usable frames while looking at {target} ({got}, need {need}).").format(
+                    target=where, got=len(samples.get(target, ())), need=MIN_SAMPLES),
+                hint=_("Keep your face in view and your eyes open on the target for about three seconds."))
     unknown = set(samples) - set(TARGETS)
     if unknown:
         raise CalibrationError(f"Unknown calibration target(s): {', '.join(sorted(unknown))}.")
@@ -135,9 +137,10 @@ def fit_calibration(samples: dict[str, list[GazeMeasurement]], *, user: str = "d
     sep = float(np.sqrt(diff @ np.linalg.solve(pooled, diff)))
     if sep < MIN_SEPARATION_SD:
         raise CalibrationError(
-            f"Looking at the camera and at the patient gave the same eye direction (separation {sep:.1f} SD).",
-            hint="The camera may be right next to the patient's picture (then eye contact needs no "
-                 "calibration), or the eyes did not move between the two targets: try again.")
+            _("Looking at the camera and at the patient gave the same eye direction (separation {sep} SD).").format(
+                sep=number(sep)),
+            hint=_("The camera may be right next to the patient's picture (then eye contact needs no "
+                   "calibration), or the eyes did not move between the two targets: try again."))
     geometry = GazeGeometry(cam, face, tuple(screen_deg or DEFAULT_GEOMETRY.screen),
                             (fitted["notes"],) if "notes" in fitted else (), calibrated=True)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
@@ -208,8 +211,8 @@ def save_calibration(cal: Calibration) -> Path:
         private_file(tmp)
         os.replace(tmp, path)
     except OSError as exc:
-        raise CalibrationError(f"The calibration could not be saved to {path}: {exc.strerror or exc}.",
-                               hint="Check that the settings folder is writable.") from None
+        raise CalibrationError(_("The calibration could not be saved to {path}: {error}.").format(
+            path=path, error=exc.strerror or exc), hint=_("Check that the settings folder is writable.")) from None
     return path
 
 
@@ -222,15 +225,16 @@ def load_calibration(user: str, camera: str) -> Calibration | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise CalibrationError(f"The calibration file {path} cannot be read: {exc.strerror or exc}.") from None
+        raise CalibrationError(_("The calibration file {path} cannot be read: {error}.").format(
+            path=path, error=exc.strerror or exc)) from None
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise CalibrationError(f"The calibration file {path} is damaged ({exc}).",
-                               hint="Run the calibration again.") from None
+        raise CalibrationError(_("The calibration file {path} is damaged ({error}).").format(path=path, error=exc),
+                               hint=_("Run the calibration again.")) from None
     if not isinstance(data, dict):
-        raise CalibrationError(f"The calibration file {path} is damaged (not an object).",
-                               hint="Run the calibration again.")
+        raise CalibrationError(_("The calibration file {path} is damaged ({error}).").format(
+            path=path, error=_("not an object")), hint=_("Run the calibration again."))
     return Calibration.from_dict(data)
 
 

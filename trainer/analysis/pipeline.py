@@ -45,7 +45,7 @@ import numpy as np
 
 from trainer.capture.base import Frame
 from trainer.core.clock import clock_text
-from trainer.core.i18n import N_, _
+from trainer.core.i18n import N_, _, later
 from trainer.core.errors import ModelError, TrainerError
 from trainer.core.events import (SIGNAL_GAP_S, SOURCE_STOPPED, Notice, SourceFinished, SourceStatus, SpeechSegment,
                                  Utterance)
@@ -166,26 +166,30 @@ class SourceMonitor:
         self.state = "live" if state == "restored" else state
         self.since = t
         out: list = [SourceStatus(round(t, 3), self.source, state, reason)]
-        name, feedback = _(_NAME[self.source]), _(_FEEDBACK[self.source])
+        # Each notice keeps its language-neutral form (core.i18n.later), so a replay or summary read in
+        # another language than the visit's words it in that language.
+        name, feedback = later(_NAME[self.source]), later(_FEEDBACK[self.source])
         nt = round(max(t, notice_t if notice_t is not None else t), 3)
+        text = None
         if state == "restored" and previous in SOURCE_STOPPED:
-            out.append(Notice(nt, f"{self.source}_restored",
-                              _("The {name} is back; nothing was received from {start} to {end} and that stretch "
-                                "is left out of the feedback.").format(name=name, start=clock_text(was),
-                                                                       end=clock_text(t)), "info"))
+            code, level = f"{self.source}_restored", "info"
+            text = later(N_("The {name} is back; nothing was received from {start} to {end} and that stretch "
+                            "is left out of the feedback."), name=name, start=clock_text(was), end=clock_text(t))
         elif state == "silent":
-            out.append(Notice(nt, "mic_silent",
-                              _("The microphone has sent only silence since {t} (muted, or the wrong input?). "
-                                "{feedback}: paused until it hears sound again.").format(t=clock_text(t),
-                                                                                        feedback=feedback)))
+            code, level = "mic_silent", "warning"
+            text = later(N_("The microphone has sent only silence since {t} (muted, or the wrong input?). "
+                            "{feedback}: paused until it hears sound again."), t=clock_text(t), feedback=feedback)
         elif state in SOURCE_STOPPED:
-            why = {"ended": _("the video file ended") if self.source == "camera" else _("the audio file ended"),
-                   "lost": _("unplugged, or taken by another app")}.get(state, reason)
-            then = (_("paused until it is back.") if state == "lost" else
-                    _("stopped; the visit goes on without it."))
-            out.append(Notice(nt, f"{self.source}_{state}",
-                              _("No {name} signal since {t} ({why}). {feedback}: {then}").format(
-                                  name=name, t=clock_text(t), why=why, feedback=feedback, then=then)))
+            code, level = f"{self.source}_{state}", "warning"
+            why = {"ended": later(N_("the video file ended")) if self.source == "camera" else
+                   later(N_("the audio file ended")),
+                   "lost": later(N_("unplugged, or taken by another app"))}.get(state, reason)
+            then = later(N_("paused until it is back.") if state == "lost" else
+                         N_("stopped; the visit goes on without it."))
+            text = later(N_("No {name} signal since {t} ({why}). {feedback}: {then}"), name=name, t=clock_text(t),
+                         why=why, feedback=feedback, then=then)
+        if text is not None:
+            out.append(Notice.worded(nt, code, text, level))
         return out
 
 

@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 
 from trainer.core.errors import TrainerError
-from trainer.core.i18n import _
+from trainer.core.i18n import _, number
 
 PASS, FIX, WARN = "pass", "fix", "warn"
 LIVE_SECONDS = 8.0
@@ -289,7 +289,7 @@ def check_microphone(spec, seconds: float | None = None, on_level: Callable | No
                                _("Move closer to the microphone or raise its input level.")))
     else:
         items.append(CheckItem("microphone", "say a sentence", PASS, _("Your speech was heard ({seconds} s).").format(
-            seconds=f"{speech_s:.1f}")))
+            seconds=number(speech_s))))
     return items, figures
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from trainer.capture.audio import StreamResampler
 from trainer.capture.base import AudioBlock
 from trainer.analysis.vad import FRAME, FRAME_S, RATE, FrameDecision, SileroVad
-from trainer.core.i18n import _
+from trainer.core.i18n import N_, figure, later
 from trainer.core import talktime
 from trainer.core.events import AudioLevel, Notice, SpeechSegment, SpeechStarted, TalkBalance, TurnEnded
 from trainer.core.metrics import merge_intervals
@@ -400,16 +400,14 @@ class VoiceAnalyzer:
         if lost is not None:
             if t > start:
                 self.gaps.append((round(start, 3), round(t, 3)))
-            out.append(Notice(round(t, 3), "mic_restored",
-                              _("The microphone is back; nothing was heard from {start} s to {end} s and that "
-                                "stretch is left out of the talk-time figures.").format(start=f"{start:.1f}",
-                                                                                         end=f"{t:.1f}")))
+            out.append(Notice.worded(round(t, 3), "mic_restored", later(
+                N_("The microphone is back; nothing was heard from {start} s to {end} s and that stretch is left "
+                   "out of the talk-time figures."), start=figure(start), end=figure(t))))
         elif t > start:
             self.gaps.append((round(start, 3), round(t, 3)))
-            out.append(Notice(round(t, 3), "mic_gap",
-                              _("{ms} ms of microphone audio was lost at {start} s (the computer was too busy or "
-                                "the device hiccupped).").format(ms=f"{(t - start) * 1000:.0f}",
-                                                                  start=f"{start:.1f}")))
+            out.append(Notice.worded(round(t, 3), "mic_gap", later(
+                N_("{ms} ms of microphone audio was lost at {start} s (the computer was too busy or the device "
+                   "hiccupped)."), ms=figure((t - start) * 1000, 0), start=figure(start))))
         return out
 
     def _signal_lost(self, t: float) -> list:
@@ -420,9 +418,9 @@ class VoiceAnalyzer:
             start = self._pending_t + len(self._pending) / RATE
         out = self._cut()
         self._lost_at = start
-        out.append(Notice(round(t, 3), "mic_lost",
-                          _("The microphone stopped delivering sound (unplugged or taken by another app). "
-                            "The visit goes on; talk-time feedback resumes when it is back.")))
+        out.append(Notice.worded(round(t, 3), "mic_lost", later(
+            N_("The microphone stopped delivering sound (unplugged or taken by another app). The visit goes on; "
+               "talk-time feedback resumes when it is back."))))
         return out
 
     def _cut(self) -> list:

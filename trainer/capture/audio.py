@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 
 from trainer.capture.base import AudioBlock, Pacer
-from trainer.core.i18n import _
+from trainer.core.i18n import _, number
 from trainer.core.errors import DeviceUnavailable, SourceError
 
 DEFAULT_RATE = 16000
@@ -33,15 +33,18 @@ def decode_audio(path: str | os.PathLike, rate: int = DEFAULT_RATE) -> np.ndarra
 
     p = Path(path)
     if not p.is_file():
-        raise SourceError(f"Audio file not found: {p}", hint="Check the path given to --mic.")
+        raise SourceError(_("Audio file not found: {path}").format(path=p),
+                              hint=_("Check the path given to --mic."))
     try:
         container = av.open(str(p))
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise SourceError(f"Cannot read audio from {p}: {exc}", hint="Use a WAV, FLAC or MP4/M4A file.") from None
+        raise SourceError(_("Cannot read audio from {path}: {error}").format(path=p, error=exc),
+                          hint=_("Use a WAV, FLAC or MP4/M4A file.")) from None
     chunks: list[np.ndarray] = []
     try:
         if not container.streams.audio:
-            raise SourceError(f"{p.name} has no audio track.", hint="Give a file with sound to --mic.")
+            raise SourceError(_("{name} has no audio track.").format(name=p.name),
+                                  hint=_("Give a file with sound to --mic."))
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         try:
@@ -50,13 +53,13 @@ def decode_audio(path: str | os.PathLike, rate: int = DEFAULT_RATE) -> np.ndarra
                     chunks.append(out.to_ndarray().reshape(-1))
         except (av.error.FFmpegError, EOFError) as exc:
             if not chunks:
-                raise SourceError(f"Cannot decode audio from {p}: {exc}") from None
+                raise SourceError(_("Cannot decode audio from {path}: {error}").format(path=p, error=exc)) from None
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray().reshape(-1))
     finally:
         container.close()
     if not chunks:
-        raise SourceError(f"{p.name} contains no decodable audio.")
+        raise SourceError(_("{name} contains no decodable audio.").format(name=p.name))
     return np.clip(np.concatenate(chunks).astype(np.float32), -1.0, 1.0)
 
 
@@ -88,15 +91,17 @@ class AudioFileSource:
             return
         av = _av()
         if not self.path.is_file():
-            raise SourceError(f"Audio file not found: {self.path}", hint="Check the path given to --mic.")
+            raise SourceError(_("Audio file not found: {path}").format(path=self.path),
+                              hint=_("Check the path given to --mic."))
         try:
             container = av.open(str(self.path))
         except (av.error.FFmpegError, OSError, ValueError) as exc:
-            raise SourceError(f"Cannot read audio from {self.path}: {exc}",
-                              hint="Use a WAV, FLAC or MP4/M4A file.") from None
+            raise SourceError(_("Cannot read audio from {path}: {error}").format(path=self.path, error=exc),
+                              hint=_("Use a WAV, FLAC or MP4/M4A file.")) from None
         try:
             if not container.streams.audio:
-                raise SourceError(f"{self.path.name} has no audio track.", hint="Give a file with sound to --mic.")
+                raise SourceError(_("{name} has no audio track.").format(name=self.path.name),
+                                  hint=_("Give a file with sound to --mic."))
             stream = container.streams.audio[0]
             if stream.duration is not None and stream.time_base is not None:
                 self._estimate = float(stream.duration * stream.time_base)
@@ -126,14 +131,14 @@ class AudioFileSource:
                         yield np.clip(out.to_ndarray().reshape(-1).astype(np.float32), -1.0, 1.0)
             except (av.error.FFmpegError, EOFError) as exc:
                 if not got:
-                    raise SourceError(f"Cannot decode audio from {self.path}: {exc}") from None
+                    raise SourceError(_("Cannot decode audio from {path}: {error}").format(path=self.path, error=exc)) from None
             for out in resampler.resample(None):
                 got = True
                 yield np.clip(out.to_ndarray().reshape(-1).astype(np.float32), -1.0, 1.0)
         finally:
             container.close()
         if not got:
-            raise SourceError(f"{self.path.name} contains no decodable audio.")
+            raise SourceError(_("{name} contains no decodable audio.").format(name=self.path.name))
 
     def blocks(self) -> Iterator[AudioBlock]:
         self.open()
@@ -315,15 +320,15 @@ class MicrophoneSource:
                 # Some backends keep a dead stream "active" but stop calling back: 2 s of nothing is a loss.
                 if lost_at is None and (not self._stream_alive() or empty_polls >= 8):
                     lost_at = self._now()
-                    self.error = (f"The microphone '{self.name}' stopped (unplugged or taken by another app) "
-                                  f"at {lost_at:.1f} s")
+                    self.error = _("The microphone '{name}' stopped (unplugged or taken by another app) at "
+                                   "{t} s").format(name=self.name, t=number(lost_at))
                     self._close_stream()
                     yield AudioBlock(lost_at, np.zeros(0, dtype=np.float32), self.rate)
                 if lost_at is not None and not self._stop.wait(self.retry_s) and self._reopen():
                     self.gaps.append((round(lost_at, 3), round(self._now(), 3)))
-                    self.error = (f"The microphone '{self.name}' was lost for "
-                                  f"{self._now() - lost_at:.1f} s at {lost_at:.1f} s; that stretch has no "
-                                  "talk-time data")
+                    self.error = _("The microphone '{name}' was lost for {lost} s at {t} s; that stretch has "
+                                   "no talk-time data").format(name=self.name, lost=number(self._now() - lost_at),
+                                                               t=number(lost_at))
                     lost_at = None
                 continue
             if self._resampler is not None:

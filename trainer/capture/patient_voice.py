@@ -33,7 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-from trainer.core.i18n import _
+from trainer.core.i18n import N_, _
 from trainer.core.errors import DeviceUnavailable, SourceError, TrainerError
 
 ENVELOPE_HZ = 100
@@ -45,7 +45,7 @@ VIRTUAL_LOOKAHEAD_S = 0.1  # bump when the cached audio would change for the sam
 class VoiceUnavailable(TrainerError):
     """The text-to-speech engine cannot be loaded; the visit can run with captions only."""
 
-    title = "Patient voice unavailable"
+    title = N_("Patient voice unavailable")
 
 
 @dataclass(frozen=True)

@@ -61,18 +61,19 @@ class VideoFileSource(_OpenCvSource):
 
     def open(self) -> None:
         if not self.path.is_file():
-            raise SourceError(f"Video file not found: {self.path}", hint="Check the path given to --camera.")
+            raise SourceError(_("Video file not found: {path}").format(path=self.path),
+                              hint=_("Check the path given to --camera."))
         cv2 = _cv2()
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
             cap.release()
-            raise SourceError(f"Cannot read video file {self.path}: it is not a video OpenCV can decode.",
-                              hint="Use an MP4 (H.264), WebM or AVI file.")
+            raise SourceError(_("Cannot read video file {path}: it is not a video OpenCV can decode.").format(
+                path=self.path), hint=_("Use an MP4 (H.264), WebM or AVI file."))
         ok, first = cap.read()
         if not ok or first is None:
             cap.release()
-            raise SourceError(f"Cannot read video file {self.path}: no frame could be decoded.",
-                              hint="The file may be damaged or empty.")
+            raise SourceError(_("Cannot read video file {path}: no frame could be decoded.").format(path=self.path),
+                              hint=_("The file may be damaged or empty."))
         # Keep the probe frame instead of seeking back: seeking fails on index-less streams (MPEG-TS,
         # recordings cut off by a crash).
         self._pending = (first, cap.get(cv2.CAP_PROP_POS_MSEC))

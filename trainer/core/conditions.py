@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from trainer.core.i18n import _
+from trainer.core.i18n import N_, _, percent, seconds
 from trainer.core.measures import MEASURES, Measured
 
 
@@ -49,7 +49,7 @@ class ConditionKey:
 
 
 def _names(v) -> str:
-    return " or ".join(f"'{x}'" for x in v) if isinstance(v, tuple) else str(v)
+    return f" {_('or')} ".join(f"'{x}'" for x in v) if isinstance(v, (tuple, list)) else str(v)
 
 
 _BOTH = frozenset({"turn", "visit"})
@@ -101,13 +101,13 @@ _PLAIN: tuple[ConditionKey, ...] = (
 #: Measured keys: name -> (scopes, label, the measure quoted at visit scope, turn-level in a turn).
 #: `<name>_at_least` / `<name>_below` compare the number; unknown (not enough to judge) never holds.
 _MEASURED: dict[str, tuple[frozenset[str], str, str, bool]] = {
-    "wait_s": (_TURN, "wait before speaking", "", True),
-    "talk_s": (_TURN, "talk in the turn", "clinician_talk_s", True),
-    "talk_share": (_BOTH, "clinician share of talk", "talk_share", False),
-    "eye_contact": (_BOTH, "eye contact while speaking", "eye_contact_speaking", True),
-    "face_present": (_BOTH, "face in view", "face_present", False),
-    "cue_response": (_VISIT, "face responses to cues", "cue_response", False),
-    "cue_wait_s": (_VISIT, "shortest wait after a cue", "cue_wait_s", False),
+    "wait_s": (_TURN, N_("wait before speaking"), "", True),
+    "talk_s": (_TURN, N_("talk in the turn"), "clinician_talk_s", True),
+    "talk_share": (_BOTH, N_("clinician share of talk"), "talk_share", False),
+    "eye_contact": (_BOTH, N_("eye contact while speaking"), "eye_contact_speaking", True),
+    "face_present": (_BOTH, N_("face in view"), "face_present", False),
+    "cue_response": (_VISIT, N_("face responses to cues"), "cue_response", False),
+    "cue_wait_s": (_VISIT, N_("shortest wait after a cue"), "cue_wait_s", False),
 }
 #: Which suffixes each measured name has (the format's long-standing set).
 _SUFFIXES = {"wait_s": ("_at_least", "_below"), "talk_s": ("_at_least", "_below"),
@@ -128,7 +128,7 @@ def _measured_key(name: str, suffix: str) -> ConditionKey:
     sym = "≥" if suffix == "_at_least" else "<"
 
     def describe(v, _label=label, _name=name):
-        shown = f"{v:g} s" if _name.endswith("_s") else f"{v * 100:.0f} %"
+        shown = seconds(v, None) if _name.endswith("_s") else percent(v)
         return f"{_(_label)} {sym} {shown}"
 
     def evaluate(ctx, v, scope, turn, _name=name):
@@ -157,14 +157,28 @@ def evaluate_leaf(ctx: VisitContext, key: str, value: Any, scope: str, turn) -> 
 
 
 def describe(cond) -> str:
-    """Plain words for a condition (op/value/args as core.scenario.Condition), for the debrief."""
-    if cond.op in ("all", "any"):
-        joiner = " " + (_("and") if cond.op == "all" else _("or")) + " "
-        return "(" + joiner.join(describe(a) for a in cond.args) + ")"
-    if cond.op == "not":
-        return _("not {condition}").format(condition=describe(cond.args[0]))
-    spec = KEYS.get(cond.op)
-    return spec.describe(cond.value) if spec is not None else cond.op
+    """Plain words for a condition, in the language in use, for the debrief: a core.scenario.Condition
+    (op/value/args) or its stored form (`condition_data`)."""
+    if isinstance(cond, dict):
+        op, value, args = cond.get("op", ""), cond.get("value"), cond.get("args") or ()
+    else:
+        op, value, args = cond.op, cond.value, cond.args
+    if op in ("all", "any"):
+        joiner = " " + (_("and") if op == "all" else _("or")) + " "
+        return "(" + joiner.join(describe(a) for a in args) + ")"
+    if op == "not":
+        return _("not {condition}").format(condition=describe(args[0]))
+    spec = KEYS.get(op)
+    return spec.describe(value) if spec is not None else op
+
+
+def condition_data(cond) -> dict:
+    """A condition as language-neutral JSON ({op, value} or {op, args}): rubric evidence stores this beside
+    its wording, so a summary read later is worded in the reader's language (`describe` takes it)."""
+    if cond.op in ("all", "any", "not"):
+        return {"op": cond.op, "args": [condition_data(a) for a in cond.args]}
+    value = cond.value
+    return {"op": cond.op, "value": list(value) if isinstance(value, tuple) else value}
 
 
 def quoted_measures(cond) -> list[str]:

@@ -27,8 +27,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from trainer.core.i18n import N_, _
-from trainer.core.measures import MEASURES
+from trainer.core.conditions import describe
+from trainer.core.i18n import N_, _, number, seconds
+from trainer.core.measures import MEASURES, shown_text
 from trainer.core.scenario import BEHAVIOURS, GLOBAL_RATING
 from trainer.core.visit_state import clock_text
 
@@ -84,14 +85,12 @@ _SNAKE = re.compile(r"'([a-z][a-z0-9]*(?:_[a-z0-9]+)+)'|\b([a-z][a-z0-9]*(?:_[a-
 
 def value_text(mid: str, m: dict | None) -> str:
     """A measure's value as the learner reads it: durations as m:ss, "not enough to judge", "not measured"."""
-    if not m:
-        return _("not measured")
-    v = m.get("value")
+    v = (m or {}).get("value")
     if v is None:
-        return _("not enough to judge") if (m.get("measured_s") or 0) > 0 else _("not measured")
+        return shown_text(mid, m)
     unit = MEASURES[mid].unit
     if unit == "seconds":
-        return clock_text(v) if v >= 10 else f"{v:.1f} s"
+        return clock_text(v) if v >= 10 else seconds(v)
     if unit == "count":
         return _("none") if v == 0 else f"{v:.0f}"
     return MEASURES[mid].show(v)
@@ -137,9 +136,9 @@ def _names(events: list[dict]) -> dict[str, str]:
         d = e.get("data") or {}
         if e["kind"] == "clinician_turn":
             for c in d.get("cards") or ():
-                names[c["id"]] = _localized_card(c)
+                names[c["id"]] = localized_card(c)
                 for flag in c.get("sets") or ():  # a flag reads as the card that sets it
-                    names.setdefault(flag, _localized_card(c))
+                    names.setdefault(flag, localized_card(c))
     return names
 
 
@@ -204,7 +203,7 @@ def build_debrief(summary: dict, events: list[dict], status: str = "completed", 
     }
 
 
-def _localized_card(card: dict) -> str:
+def localized_card(card: dict) -> str:
     """A card's label in the app's language (the event carries the French label as `label_fr`, if any)."""
     from trainer.core.i18n import is_french
 
@@ -294,7 +293,7 @@ def _suggestions(moments: list[dict], m: dict, patient: str, words: dict | None 
     share = (m.get("talk_share") or {}).get("value")
     if share is not None and share > REFERENCE_BANDS["talk_share"].high and len(out) < 3:
         out.append(_("You did {share} % of the talking. An open question such as “What worries you most about "
-                     "this?” gives the conversation back to the patient.").format(share=f"{share * 100:.0f}"))
+                     "this?” gives the conversation back to the patient.").format(share=number(share * 100, 0)))
     speaking = (m.get("eye_contact_speaking") or {}).get("value")
     if speaking is not None and speaking < 0.3 and len(out) < 3:
         out.append(_("When you say something important, look into the camera for that sentence: on the patient's "
@@ -317,8 +316,11 @@ def _behaviours(events: list[dict], names: dict[str, str], rubric: list[dict] | 
         checks = []
         for e in item.get("evidence") or ():
             result = {True: _("yes"), False: _("not yet"), None: _("could not be measured")}.get(e.get("result"), "")
-            quotes = [q["shown"] for q in (e.get("measures") or {}).values() if q.get("value") is not None]
-            checks.append(_("{name}: {status}").format(name=plain(_(e.get("check", "")), names), status=result) +
+            quotes = [shown_text(mid, q) for mid, q in (e.get("measures") or {}).items() if q.get("value") is not None]
+            # Worded in the reader's language from the stored condition (sessions stored before it was kept:
+            # the wording of the visit's own language).
+            check = describe(e["condition"]) if e.get("condition") else _(e.get("check", ""))
+            checks.append(_("{name}: {status}").format(name=plain(check, names), status=result) +
                           (" " + _("(measured {numbers})").format(numbers=", ".join(quotes)) if quotes else ""))
         status = item.get("status")
         out.append({"name": plain(name, names), "status": _(_RUBRIC[status]) if status in _RUBRIC else "",

@@ -362,8 +362,10 @@ class ScenarioEngine:
             evidence = []
             for c in (item.evidence if item else ()):
                 quotes = {mid: self.visit_measure(mid).as_dict() for mid in conditions.quoted_measures(c)}
-                evidence.append({"check": describe_condition(c), "result": self.evaluate(c, "visit"),
-                                 "measures": quotes})
+                # "check" is worded in the language of the visit; "condition" is the language-neutral form the
+                # summary words again in the language it is read in (core.conditions.describe).
+                evidence.append({"check": describe_condition(c), "condition": conditions.condition_data(c),
+                                 "result": self.evaluate(c, "visit"), "measures": quotes})
             results = [e["result"] for e in evidence]
             if False in results:
                 status = "not_met"

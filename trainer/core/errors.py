@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from trainer.core.i18n import N_, _
+
 
 class TrainerError(Exception):
     """Base class for errors the app explains to the user instead of crashing."""
 
     #: short heading for dialogs and CLI output
-    title = "Something went wrong"
+    title = N_("Something went wrong")
 
     def __init__(self, message: str, *, hint: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    @property
+    def heading(self) -> str:
+        """`title` in the language in use (for dialog titles; `title` stays the English key)."""
+        return _(self.title)
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n{self.hint}"
@@ -21,7 +28,7 @@ class TrainerError(Exception):
 class ScenarioError(TrainerError):
     """A scenario file cannot be loaded; names the file and the line (and column when known)."""
 
-    title = "Scenario file problem"
+    title = N_("Scenario file problem")
 
     def __init__(self, path: str, message: str, *, line: int | None = None, column: int | None = None):
         self.path = str(path)
@@ -39,22 +46,22 @@ class ScenarioError(TrainerError):
 class ModelError(TrainerError):
     """A vendored model file is missing or not the file we ship (checksum mismatch)."""
 
-    title = "Model file problem"
+    title = N_("Model file problem")
 
 
 class SourceError(TrainerError):
     """A camera, video file, microphone or audio file cannot be opened or read."""
 
-    title = "Input problem"
+    title = N_("Input problem")
 
 
 class DeviceUnavailable(SourceError):
     """A live device (camera, microphone, PortAudio) is absent; the visit runs without it."""
 
-    title = "Device unavailable"
+    title = N_("Device unavailable")
 
 
 class StoreError(TrainerError):
     """The session store cannot be opened or written."""
 
-    title = "Session storage problem"
+    title = N_("Session storage problem")

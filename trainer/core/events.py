@@ -278,8 +278,24 @@ class Notice:
 
     t: float
     code: str
-    message: str
+    message: str  # in the language of the visit
     level: str = "warning"  # info | warning | error
+    #: The same text as core.i18n.later(...), when it was made that way: stored, so that a replay or summary
+    #: read in another language words the notice in that language (`shown()`).
+    text: dict | None = field(default=None, compare=False)  # a dict: left out of hashing and comparison
+
+    @classmethod
+    def worded(cls, t: float, code: str, text: dict, level: str = "warning") -> "Notice":
+        """A notice from a core.i18n.later(...) form: worded now, and kept to be worded again when read."""
+        from trainer.core.i18n import wording
+
+        return cls(t, code, wording(text), level, text)
+
+    def shown(self) -> str:
+        """The notice in the language in use (its stored wording when it has no `text`)."""
+        from trainer.core.i18n import wording
+
+        return wording(self.text) if self.text else self.message
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +376,8 @@ def event_from_row(t: float, kind: str, data: dict | None) -> Any:
     if cls is not None:
         return _build(cls, t, data)
     if kind == "notice":
-        return Notice(float(t), data.get("code", ""), data.get("message", ""), data.get("level", "warning"))
+        return Notice(float(t), data.get("code", ""), data.get("message", ""), data.get("level", "warning"),
+                      data.get("text"))
     if kind == "source_finished":
         return SourceFinished(float(t), data.get("source", ""), data.get("reason", ""))
     if kind == "source_status":

@@ -143,6 +143,57 @@ def N_(text: str) -> str:
     return text
 
 
+#: The space French puts between a number and its unit or a percent sign (non-breaking, so "80 %" never
+#: wraps between the two); English keeps the app's ordinary space.
+NBSP = "\u00a0"
+
+
+def number(value: float, digits: int | None = 1) -> str:
+    """`value` with `digits` decimals (None: as few as it needs, "1.5", "2") as the language writes it:
+    "1.5" in English, "1,5" in French."""
+    text = f"{value:g}" if digits is None else f"{value:.{digits}f}"
+    return text.replace(".", ",") if is_french() else text
+
+
+def with_unit(amount: str, unit: str) -> str:
+    """An already formatted amount and its unit ("s", "%", "dB"): "1.5 s"; in French "1,5 s" with a
+    non-breaking space, as French (Canada) writes it."""
+    return f"{amount}{NBSP if is_french() else ' '}{unit}"
+
+
+def percent(ratio: float, digits: int = 0) -> str:
+    """A ratio (0..1) as a percentage: "80 %" (French: "80 %" with a non-breaking space)."""
+    return with_unit(number(ratio * 100, digits), "%")
+
+
+def seconds(value: float, digits: int = 1) -> str:
+    """Seconds with their unit: "1.5 s" / "1,5 s"."""
+    return with_unit(number(value, digits), "s")
+
+
+def later(msgid: str, **args) -> dict:
+    """Text worded when it is read, not when it is made: {"msgid", "args"} (JSON-ready), for what is stored
+    and read back later, perhaps in another language (a visit's notices). An argument may itself be
+    `later(...)` (translated too) or `figure(...)` (a number written the reader's way); anything else is
+    data (a time "0:29", a device name). `wording()` gives the text in the language in use."""
+    return {"msgid": msgid, "args": args}
+
+
+def figure(value: float, digits: int | None = 1) -> dict:
+    """A number inside `later(...)`, written as the reader's language writes it (`number`)."""
+    return {"number": float(value), "digits": digits}
+
+
+def wording(form) -> str:
+    """The text of a `later(...)` form (or a `figure`) in the language in use; other values as they are."""
+    if isinstance(form, dict):
+        if "msgid" in form:
+            return _(form["msgid"]).format(**{k: wording(v) for k, v in (form.get("args") or {}).items()})
+        if "number" in form:
+            return number(form["number"], form.get("digits", 1))
+    return str(form)
+
+
 def localized(obj, name: str, lang: str | None = None) -> str:
     """A scenario text (`obj.<name>`: a line's text, a prompt, a card's label...) in the language in use:
     its French version (`obj.fr`, from the file's `<key>_fr`) in French when the file gives one, else English."""

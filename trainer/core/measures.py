@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from statistics import median
 
-from trainer.core.i18n import _
+from trainer.core.i18n import _, number, percent, seconds
 from trainer.core import talktime
 from trainer.core.events import SOURCE_LIVE, SOURCE_STOPPED
 from trainer.core.face_metrics import cue_response, frame_durations, gaze_time, ratios
@@ -76,15 +76,16 @@ class MeasureSpec:
         """The value as the learner reads it ("72 %", "3.4 s", "2"); None -> "not enough to judge"."""
         if value is None:
             return _("not enough to judge")
+        # Numbers as the language in use writes them (French: "1,5 s", "80 %" with a non-breaking space).
         if self.unit == "ratio":
-            return f"{value * 100:.0f} %"
+            return percent(value)
         if self.unit == "seconds":
-            return f"{value:.1f} s"
+            return seconds(value)
         if self.unit == "count":
             return f"{value:.0f}"
         if self.unit == "per_min":
-            return _("{value} per minute").format(value=f"{value:.1f}")
-        return f"{value:.2f}"
+            return _("{value} per minute").format(value=number(value))
+        return number(value, 2)
 
 
 MEASURES: dict[str, MeasureSpec] = {m.id: m for m in (
@@ -136,7 +137,8 @@ class Measured:
         return None if self.base_s <= 0 else min(1.0, self.measured_s / self.base_s)
 
     def show(self) -> str:
-        """The value as the learner reads it; "not measured" when nothing was measured at all."""
+        """The value as the learner reads it; "not measured" when nothing was measured at all. (Stored as
+        `shown` for other tools; the app words a stored measure again with `shown_text`, in its language.)"""
         if self.value is None and self.measured_s <= 0:
             return _("not measured")
         return MEASURES[self.id].show(self.value)
@@ -146,6 +148,16 @@ class Measured:
         return {"value": rounded(self.value), "measured_s": round(self.measured_s, 3),
                 "base_s": round(self.base_s, 3), "coverage": rounded(self.coverage),
                 "enough": self.enough, "shown": self.show()}
+
+
+def shown_text(mid: str, m: dict | None) -> str:
+    """A stored measure (`Measured.as_dict`) as the learner reads it in the language in use now (the stored
+    `shown` is in the language the session was recorded in)."""
+    if not m:
+        return _("not measured")
+    if m.get("value") is None:
+        return _("not enough to judge") if (m.get("measured_s") or 0) > 0 else _("not measured")
+    return MEASURES[mid].show(m["value"]) if mid in MEASURES else str(m.get("shown", ""))
 
 
 def rounded(v: float | None, nd: int = 3) -> float | None:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from trainer.core.errors import ScenarioError, TrainerError
+from trainer.core.i18n import N_
 from trainer.core.yamlpos import LDict, load_located
 
 POLICY_ENV = "TRAINER_POLICY"
@@ -48,7 +49,7 @@ MAX_RETENTION_DAYS = 36500  # a hundred years: anything longer is a typo
 class PolicyError(TrainerError):
     """A policy file cannot be read or has an invalid value; names file:line and the key."""
 
-    title = "Site policy problem"
+    title = N_("Site policy problem")
 
     def __init__(self, path: str | Path, message: str, *, line: int | None = None, key: str | None = None):
         self.path = str(path)
@@ -64,7 +65,7 @@ class PolicyError(TrainerError):
 class SettingLocked(TrainerError):
     """A user tried to change a setting the site policy enforces."""
 
-    title = "Setting locked by site policy"
+    title = N_("Setting locked by site policy")
 
 
 # -- the settings ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainer.core.errors import TrainerError
+from trainer.core.i18n import N_
 from trainer.core.policy import LmsPolicy
 from trainer.store import outbox
 from trainer.store.xapi import XAPI_VERSION
@@ -40,7 +41,7 @@ TIMEOUT_S = 20.0
 class LrsError(TrainerError):
     """Results could not be sent; they stay queued."""
 
-    title = "Results not sent"
+    title = N_("Results not sent")
 
 
 class CredentialsError(LrsError):

@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from trainer.core.errors import StoreError
+from trainer.core.i18n import _
 from trainer.privacy import private_dir
 from trainer.store.recording import recording_path
 
@@ -76,7 +77,7 @@ def export_sessions(store, session_ids: list[int], out: str | Path, *, include_r
     from trainer import __version__
 
     if not session_ids:
-        raise BundleError("Choose at least one session to export.")
+        raise BundleError(_("Choose at least one session to export."))
     members: dict[str, bytes] = {}
     uuids = []
     con = store.connect()
@@ -85,7 +86,7 @@ def export_sessions(store, session_ids: list[int], out: str | Path, *, include_r
         for sid in session_ids:
             row = con.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
             if row is None:
-                raise BundleError(f"Session {sid} does not exist.")
+                raise BundleError(_("Session {n} does not exist.").format(n=sid))
             row = dict(row)
             uid = row["uuid"]
             uuids.append(uid)
@@ -110,7 +111,8 @@ def export_sessions(store, session_ids: list[int], out: str | Path, *, include_r
                 try:
                     members[base + RECORDING_MEMBER] = video.read_bytes()
                 except OSError as exc:
-                    raise BundleError(f"Cannot read the recording of session {sid}: {exc.strerror or exc}") from None
+                    raise BundleError(_("Cannot read the recording of session {n}: {error}").format(
+                        n=sid, error=exc.strerror or exc)) from None
     finally:
         con.close()
     manifest = {
@@ -134,7 +136,7 @@ def export_sessions(store, session_ids: list[int], out: str | Path, *, include_r
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BundleError(f"Cannot write the bundle {out}: {exc.strerror or exc}") from None
+        raise BundleError(_("Cannot write the bundle {path}: {error}").format(path=out, error=exc.strerror or exc)) from None
     return out
 
 
@@ -145,38 +147,40 @@ def _json(obj) -> bytes:
 def read_bundle(path: str | Path) -> tuple[dict, dict[str, bytes]]:
     """Read and check a bundle: (manifest, members). BundleError names what is wrong."""
     path = Path(path)
-    damaged = (f"The bundle {path.name} is damaged or incomplete", "Ask for the file again; nothing was imported.")
+    damaged = (_("The bundle {name} is damaged or incomplete").format(name=path.name),
+               _("Ask for the file again; nothing was imported."))
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
             if "manifest.json" not in names:
-                raise BundleError(f"{path.name} is not a session bundle (no manifest.json).",
-                                  hint="Choose a file made by Export.")
+                raise BundleError(_("{name} is not a session bundle (no manifest.json).").format(name=path.name),
+                                  hint=_("Choose a file made by Export."))
             data = {n: z.read(n) for n in names}  # checks each member's CRC
     except FileNotFoundError:
-        raise BundleError(f"The bundle {path} does not exist.") from None
+        raise BundleError(_("The bundle {path} does not exist.").format(path=path)) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
         raise BundleError(f"{damaged[0]} ({exc}).", hint=damaged[1]) from None
     except OSError as exc:
-        raise BundleError(f"Cannot read {path}: {exc.strerror or exc}") from None
+        raise BundleError(_("Cannot read {path}: {error}").format(path=path, error=exc.strerror or exc)) from None
     try:
         manifest = json.loads(data.pop("manifest.json"))
         fmt, version = manifest.get("format"), manifest.get("format_version")
     except (ValueError, AttributeError):
-        raise BundleError(f"{damaged[0]} (the manifest is not readable).", hint=damaged[1]) from None
+        raise BundleError(_("{damaged} (the manifest is not readable).").format(damaged=damaged[0]), hint=damaged[1]) from None
     if fmt != FORMAT or not isinstance(version, int):
-        raise BundleError(f"{path.name} is not a session bundle.", hint="Choose a file made by Export.")
+        raise BundleError(_("{name} is not a session bundle.").format(name=path.name), hint=_("Choose a file made by Export."))
     if version > FORMAT_VERSION:
-        raise BundleError(f"{path.name} was written in bundle format {version} by trainer "
-                          f"{manifest.get('app_version', '?')}; this app reads format {FORMAT_VERSION} and older.",
-                          hint="Update the trainer to import it; nothing was imported.")
+        raise BundleError(_("{name} was written in bundle format {version} by trainer {app}; this app reads format "
+                            "{ours} and older.").format(name=path.name, version=version,
+                                                        app=manifest.get("app_version", "?"), ours=FORMAT_VERSION),
+                          hint=_("Update the trainer to import it; nothing was imported."))
     sums = manifest.get("members")
     if not isinstance(sums, dict) or set(sums) != set(data):
-        raise BundleError(f"{damaged[0]} (its members do not match the manifest).", hint=damaged[1])
+        raise BundleError(_("{damaged} (its members do not match the manifest).").format(damaged=damaged[0]), hint=damaged[1])
     for name, blob in data.items():
         if hashlib.sha256(blob).hexdigest() != sums[name]:
-            raise BundleError(f"{damaged[0]}: {name} does not match its checksum (altered after export).",
-                              hint=damaged[1])
+            raise BundleError(_("{damaged}: {name} does not match its checksum (altered after export).").format(
+                damaged=damaged[0], name=name), hint=damaged[1])
     return manifest, data
 
 

@@ -47,6 +47,7 @@ from trainer.core.errors import StoreError, TrainerError
 from trainer.core.events import (AudioLevel, FrameSample, Notice, ScenarioEvent, SourceFinished, SourceStatus,
                                  SpeechSegment, SpeechStarted, Utterance)
 from trainer.core.face_metrics import cue_response, summarise_face
+from trainer.core.i18n import _, localized, wording
 from trainer.core.measures import VisitRecord, measure_all, source_live_intervals
 from trainer.core.metrics import face_present_ratio, total_duration
 # The ratings table's global-rating key and the default scale belong to the scenario format.
@@ -344,8 +345,8 @@ class SessionStore:
     def _migrate(con: sqlite3.Connection) -> None:
         version = con.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise StoreError(f"The session store was written by a newer version of the app (schema {version}).",
-                             hint="Update the trainer to open it.")
+            raise StoreError(_("The session store was written by a newer version of the app (schema {n}).").format(
+                n=version), hint=_("Update the trainer to open it."))
         for i in range(version, len(MIGRATIONS)):
             # One transaction per step: a failed migration leaves the previous version intact.
             con.executescript(f"BEGIN;\n{MIGRATIONS[i]}\nPRAGMA user_version = {i + 1};\nCOMMIT;")
@@ -525,7 +526,7 @@ class SessionStore:
         try:
             row = con.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is None:
-                raise StoreError(f"Session {session_id} does not exist.")
+                raise StoreError(_("Session {n} does not exist.").format(n=session_id))
             return self._settle(con, dict(row))
         finally:
             con.close()
@@ -589,7 +590,7 @@ class SessionStore:
     def add_note(self, session_id: int, t: float, text: str, author: str) -> int:
         """Store a facilitator note at session time `t` (seconds) and return its id."""
         if not text.strip():
-            raise StoreError("A note needs some text.")
+            raise StoreError(_("A note needs some text."))
         self.session(session_id)  # a clear error for an unknown session
         con = self.connect()
         try:
@@ -660,7 +661,9 @@ class SessionStore:
             con.close()
         clinician = self.speech(session_id, "clinician")
         patient = self.speech(session_id, "patient")
-        notices = [e["data"].get("message", "") for e in self.events(session_id, "notice")]
+        # In the language in use when the notice kept its language-neutral form (core.events.Notice.text).
+        notices = [wording(e["data"]["text"]) if e["data"].get("text") else e["data"].get("message", "")
+                   for e in self.events(session_id, "notice")]
         frames = self.frames(session_id) if faces else []
         # A cue is the moment the patient finishes an emotionally loaded line: from then on the clinician's
         # face response and the silence they leave are measured.
@@ -706,6 +709,8 @@ class SessionStore:
             scenario = None
         out = build_debrief(asdict(self.summary(session_id)), self.events(session_id), meta["status"],
                             meta["scenario_title"], rubric=self.rubric(session_id), scenario=scenario)
+        if scenario is not None and scenario.title == out.get("title"):  # its own title, in the app's language
+            out["title"] = localized(scenario, "title")
         out["learner"] = meta.get("learner") or ""
         out["reflection"] = self.reflection(session_id)
         out["facilitator"] = facilitator_part(self.notes(session_id), self.ratings(session_id), scenario)
@@ -779,7 +784,8 @@ class SessionWriter:
             return ("INSERT INTO events VALUES (?,?,?,?)", (sid, ev.t, "utterance", json.dumps(ev.stored_data())))
         if isinstance(ev, Notice):
             return ("INSERT INTO events VALUES (?,?,?,?)",
-                    (sid, ev.t, "notice", json.dumps({"code": ev.code, "message": ev.message, "level": ev.level})))
+                    (sid, ev.t, "notice", json.dumps({"code": ev.code, "message": ev.message, "level": ev.level,
+                                                      **({"text": ev.text} if ev.text else {})})))
         if isinstance(ev, SourceStatus):
             return ("INSERT INTO events VALUES (?,?,?,?)",
                     (sid, ev.t, "source_status",
@@ -912,9 +918,10 @@ class SessionWriter:
         self._thread.join()
         if self._final is not None:
             lost = getattr(self, "rows_unsaved", 0)
-            raise StoreError(f"{self.error.message if self.error else 'The session could not be saved.'} "
-                             f"{lost} recorded samples could not be written; the session stays marked "
-                             f"'interrupted'.", hint=self.problem.fix if self.problem else None)
+            raise StoreError(_("{problem} {n} recorded samples could not be written; the session stays marked "
+                               "'interrupted'.").format(
+                problem=self.error.message if self.error else _("The session could not be saved."), n=lost),
+                hint=self.problem.fix if self.problem else None)
         self.store.announce("session_saved", (self.session_id,))
 
 

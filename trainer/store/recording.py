@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.core.errors import StoreError
+from trainer.core.i18n import _
 from trainer.privacy import private_dir, private_file
 
 RECORDINGS_DIR = "recordings"
@@ -282,8 +283,8 @@ class RecordingReader:
             self._c = av.open(str(self.path))
             self._s = self._c.streams.video[0]
         except (av.error.FFmpegError, IndexError, OSError) as exc:
-            raise StoreError(f"The recording {self.path.name} cannot be read ({exc}).",
-                             hint="The replay works from the measures without it.") from None
+            raise StoreError(_("The recording {name} cannot be read ({error}).").format(name=self.path.name, error=exc),
+                             hint=_("The replay works from the measures without it.")) from None
         self._s.thread_type = "AUTO"
         self.has_audio = bool(self._c.streams.audio)
         self._frames = None  # the decoder's iterator

@@ -17,8 +17,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from trainer.core.i18n import N_, _, language
-from trainer.core.measures import MEASURES
+from trainer.core.errors import TrainerError
+from trainer.core.i18n import N_, _, language, percent
+from trainer.core.measures import MEASURES, shown_text
 from trainer.core.visit_state import clock_text
 
 #: Lane fills by label, chosen so that their grey levels differ (dark = on the camera, white = absent).
@@ -42,6 +43,7 @@ class ReportData:
     moments: list[tuple[float, str]] = field(default_factory=list)
     reflection: str | None = None
     behaviour_labels: dict = field(default_factory=dict)
+    scenario: object = None  # core.scenario.Scenario as played (store.stored_scenario), or None
 
 
 def report_data(store, session_id: int, include_reflection: bool = True) -> ReportData:
@@ -52,9 +54,14 @@ def report_data(store, session_id: int, include_reflection: bool = True) -> Repo
     meta = store.session(session_id)
     # The summary's instructive moments (core.debrief), the same the summary page and the replay list.
     moments = [(float(m["t"]), str(m["text"])) for m in store.debrief(session_id)["moments"]]
+    try:  # the scenario as played gives its own rating words in French; without it, the catalogue's
+        scenario = store.stored_scenario(session_id)
+    except TrainerError:
+        scenario = None
     return ReportData(meta, store.summary(session_id), store.rubric(session_id), load_timeline(store, session_id),
                       store.notes(session_id), store.ratings(session_id), moments,
-                      _reflection_text(meta.get("reflection")) if include_reflection else None, dict(BEHAVIOURS))
+                      _reflection_text(meta.get("reflection")) if include_reflection else None, dict(BEHAVIOURS),
+                      scenario)
 
 
 def _reflection_text(stored: str | None) -> str | None:
@@ -80,7 +87,7 @@ def measure_rows(data: ReportData) -> list[tuple[str, str, str]]:
         if m is None:
             continue
         cov = m.get("coverage")
-        out.append((_(MEASURES[mid].label), m.get("shown", ""), "—" if cov is None else f"{cov * 100:.0f} %"))
+        out.append((_(MEASURES[mid].label), shown_text(mid, m), "—" if cov is None else percent(cov)))
     return out
 
 
@@ -89,7 +96,8 @@ def rating_rows(data: ReportData) -> list[tuple[str, str, str, str]]:
     the summary page lists them)."""
     from trainer.core.debrief import facilitator_part
 
-    return [(r["name"], r["level"], r["comment"], r["author"]) for r in facilitator_part([], data.ratings)["ratings"]]
+    return [(r["name"], r["level"], r["comment"], r["author"])
+            for r in facilitator_part([], data.ratings, data.scenario)["ratings"]]
 
 
 def report_title(data: ReportData) -> str:

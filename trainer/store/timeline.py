@@ -23,9 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from trainer.core import talktime
+from trainer.core.debrief import localized_card
+from trainer.core.i18n import _
 from trainer.core.events import FrameSample, SpeechSegment, event_from_row
 from trainer.core.measures import cue_responded, source_live_intervals
 from trainer.core.replay import Lane, ReplayModel, transcript
+from trainer.core.scenario import BUILTIN_OVERRIDES
 
 #: Frames further apart than this (seconds) leave a gap in the gaze lane.
 GAZE_GAP_S = 1.0
@@ -125,20 +128,23 @@ def load_timeline(store, session_id: int) -> Timeline:
     for ev in typed:
         kind = getattr(ev, "kind", "")
         if kind == "clinician_turn":
-            cards.update({c["id"]: c["label"] for c in ev.cards})
+            cards.update({c["id"]: localized_card(c) for c in ev.cards})
         elif kind == "card_chosen":
-            acts.append((ev.t, f"card: {cards.get(ev.card, ev.card)}"))
+            # Worded here, in the language the timeline is read in (the other labels are words the
+            # replay page and the report translate where they show them).
+            acts.append((ev.t, _("card: {label}").format(label=cards.get(ev.card, ev.card))))
         elif kind == "ui_action":
             acts.append((ev.t, {"share_screen": "shared the screen", "stop_share": "stopped sharing",
                                 "invite_caregiver": "invited the caregiver"}.get(ev.action, ev.action)))
         elif kind == "override":
-            acts.append((ev.t, f"facilitator: {ev.name.replace('_', ' ')}"))
+            name = _(BUILTIN_OVERRIDES[ev.name]) if ev.name in BUILTIN_OVERRIDES else ev.name.replace("_", " ")
+            acts.append((ev.t, _("facilitator: {name}").format(name=name)))
     sources = [r for r in rows if r["kind"] in ("source_finished", "source_status")]
     gaps = _gaps(source_live_intervals(sources, "camera", end_s, (meta.get("camera") or "none") != "none"),
                  end_s, "no camera signal")
     if has_mic:
         gaps += _gaps(source_live_intervals(sources, "mic", end_s, True), end_s, "no microphone signal")
-    notices = [(ev.t, ev.message) for ev in typed if type(ev).__name__ == "Notice"]
+    notices = [(ev.t, ev.shown()) for ev in typed if type(ev).__name__ == "Notice"]
     notes = store.notes(session_id)
     lanes = [
         _gaze_lane(frames),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from trainer.analysis.calibration import config_dir
 from trainer.core.errors import StoreError
+from trainer.core.i18n import _
 from trainer.core.policy import SETTINGS
 
 FILE_NAME = "settings.json"
@@ -41,7 +42,8 @@ def save_user_setting(key: str, value) -> None:
     try:
         _write_private_json(path, data)
     except OSError as exc:
-        raise StoreError(f"Your settings could not be saved to {path}: {exc.strerror or exc}.") from None
+        raise StoreError(_("Your settings could not be saved to {path}: {error}.").format(
+            path=path, error=exc.strerror or exc)) from None
 
 
 def _write_private_json(path: Path, data: dict) -> None:

@@ -40,7 +40,7 @@ def install_exception_hooks(show) -> None:
         from trainer.core.i18n import _
 
         if isinstance(exc, TrainerError):
-            relay.raised.emit(exc.title, str(exc))
+            relay.raised.emit(exc.heading, str(exc))
         else:
             relay.raised.emit(_("Unexpected error"), f"{exc_type.__name__}: {exc}\n\n"
                                + _("Details were written to the terminal/log."))
@@ -146,7 +146,7 @@ def run_gui(args) -> int:
                             captions=bool(getattr(args, "captions", False)))
     except TrainerError as exc:  # e.g. the session store cannot be opened
         sys.stderr.write(f"error: {exc}\n")
-        QMessageBox.critical(None, exc.title, str(exc))
+        QMessageBox.critical(None, exc.heading, str(exc))
         return 1
 
     def show_error(title: str, text: str) -> None:

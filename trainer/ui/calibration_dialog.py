@@ -47,6 +47,7 @@ class CalibrationDialog(QDialog):
         self._step = -1
         self._elapsed = 0.0
         self.message = _("Preparing the camera…")
+        self.setAccessibleDescription(self.message)
         self.result_text: str | None = None
         self.saved_path = None
         self.clock = SessionClock()
@@ -86,6 +87,7 @@ class CalibrationDialog(QDialog):
             self._target = STEPS[self._step][0] if self._step < len(STEPS) else None
         if self._step < len(STEPS):
             self.message = _(STEPS[self._step][1])
+            self.setAccessibleDescription(self.message)  # the painted instruction, for screen readers
         self.update()
 
     def _tick(self) -> None:
@@ -120,6 +122,7 @@ class CalibrationDialog(QDialog):
         self._timer.stop()
         self.result_text = text
         self.message = text + "\n\n" + _("Press Enter or Esc to close.")
+        self.setAccessibleDescription(self.message)
         self.update()
         self.finished_with.emit(text)
 

@@ -14,7 +14,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from trainer.core.i18n import N_, _, is_french
+from trainer.core.i18n import N_, _, is_french, percent
 from trainer.core.visit_state import clock_text
 
 COLUMNS = [N_("Started"), N_("Learner"), N_("Visit"), N_("Status"), N_("Length"), N_("Face visible"),
@@ -190,7 +190,7 @@ class HistoryPage(QWidget):
                      (row["scenario_title"], row["scenario_title"].casefold()),
                      (_(_STATUS.get(row["status"], row["status"])), row["status"]),
                      (mmss(row.get("duration_s")), row.get("duration_s")),
-                     ("—" if face is None else f"{face * 100:.0f} %", face),
+                     ("—" if face is None else percent(face), face),
                      (mmss(talked), talked),
                      (row.get("origin") or _("this computer"), row.get("origin") or "")]
             for c, (text, key) in enumerate(cells):

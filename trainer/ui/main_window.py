@@ -346,7 +346,7 @@ class MainWindow(QMainWindow):
         self.data.read("history", lambda store: store.history(), loaded, on_error=self._read_failed)
 
     def _read_failed(self, exc: BaseException) -> None:
-        QMessageBox.critical(self, getattr(exc, "title", _("The session store cannot be read")), str(exc))
+        QMessageBox.critical(self, getattr(exc, "heading", None) or _("The session store cannot be read"), str(exc))
 
     def _store_changed(self, change) -> None:
         """The store says something changed: reload what is on show and concerned (off the main thread)."""
@@ -416,7 +416,7 @@ class MainWindow(QMainWindow):
         try:
             self.store.delete_session(session_id)
         except TrainerError as exc:
-            QMessageBox.critical(self, exc.title, str(exc))
+            QMessageBox.critical(self, exc.heading, str(exc))
 
     def confirm(self, title: str, text: str, yes: str, no: str) -> bool:
         """Ask before something that cannot be taken back; the safe answer is the default."""
@@ -502,7 +502,7 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(1500, grab)
 
         run_task(load, on_done=opened,
-                 on_error=lambda exc: QMessageBox.critical(self, _(getattr(exc, "title", "Cannot replay")), str(exc)))
+                 on_error=lambda exc: QMessageBox.critical(self, getattr(exc, "heading", None) or _("Cannot replay"), str(exc)))
 
     def _moments(self, session_id: int) -> list[tuple[float, str]]:
         """The summary's instructive moments (core.debrief), for the replay's moments list (read on the
@@ -523,7 +523,7 @@ class MainWindow(QMainWindow):
         try:
             self.store.set_reflection(session_id, reflection)
         except TrainerError as exc:
-            QMessageBox.critical(self, exc.title, str(exc))
+            QMessageBox.critical(self, exc.heading, str(exc))
 
     # -- bundles ------------------------------------------------------------------------------------
     def selected_session_ids(self) -> list[int]:
@@ -626,9 +626,9 @@ class MainWindow(QMainWindow):
                 scenario = next((s for s in self.scenario_page.scenarios if s.id == ref), None)
                 if scenario is None:
                     known = ", ".join(s.id for s in self.scenario_page.scenarios)
-                    raise ScenarioError(ref, f"no built-in scenario has this id (known: {known})")
+                    raise ScenarioError(ref, _("no scenario has this id (known: {ids})").format(ids=known))
         except TrainerError as exc:
-            QMessageBox.critical(self, exc.title, str(exc))
+            QMessageBox.critical(self, exc.heading, str(exc))
             return
         self.start_visit(scenario)
 
@@ -701,7 +701,7 @@ class MainWindow(QMainWindow):
             try:
                 self.store.add_note(sid, dialog.t, dialog.note_text(), dialog.author_name())
             except TrainerError as exc:
-                QMessageBox.warning(self, exc.title, str(exc))
+                QMessageBox.warning(self, exc.heading, str(exc))
             else:
                 self.statusBar().showMessage(_("Note saved at {time}.").format(time=clock_text(dialog.t)), 5000)
 
@@ -718,7 +718,7 @@ class MainWindow(QMainWindow):
 
     def _abort_visit(self, exc: BaseException) -> None:
         self._starting = False
-        title = _(getattr(exc, "title", "Could not start the visit"))
+        title = getattr(exc, "heading", None) or _("Could not start the visit")
         QMessageBox.critical(self, title, str(exc))
         self._teardown_visit()
         self.show_scenarios()
@@ -775,7 +775,7 @@ class MainWindow(QMainWindow):
         self.activateWindow()  # keyboard users continue from the summary without clicking
 
     def _save_failed(self, exc: BaseException) -> None:
-        QMessageBox.critical(self, _(getattr(exc, "title", "Saving the session failed")), str(exc))
+        QMessageBox.critical(self, getattr(exc, "heading", None) or _("Saving the session failed"), str(exc))
         self._teardown_visit()
         self.show_scenarios()
 
@@ -835,7 +835,7 @@ class MainWindow(QMainWindow):
             try:
                 self.runner.end(hurry=True)
             except TrainerError as exc:
-                QMessageBox.critical(self, exc.title, str(exc))
+                QMessageBox.critical(self, exc.heading, str(exc))
             self._teardown_visit()
         self.data.close()
         self._closed = True

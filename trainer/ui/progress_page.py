@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPus
                                QVBoxLayout, QWidget)
 
 from trainer.core.debrief import value_text
-from trainer.core.i18n import _
+from trainer.core.i18n import _, percent
 
 ALL = "\x00all"
 
@@ -64,7 +64,7 @@ class TrendChart(QWidget):
         p.drawRect(area)
         p.setPen(QColor("#555"))
         for v in (lo, hi):
-            text = f"{v * 100:.0f}%" if s["unit"] == "ratio" else f"{v:.0f}"
+            text = percent(v) if s["unit"] == "ratio" else f"{v:.0f}"
             p.drawText(QRectF(0, y(v) - fm.height() / 2, axis_w, fm.height()), Qt.AlignRight | Qt.AlignVCenter, text)
         n = len(s["values"])
         xs = [area.left() + (area.width() * (i + 0.5) / n) for i in range(n)]

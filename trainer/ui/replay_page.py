@@ -25,7 +25,7 @@ from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPen, QPixmap, 
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from trainer.core.i18n import _, localized
+from trainer.core.i18n import _, localized, number, seconds
 from trainer.core.visit_state import clock_text
 from trainer.store.timeline import NOTES_LANE, notes_lane
 from trainer.ui.visit_page import VisitPage
@@ -93,7 +93,16 @@ class TimelineView(QWidget):
         row = int((pos.y() - LANE_H) // LANE_H)
         if not 0 <= row < len(self.timeline.lanes) or pos.x() < LABEL_W:
             return ""
-        lane, t = self.timeline.lanes[row], self._t(pos.x())
+        return self.tip_at(row, self._t(pos.x()))
+
+    def tips(self) -> list[str]:
+        """Every tooltip the lanes can show: one at each mark and span (what hovering over it reads)."""
+        return [self.tip_at(row, t) for row, lane in enumerate(self.timeline.lanes)
+                for t in [m for m, _lab in lane.marks] + [(a + b) / 2 for a, b, _lab in lane.spans]]
+
+    def tip_at(self, row: int, t: float) -> str:
+        """The tooltip of lane `row` at session time `t`: the time, the lane and what is there."""
+        lane = self.timeline.lanes[row]
         tol = 3 * self.timeline.duration_s / max(1, self.width())
         words = [lab for m, lab in lane.marks if abs(m - t) <= tol]
         words += [lab for a, b, lab in lane.spans if a - tol <= t <= b + tol]
@@ -290,7 +299,7 @@ class ReplayPage(QWidget):
         self.time_label.setAccessibleName(_("Playhead time"))
         self.speed_box = QComboBox()
         for s in (0.5, 1.0, 2.0, 4.0):
-            self.speed_box.addItem(f"{s:g}x", s)
+            self.speed_box.addItem(f"{number(s, None)}x", s)
         self.speed_box.setCurrentIndex(1)
         self.speed_box.setAccessibleName(_("Playback speed"))
         self.speed_box.setAccessibleDescription(_("How fast the replay plays."))
@@ -300,15 +309,15 @@ class ReplayPage(QWidget):
         back.clicked.connect(self.back_requested)
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
-        for label, dt in (("−10 s", -10.0), ("−1 s", -1.0)):
-            b = QPushButton(label)
-            b.setToolTip(_("Move the playhead back {n} s").format(n=f"{-dt:g}"))
+        for dt in (-10.0, -1.0):
+            b = QPushButton("−" + seconds(-dt, None))
+            b.setToolTip(_("Move the playhead back {n} s").format(n=number(-dt, None)))
             b.clicked.connect(lambda _=False, dt=dt: self.step(dt))
             controls.addWidget(b)
         controls.addWidget(self.time_label)
-        for label, dt in (("+1 s", 1.0), ("+10 s", 10.0)):
-            b = QPushButton(label)
-            b.setToolTip(_("Move the playhead on {n} s").format(n=f"{dt:g}"))
+        for dt in (1.0, 10.0):
+            b = QPushButton("+" + seconds(dt, None))
+            b.setToolTip(_("Move the playhead on {n} s").format(n=number(dt, None)))
             b.clicked.connect(lambda _=False, dt=dt: self.step(dt))
             controls.addWidget(b)
         speed_label = QLabel(_("Speed"))

@@ -6,7 +6,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
                                QPushButton, QStyledItemDelegate, QTextBrowser, QVBoxLayout, QWidget)
 
-from trainer.core.i18n import _, is_french, localized
+from trainer.core.i18n import _, is_french, localized, number
 from trainer.core.scenario import BEHAVIOURS, Scenario
 
 
@@ -141,7 +141,7 @@ class ScenarioPage(QWidget):
         for s in scenarios:
             french = " · FR" if is_french() and "fr_CA" in s.languages else ""
             item = QListWidgetItem(_("{title}\n{patient} · about {minutes} min · {difficulty}").format(
-                title=localized(s, "title"), patient=s.patient.name, minutes=f"{s.expected_minutes:g}",
+                title=localized(s, "title"), patient=s.patient.name, minutes=number(s.expected_minutes, None),
                 difficulty=_(s.difficulty)) + french)
             item.setData(Qt.UserRole, s.id)
             self.list.addItem(item)
@@ -207,7 +207,7 @@ class ScenarioPage(QWidget):
         self.details.setHtml(
             f"<h2>{_esc(localized(s, 'title'))}</h2><p><b>{_('Patient:')}</b> {_esc(who)}</p>"
             f"<p>{_esc(localized(s, 'summary'))}</p>"
-            f"<p><b>{_('About {minutes} minutes').format(minutes=f'{s.expected_minutes:g}')}</b> · {_(s.difficulty)}</p>"
+            f"<p><b>{_('About {minutes} minutes').format(minutes=number(s.expected_minutes, None))}</b> · {_(s.difficulty)}</p>"
             f"<p><b>{_('What this visit practises:')}</b></p><ul>{behaviours}</ul>{note}")
 
     def _start(self) -> None:

@@ -537,7 +537,7 @@ class VisitPage(QWidget):
                 (" · " + _("talked over: {n}").format(n=view.interruptions) if view.interruptions else ""))
             if view.talk_share is not None:
                 self.share_bar.setValue(int(round(view.talk_share * 100)))
-        shown = [_(n.message) for n in view.notices]
+        shown = [_(n.shown()) for n in view.notices]
         self.notices_label.setText("\n".join(shown[-4:]))
         self.notices_label.setVisible(bool(shown))
         if len(shown) > self._announced_notices:  # a new notice: one announcement, rate-limited
@@ -681,4 +681,4 @@ class VisitPage(QWidget):
 
     def all_notices_text(self) -> str:
         """Every notice of the visit so far (the window shows only the active ones)."""
-        return "\n".join(n.message for n in self._all_notices)
+        return "\n".join(n.shown() for n in self._all_notices)
