@@ -126,7 +126,7 @@ def plain(text: str, names: dict[str, str]) -> str:
     def repl(mt):
         key = mt.group(1) or mt.group(2)
         label = names.get(key) or key.replace("_", " ")
-        return f"“{label}”" if mt.group(1) else label
+        return _("“{label}”").format(label=label) if mt.group(1) else label
     return _SNAKE.sub(repl, text)
 
 

@@ -39,7 +39,7 @@ class ScenarioError(TrainerError):
             where += f":{line}"
             if column is not None:
                 where += f":{column}"
-        super().__init__(f"{where}: {message}")
+        super().__init__(_("{where}: {message}").format(where=where, message=message))
         self.detail = message
 
 

@@ -97,7 +97,8 @@ NOTES_LANE = "Facilitator notes"
 
 def notes_lane(notes: list[dict]) -> Lane:
     """The facilitator notes lane from SessionStore.notes rows."""
-    return Lane(NOTES_LANE, marks=tuple((float(n["t"]), f"{n['author']}: {n['text']}") for n in notes))
+    return Lane(NOTES_LANE, marks=tuple((float(n["t"]), _("{speaker}: {text}").format(speaker=n["author"], text=n["text"]))
+                                       for n in notes))
 
 
 def load_timeline(store, session_id: int) -> Timeline:

@@ -165,7 +165,10 @@ class CalibrationDialog(QDialog):
             p.drawEllipse(QPointF(c.x() + 22, c.y() - 10), 6, 6)
         p.setPen(QColor(255, 255, 255))
         p.setFont(QFont(self.font().family(), 16))
-        box = QRectF(40, r.height() - 190, r.width() - 80, 150)
+        # Under a target, the instruction at the bottom; without one (the result), the whole dialog, so a
+        # long explanation is never cut off.
+        box = (QRectF(40, r.height() - 190, r.width() - 80, 150) if target is not None
+               else QRectF(r.adjusted(40, 40, -40, -40)))
         p.drawText(box, Qt.AlignCenter | Qt.TextWordWrap, self.message)
         if target is not None:
             got = self.recorder.counts().get(target, 0)

@@ -106,7 +106,10 @@ class TimelineView(QWidget):
         tol = 3 * self.timeline.duration_s / max(1, self.width())
         words = [lab for m, lab in lane.marks if abs(m - t) <= tol]
         words += [lab for a, b, lab in lane.spans if a - tol <= t <= b + tol]
-        return f"{clock_text(t)}  {_(lane.name)}: " + ", ".join(dict.fromkeys(_(w) for w in words)) if words else ""
+        if not words:
+            return ""
+        return _("{time}  {lane}: {what}").format(time=clock_text(t), lane=_(lane.name),
+                                                 what=", ".join(dict.fromkeys(_(w) for w in words)))
 
     def paintEvent(self, _ev) -> None:
         # The lanes do not change while the playhead moves: drawn once per size, then only the playhead.
@@ -236,7 +239,8 @@ class ReplayPage(QWidget):
         self.lines_list.setAccessibleDescription(_("What the patient said, with times; Enter moves the playhead there."))
         self.lines_list.setWordWrap(True)
         for t, who, text in timeline.lines:
-            item = QListWidgetItem(f"{clock_text(t)}  {who}: {self.window_view.localized_line(text)}")
+            item = QListWidgetItem(f"{clock_text(t)}  " + _("{speaker}: {text}").format(
+                speaker=who, text=self.window_view.localized_line(text)))
             item.setData(Qt.UserRole, t)
             self.lines_list.addItem(item)
         self.lines_list.itemActivated.connect(self._jump_item)
@@ -434,7 +438,8 @@ class ReplayPage(QWidget):
         """List the session's notes (SessionStore.notes) and put them on the notes lane."""
         self.notes_list.clear()
         for n in notes:
-            item = QListWidgetItem(f"{clock_text(n['t'])}  {n['author']}: {n['text']}")
+            item = QListWidgetItem(f"{clock_text(n['t'])}  " + _("{speaker}: {text}").format(speaker=n["author"],
+                                                                                       text=n["text"]))
             item.setData(Qt.UserRole, n["t"])
             self.notes_list.addItem(item)
         lanes = self.timeline.lanes
