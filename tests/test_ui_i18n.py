@@ -181,7 +181,7 @@ def test_a_session_recorded_in_english_reads_in_french(qtbot, tmp_path, fixtures
         window.scenario_page.calibrate_button.click()
         dialog = window.calibration_dialog
         qtbot.waitUntil(lambda: dialog.result_text is not None, timeout=90000)
-        assert "écarts-types" in dialog.result_text  # the fit's refusal, with its separation figure
+        assert re.search(r"séparation : \d+,\d fois l'écart-type", dialog.result_text)  # the fit's refusal, its figure
         english += [f"calibration / {t}" for t in untranslated_texts(dialog)]
         dialog.close()
         window.close()
