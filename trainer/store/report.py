@@ -186,8 +186,9 @@ def report_html(data: ReportData, with_svg: bool = True, css: str | None = None)
                  + "</table>")
     if data.rubric:
         parts.append(f"<h2>{e(_('Behaviours (the app’s checks)'))}</h2><ul>" + "".join(
-            f"<li>{e(_(data.behaviour_labels.get(r.get('behaviour', ''), r.get('behaviour', ''))))}: "
-            f"{e(_rubric_word(r))}</li>" for r in data.rubric) + "</ul>")
+            "<li>" + e(_("{name}: {status}").format(
+                name=_(data.behaviour_labels.get(r.get("behaviour", ""), r.get("behaviour", ""))),
+                status=_rubric_word(r))) + "</li>" for r in data.rubric) + "</ul>")
     if with_svg:
         parts.append(f"<h2>{e(_('Timeline'))}</h2>" + timeline_svg(data.timeline) + f"<p class='legend'>{e(_(LEGEND))}</p>")
     parts.append(f"<h2>{e(_('Moments'))}</h2>" + (

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 from trainer.core import talktime
 from trainer.core.debrief import localized_card
-from trainer.core.i18n import _
+from trainer.core.errors import TrainerError
+from trainer.core.i18n import _, localized
 from trainer.core.events import FrameSample, SpeechSegment, event_from_row
 from trainer.core.measures import cue_responded, source_live_intervals
 from trainer.core.replay import Lane, ReplayModel, transcript
@@ -126,6 +127,11 @@ def load_timeline(store, session_id: int) -> Timeline:
         cue_marks.append((c, "face responded" if r else "no visible response" if r is False else "face not seen"))
     cards: dict[str, str] = {}
     acts: list[tuple[float, str]] = []
+    try:  # the scenario as played names its own overrides (in French when it gives their French)
+        played = store.stored_scenario(session_id)
+    except TrainerError:
+        played = None
+    overrides = {o.id: localized(o, "label") for o in (played.overrides if played is not None else ())}
     for ev in typed:
         kind = getattr(ev, "kind", "")
         if kind == "clinician_turn":
@@ -138,7 +144,8 @@ def load_timeline(store, session_id: int) -> Timeline:
             acts.append((ev.t, {"share_screen": "shared the screen", "stop_share": "stopped sharing",
                                 "invite_caregiver": "invited the caregiver"}.get(ev.action, ev.action)))
         elif kind == "override":
-            name = _(BUILTIN_OVERRIDES[ev.name]) if ev.name in BUILTIN_OVERRIDES else ev.name.replace("_", " ")
+            name = (_(BUILTIN_OVERRIDES[ev.name]) if ev.name in BUILTIN_OVERRIDES else
+                    overrides.get(ev.name) or ev.name.replace("_", " "))
             acts.append((ev.t, _("facilitator: {name}").format(name=name)))
     sources = [r for r in rows if r["kind"] in ("source_finished", "source_status")]
     gaps = _gaps(source_live_intervals(sources, "camera", end_s, (meta.get("camera") or "none") != "none"),
