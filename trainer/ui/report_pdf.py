@@ -18,7 +18,7 @@ def paint_timeline(p: QPainter, rect: QRectF, timeline, font: QFont) -> None:
     """Draw the lanes into `rect` (the figure of the report), greys only."""
     lanes = timeline.lanes
     lane_h = rect.height() / (len(lanes) + 1)
-    label_w = rect.width() * 0.18  # room for the longest lane name in French ("Notes de l'animateur")
+    label_w = rect.width() * 0.2  # room for the longest lane name in French ("Notes de l'animateur")
     plot_w = rect.width() - label_w - 4
     dur = max(1e-6, timeline.duration_s)
 
