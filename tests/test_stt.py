@@ -56,6 +56,20 @@ def test_short_window_is_used_and_a_loop_is_decoded_again(recognizer):
     assert recognizer.windows_used and max(recognizer.windows_used) < FULL_FRAMES  # never the 30 s window
 
 
+def test_full_window_decoding(recognizer):
+    # The last resort when the short windows fail: the 30 s window with the temperature fallback.
+    recognizer.windows_used.clear()
+    recognizer.short_window = False
+    try:
+        tr = recognizer.transcribe(decode_audio(fixture("audio/speech_short.wav")))
+        silent = recognizer.transcribe(np.zeros(RATE * 2, np.float32))
+    finally:
+        recognizer.short_window = True
+    assert word_error_rate("front center", tr.text) == 0 and 0 < tr.confidence <= 1
+    assert silent.text == "" and silent.confidence is None
+    assert set(recognizer.windows_used) == {FULL_FRAMES}
+
+
 def test_silence_and_noise_give_no_words(recognizer):
     assert recognizer.transcribe(np.zeros(RATE * 2, np.float32)).text == ""
     noise = decode_audio(fixture("audio/noise.wav"))[: RATE * 3]
