@@ -260,3 +260,25 @@ def test_speech_start_only_for_speech_that_is_kept():
         assert not [e for e in events(n) if isinstance(e, (SpeechStarted, SpeechSegment))]
     kept = events(4)  # 128 ms: announced and stored
     assert [type(e) for e in kept if isinstance(e, (SpeechStarted, SpeechSegment))] == [SpeechStarted, SpeechSegment]
+
+
+def test_smiles_live_and_stored_are_the_same_count(tmp_path, voice):
+    """One definition of a smile: a fast visit with a smiling face as the camera (steady_a.mp4, labelled
+    smiling 4.0-5.0 s of its 7.2 s, looped) counts the same smiles in the live engine's measure and in
+    the stored session's summary, and finds the labelled ones (one per loop of the clip)."""
+    from trainer.core.face_metrics import smile_onsets
+
+    runners = []
+    store = SessionStore(tmp_path / "sessions.sqlite3")
+    res = simulate(load_scenario(REPO / "scenarios" / "first_checkin.yaml"), store, profile=PROFILES["attentive"],
+                   voice=voice, camera=fixture("video/steady_a.mp4"), face_fps=10.0, speed=0.0,
+                   max_session_s=24.0, on_runner=runners.append)
+    live = runners[0].engine.visit_measure("smiles")
+    stored = store.summary(res.session_id).measures["smiles"]
+    # 24 s (a visit-long measure needs 20 s of face): the labelled smile at 4.0, 11.2 and 18.4 s.
+    assert live.value is not None and live.value >= 2
+    assert stored["value"] == live.value and stored["shown"] == live.show()
+    onsets = smile_onsets(store.frames(res.session_id))
+    clip_s = 216 / 30
+    assert all(3.7 <= t % clip_s <= 5.0 for t in onsets), onsets  # within the labelled smile (+-0.3 s)
+

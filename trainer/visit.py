@@ -434,7 +434,7 @@ class VisitRunner:
     def _on_pipeline_event(self, ev) -> None:
         if isinstance(ev, FrameSample):
             with self._lock:
-                self.engine.observe_frame(ev.t, ev.face, ev.gaze, ev.expressivity, ev.nod, ev.smile)
+                self.engine.observe_frame(ev.t, ev.face, ev.gaze, ev.expressivity, ev.nod, ev.smile, ev.smile_above)
         elif isinstance(ev, SpeechStarted):
             with self._lock:
                 self._dispatch(self.engine.clinician_speech_started(self._now(ev.t)))

@@ -6,7 +6,9 @@ baseline, smile events and head nods. Pure numpy/Python, causal (usable live, fr
   of seconds of a held expression), so a person whose resting face scores 0.3 on some shape is not
   "expressive" for that. Mouth shapes that speech drives (jaw opening, lip rounding, ...) count at a
   small weight, so talking alone does not read as an expressive face.
-- `SmileDetector.update(t, smile)` -> smile event when a smile starts (hysteresis + minimum duration).
+- Smile events: `trainer.core.face_metrics.SmileDetector` over the smile score above this baseline
+  (`smile_above_baseline`), the one definition the live engine, the stored summary and offline analysis
+  share (re-exported here).
 - `NodDetector.update(t, pitch, yaw)` -> a `Nod` on the frame where a nod is recognised: the head went
   down by at least `MIN_NOD_DEG` (8 degrees) in 0.08-0.8 s and came back up within 0.8 s, without a
   larger sideways turn. Smaller, speech-paced head dips are not nods.
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from trainer.core.face_metrics import Smile, SmileDetector  # noqa: F401 - re-exported for older imports
 
 #: Shapes that show expression (brows, eyes narrowing/widening, cheeks, nose, smile and frown) at full
 #: weight; shapes that articulation drives at a small weight; gaze and blink shapes not at all (they are
@@ -95,54 +99,6 @@ class ExpressivityTracker:
         """The smile score minus the person's resting level of it (0 when no baseline yet)."""
         b = 0.5 * (self.baseline.get("mouthSmileLeft", 0.0) + self.baseline.get("mouthSmileRight", 0.0))
         return max(0.0, smile - b)
-
-
-@dataclass(frozen=True, slots=True)
-class Smile:
-    """A smile: when it started and (once over) ended, and its peak score."""
-
-    start: float
-    end: float | None
-    peak: float
-
-
-class SmileDetector:
-    """Smile events from the per-frame smile score (above the person's baseline).
-
-    A smile starts when the score has stayed at or above `on` for `min_s` seconds (it is dated from the
-    first frame above), and ends when the score falls below `off` or the face is lost. `events` lists
-    the smiles so far; the last one has end=None while it lasts.
-    """
-
-    def __init__(self, on: float = 0.45, off: float = 0.25, min_s: float = 0.25):
-        self.on, self.off, self.min_s = on, off, min_s
-        self.events: list[Smile] = []
-        self._active = False
-        self._above_since: float | None = None
-        self._peak = 0.0
-
-    def update(self, t: float, score: float | None) -> bool:
-        """Feed one frame (score None = no face); True on the frame a smile is confirmed."""
-        if self._active:
-            last = self.events[-1]
-            if score is None or score < self.off:
-                self._active = False
-                self.events[-1] = Smile(last.start, t, self._peak)
-            else:
-                self._peak = max(self._peak, score)
-            return False
-        if score is not None and score >= self.on:
-            if self._above_since is None:
-                self._above_since, self._peak = t, score
-            self._peak = max(self._peak, score)
-            if t - self._above_since >= self.min_s - 1e-6:
-                self._active = True
-                self.events.append(Smile(self._above_since, None, self._peak))
-                self._above_since = None
-                return True
-        else:
-            self._above_since = None
-        return False
 
 
 @dataclass(frozen=True, slots=True)

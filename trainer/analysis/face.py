@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trainer.analysis.expressivity import ExpressivityTracker, Nod, NodDetector, Smile, SmileDetector
+from trainer.analysis.expressivity import ExpressivityTracker, Nod, NodDetector
 from trainer.analysis.gaze import (BLINK, DEFAULT_GEOMETRY, MOVING, SACCADE_DEG_S, EyeTracker, GazeGeometry, GazeMeasurement,
                                    GazeSmoother, classify_gaze, eye_features, gaze_angles)
 from trainer.analysis.models import model_path
@@ -35,6 +35,7 @@ from trainer.analysis.quality import QualityMonitor, QualityThresholds
 from trainer.capture.base import Frame
 from trainer.core.errors import ModelError
 from trainer.core.events import FrameSample
+from trainer.core.face_metrics import Smile, SmileDetector
 
 MODEL_NAME = "face_landmarker.task"
 
@@ -262,11 +263,13 @@ class FaceProcessor:
             self._last_gaze = None
         obs.raw_gaze = raw
         gaze = self.smoother.update(t, raw)
-        expressivity = smile = None
+        expressivity = smile = smile_above = None
         nod = False
         if obs.face:
             expressivity, smile = self.expressivity.update(t, obs.blendshapes)
-            self.smile_detector.update(t, self.expressivity.smile_above_baseline(smile))
+            # Rounded as stored, so core.face_metrics.smile_onsets over the stored frames finds these smiles.
+            smile_above = _r(self.expressivity.smile_above_baseline(smile), 3)
+            self.smile_detector.update(t, smile_above)
             pitch = self.rigid_pitch.update(obs.landmarks, obs.image_size, obs.pitch)
             found = self.nod_detector.update(t, pitch, obs.yaw)
             if found is not None:
@@ -277,7 +280,7 @@ class FaceProcessor:
             self.nod_detector.update(t, None)
             self.rigid_pitch.reset()
         sample = FrameSample(t, obs.face, gaze, _r(obs.yaw), _r(obs.pitch), _r(obs.roll),
-                             _r(expressivity, 3), _r(smile, 3), nod, flags)
+                             _r(expressivity, 3), _r(smile, 3), nod, flags, smile_above=smile_above)
         return sample, obs
 
     @property

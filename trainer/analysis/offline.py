@@ -124,6 +124,5 @@ def _measures(summary: dict, has_audio: bool) -> dict:
     end_s = max(float(summary.get("audio_duration_s") or 0.0), float(summary.get("duration_s") or 0.0))
     rec = VisitRecord(frames=list(summary.get("_samples") or []), clinician=list(summary.get("_segments") or []),
                       patient=list(summary.get("_patient") or []), end_s=end_s,
-                      mic=summary.get("_mic") if has_audio else [],
-                      smiles=[float(a) for a, _b in summary["smile_events"]] if "smile_events" in summary else None)
+                      mic=summary.get("_mic") if has_audio else [])
     return {k: m.as_dict() for k, m in measure_all(rec).items()}

@@ -264,9 +264,10 @@ class ScenarioEngine:
         return out
 
     def observe_frame(self, t: float, face: bool, gaze: str = "unknown", expressivity: float | None = None,
-                      nod: bool = False, smile: float | None = None) -> None:
+                      nod: bool = False, smile: float | None = None, smile_above: float | None = None) -> None:
         """One analysed camera frame (gaze state per DESIGN.md section 4), for measured branches."""
-        f = FrameSample(t, bool(face), gaze, expressivity=expressivity, smile=smile, nod=bool(nod))
+        f = FrameSample(t, bool(face), gaze, expressivity=expressivity, smile=smile, nod=bool(nod),
+                        smile_above=smile_above)
         frames = self.record.frames
         if frames and t < frames[-1].t:  # measures need time order (core.face_metrics.frame_durations)
             bisect.insort(frames, f, key=lambda x: x.t)

@@ -25,6 +25,9 @@ class FrameSample:
     nod: bool = False
     quality: tuple[str, ...] = ()  # quality flags in force on this frame (DESIGN.md section 4), e.g. "too_dark"
     latency_s: float | None = None  # capture to result, for monitoring only (not stored)
+    # The smile score above the person's resting level (trainer.analysis.expressivity), rounded as stored:
+    # what core.face_metrics.SmileDetector counts smiles in, live and from the store alike.
+    smile_above: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

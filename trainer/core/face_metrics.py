@@ -1,6 +1,11 @@
 """Face metrics over a session's per-frame samples (DESIGN.md section 4), shared by offline analysis, the
 live summary and reports. Pure Python: samples are `FrameSample`s or mappings with the same keys
-(t, face, gaze, expressivity, smile, nod), e.g. rows read back from frames.csv or the store.
+(t, face, gaze, expressivity, smile, smile_above, nod), e.g. rows read back from frames.csv or the store.
+
+Smiles are events, found by `SmileDetector` in each frame's `smile_above` (the smile score above the
+person's resting level, trainer.analysis.expressivity): the face analysis runs it live, and
+`smile_onsets` runs the same detector over stored or recorded samples on their session times, so the
+live engine and the stored summary count the same smiles.
 
 Time, not frame counts: every frame stands for the time until the next one (capped, so a gap in the
 recording is not credited to the frame before it), so dropped frames in a live session do not bias the
@@ -141,6 +146,73 @@ def summarise_face(samples: Sequence, *, nod_times: Iterable[float] | None = Non
         out["nods_per_min_patient_speaking"] = _round(
             n_during / (listen_present / 60.0) if listen_present > 0 else None, 2)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Smile:
+    """A smile: when it started and (once over) ended, and its peak score."""
+
+    start: float
+    end: float | None
+    peak: float
+
+
+class SmileDetector:
+    """Smile events from the per-frame smile score above the person's baseline (`smile_above`).
+
+    A smile starts when the score has stayed at or above `on` for `min_s` seconds (it is dated from the
+    first frame above), and ends when the score falls below `off` or the face is lost. `events` lists
+    the smiles so far; the last one has end=None while it lasts.
+    """
+
+    def __init__(self, on: float = 0.45, off: float = 0.25, min_s: float = 0.25):
+        self.on, self.off, self.min_s = on, off, min_s
+        self.events: list[Smile] = []
+        self._active = False
+        self._above_since: float | None = None
+        self._peak = 0.0
+
+    def update(self, t: float, score: float | None) -> bool:
+        """Feed one frame (score None = no face); True on the frame a smile is confirmed."""
+        if self._active:
+            last = self.events[-1]
+            if score is None or score < self.off:
+                self._active = False
+                self.events[-1] = Smile(last.start, t, self._peak)
+            else:
+                self._peak = max(self._peak, score)
+            return False
+        if score is not None and score >= self.on:
+            if self._above_since is None:
+                self._above_since, self._peak = t, score
+            self._peak = max(self._peak, score)
+            if t - self._above_since >= self.min_s - 1e-6:
+                self._active = True
+                self.events.append(Smile(self._above_since, None, self._peak))
+                self._above_since = None
+                return True
+        else:
+            self._above_since = None
+        return False
+
+
+def smile_onsets(samples: Sequence) -> list[float] | None:
+    """Start times of the smiles in `samples` (time order): SmileDetector over each frame's `smile_above`
+    (a frame without a face ends a smile). None when no frame with a face has that score (sessions
+    stored before it was kept: their smiles cannot be counted)."""
+    det = SmileDetector()
+    scored = False
+    for s in samples:
+        t = float(_get(s, "t"))
+        above = _get(s, "smile_above")
+        if not _truthy(_get(s, "face", False)):
+            det.update(t, None)
+        elif above in (None, ""):
+            det.update(t, None)
+        else:
+            scored = True
+            det.update(t, float(above))
+    return [e.start for e in det.events] if scored else None
 
 
 @dataclass(frozen=True, slots=True)

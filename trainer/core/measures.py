@@ -24,7 +24,7 @@ from statistics import median
 from trainer.core.i18n import _, number, percent, seconds
 from trainer.core import talktime
 from trainer.core.events import SOURCE_LIVE, SOURCE_STOPPED
-from trainer.core.face_metrics import cue_response, frame_durations, gaze_time, ratios
+from trainer.core.face_metrics import cue_response, frame_durations, gaze_time, ratios, smile_onsets
 from trainer.core.metrics import merge_intervals, total_duration
 
 Interval = tuple[float, float]
@@ -102,7 +102,8 @@ MEASURES: dict[str, MeasureSpec] = {m.id: m for m in (
     MeasureSpec("face_present", "face in view", "ratio", "face", "face-present time / camera time"),
     MeasureSpec("expressivity", "expressivity", "index", "face",
                 "mean expressivity beyond the clinician's neutral, face-present time"),
-    MeasureSpec("smiles", "smiles", "count", "face", "smile onsets (from the live smile detector)"),
+    MeasureSpec("smiles", "smiles", "count", "face",
+                "smile onsets: face_metrics.SmileDetector over each frame's smile above the resting level"),
     MeasureSpec("nods_per_min", "nods while the patient speaks", "per_min", "face",
                 "nods per minute of face-present time while the patient speaks"),
     MeasureSpec("cue_response", "face responses to cues", "ratio", "face",
@@ -169,10 +170,9 @@ def rounded(v: float | None, nd: int = 3) -> float | None:
 class VisitRecord:
     """The inputs of every measure for one visit, live (grown by the engine) or read back from the store.
 
-    frames: FrameSample-likes or mappings with t, face, gaze, expressivity, smile, nod, in time order;
-    clinician / patient: speech intervals; cues: cue times (end of each cue line); end_s: the visit's
-    length so far; mic: intervals the microphone delivered (None = throughout; [] = no microphone);
-    smiles: smile onset times when the smile detector's events are known (None = not recorded).
+    frames: FrameSample-likes or mappings with t, face, gaze, expressivity, smile, smile_above, nod, in
+    time order; clinician / patient: speech intervals; cues: cue times (end of each cue line); end_s: the
+    visit's length so far; mic: intervals the microphone delivered (None = throughout; [] = no microphone).
     """
 
     frames: list = field(default_factory=list)
@@ -181,7 +181,6 @@ class VisitRecord:
     cues: list[float] = field(default_factory=list)
     end_s: float = 0.0
     mic: list[Interval] | None = None
-    smiles: list[float] | None = None
 
 
 def source_live_intervals(events: Iterable, source: str, end_s: float, present: bool = True) -> list[Interval]:
@@ -304,9 +303,10 @@ def measure(rec: VisitRecord, mid: str, window: Interval | None = None) -> Measu
         return _result(mid, sum(e * d for e, d in vals) / w if w > 0 else None, w, total_duration(base), short)
     if mid == "smiles":
         covered, present = _frame_seconds(rec, base) if rec.frames else (0.0, 0.0)
-        if rec.smiles is None:  # the store keeps per-frame scores, not the detector's smile events
+        onsets = smile_onsets(rec.frames)  # over the whole visit: a smile's start depends on the frames before
+        if onsets is None:  # frames without the score above the resting level (stored before it was kept)
             return Measured(mid, None, 0.0, total_duration(base), False)
-        n = sum(1 for t in rec.smiles if any(a <= t <= b for a, b in base))
+        n = sum(1 for t in onsets if any(a <= t <= b for a, b in base))
         return _result(mid, float(n), present, total_duration(base), short)
     if mid == "nods_per_min":
         _covered, present = _frame_seconds(rec, pat) if rec.frames else (0.0, 0.0)

@@ -43,10 +43,12 @@ FORMAT_VERSION = 1
 #: say-so). "origin" travels: '' means the exporting machine made the session.
 _LOCAL_COLUMNS = {"id", "reflection"}
 _TABLES = {
-    "frames": ("t", "face", "gaze", "yaw", "pitch", "roll", "expressivity", "smile", "nod"),
+    "frames": ("t", "face", "gaze", "yaw", "pitch", "roll", "expressivity", "smile", "nod", "smile_above"),
     "speech": ("speaker", "start", "end"),
     "events": ("t", "kind", "data"),
 }
+#: Columns of bundles written before a column was added (still imported; the missing column stays NULL).
+_OLDER_COLUMNS = {"frames": ("t", "face", "gaze", "yaw", "pitch", "roll", "expressivity", "smile", "nod")}
 
 
 class BundleError(StoreError):
@@ -282,7 +284,8 @@ def _parse_session(uid: str, data: dict[str, bytes]):
     tables = {}
     for table, tcols in _TABLES.items():
         t = json.loads(data[base + f"{table}.json"])
-        if tuple(t["columns"]) != tcols or any(len(r) != len(tcols) for r in t["rows"]):
+        cols = tuple(t["columns"])
+        if cols not in (tcols, _OLDER_COLUMNS.get(table)) or any(len(r) != len(cols) for r in t["rows"]):
             raise ValueError(f"{table} of session {uid} has unexpected columns")
-        tables[table] = (tcols, t["rows"])
+        tables[table] = (cols, t["rows"])
     return meta, scenario.decode("utf-8") if scenario is not None else None, tables

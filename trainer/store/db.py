@@ -5,7 +5,10 @@ Schema (version in PRAGMA user_version; `MIGRATIONS[i]` upgrades version i to i+
            calibrated, app_version, learner, reflection)
            learner: the name or pseudonym chosen at start ('' when none); reflection: JSON of the learner's
            self-reflection ({"went_well", "differently"} or {"skipped": true}), NULL until asked
-  frames(session_id, t, face, gaze, yaw, pitch, roll, expressivity, smile, nod)   one row per analysed frame
+  frames(session_id, t, face, gaze, yaw, pitch, roll, expressivity, smile, nod, smile_above)
+                                                  one row per analysed frame; smile_above: the smile score
+                                                  above the resting level, what smiles are counted in
+                                                  (core.face_metrics.smile_onsets; NULL before version 5)
   speech(session_id, speaker, start, end)                                          closed speech segments
   events(session_id, t, kind, data)                                                scenario events, notices, utterances (kind 'utterance')
   outbox(seq, statement_id, session_id, verb, created_at, statement, sent_at, ...)  xAPI statements to send
@@ -153,6 +156,11 @@ MIGRATIONS = [
         author TEXT NOT NULL, rated_at TEXT NOT NULL,
         PRIMARY KEY (session_id, behaviour, author)
     );
+    """,
+    # 4 -> 5: the smile score above the person's resting level per frame, so the stored summary counts smiles
+    # with the live detector (core.face_metrics.smile_onsets); older rows stay NULL ("not measured").
+    """
+    ALTER TABLE frames ADD COLUMN smile_above REAL;
     """,
 ]
 
@@ -773,9 +781,10 @@ class SessionWriter:
     def _rows(self, ev):
         sid = self.session_id
         if isinstance(ev, FrameSample):
-            return ("INSERT INTO frames VALUES (?,?,?,?,?,?,?,?,?,?)",
+            return ("INSERT INTO frames (session_id, t, face, gaze, yaw, pitch, roll, expressivity, smile, nod, "
+                    "smile_above) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (sid, ev.t, int(ev.face), ev.gaze, ev.yaw, ev.pitch, ev.roll, ev.expressivity, ev.smile,
-                     int(ev.nod)))
+                     int(ev.nod), ev.smile_above))
         if isinstance(ev, SpeechSegment):
             return ("INSERT INTO speech VALUES (?,?,?,?)", (sid, ev.speaker, ev.start, ev.end))
         if isinstance(ev, ScenarioEvent):

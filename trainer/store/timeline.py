@@ -52,7 +52,7 @@ class Timeline:
 def _frame_event(row: dict) -> FrameSample:
     return FrameSample(float(row["t"]), bool(row["face"]), row["gaze"] or "unknown", row.get("yaw"),
                        row.get("pitch"), row.get("roll"), row.get("expressivity"), row.get("smile"),
-                       bool(row.get("nod")))
+                       bool(row.get("nod")), smile_above=row.get("smile_above"))
 
 
 def _gaze_lane(frames: list[dict]) -> Lane:
