@@ -282,3 +282,26 @@ def test_smiles_live_and_stored_are_the_same_count(tmp_path, voice):
     clip_s = 216 / 30
     assert all(3.7 <= t % clip_s <= 5.0 for t in onsets), onsets  # within the labelled smile (+-0.3 s)
 
+
+def test_looped_camera_decodes_the_clip_once_and_repeats_its_frames():
+    """The looping camera keeps a short clip's decoded frames: the second loop shows exactly the frames of
+    the first, without decoding them again, and no consumer can change a shared frame."""
+    import numpy as np
+
+    from trainer.sim.sources import LoopingVideoSource, StepGate
+
+    src = LoopingVideoSource(fixture("video/talking_nods.mp4"), fps=30.0, gate=StepGate())  # stepped: no waiting
+    src.open()
+    n = src.clip_frames
+    frames = []
+    for frame in src.frames():
+        frames.append(frame)
+        if len(frames) == 2 * n + 3:
+            break
+    assert src.frames_decoded == n
+    assert [f.t for f in frames[:3]] == [0.0, round(1 / 30, 6), round(2 / 30, 6)]
+    for k in (0, 1, n // 2, n - 1):
+        assert np.array_equal(frames[k].image, frames[n + k].image)
+    assert not np.array_equal(frames[0].image, frames[n // 2].image)
+    with pytest.raises(ValueError):
+        frames[0].image[0, 0, 0] = 1

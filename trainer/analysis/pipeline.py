@@ -36,6 +36,7 @@ sputtering device gives one notice pair rather than one per frame.
 
 from __future__ import annotations
 
+import queue
 import sys
 import threading
 from dataclasses import replace
@@ -57,6 +58,7 @@ SILENCE_S = 1.0  # only digital silence from the microphone for this long: "sile
 STARTUP_S = 3.0  # a device may take this long to deliver its first data before it counts as lost
 RESTORE_S = 0.5  # a lost source is back once it has delivered this much (session seconds of its data)
 WATCH_S = 0.25  # how often the watchdog looks
+HELD_RESULTS = 4  # stepped runs: face results analysed ahead of the visit, waiting for their time
 # A block whose every sample is below one 16-bit step is digital silence: a muted or dead input. A real
 # microphone in a quiet room still has a noise floor tens of dB above this.
 DIGITAL_SILENCE = 1.0 / 32768
@@ -465,6 +467,9 @@ class VisitPipeline:
             self._slot.close()
 
     def _analysis_loop(self) -> None:
+        if getattr(self.frame_source, "begin_result", None) is not None:
+            self._analysis_ahead()
+            return
         analyzer = self._analyzer
         last_t = 0.0
         try:
@@ -483,6 +488,58 @@ class VisitPipeline:
         finally:
             analyzer.close()
             self.sink(SourceFinished(round(last_t, 3), "camera"))
+
+    def _analysis_ahead(self) -> None:
+        """A stepped source (trainer.sim.sources) holds each frame's result, not the frame, until the
+        driver releases its session time: the analysis runs up to HELD_RESULTS frames ahead of the visit
+        while a delivery thread hands each result on, in order, once its time is released. The visit sees
+        the same results at the same session times as when each frame was held back."""
+        src, analyzer = self.frame_source, self._analyzer
+        held: queue.Queue = queue.Queue(maxsize=HELD_RESULTS)
+        given_up = threading.Event()
+        last_t = [0.0]
+
+        def deliver() -> None:
+            while True:
+                item = held.get()
+                if item is None:
+                    return
+                frame, sample, obs = item
+                if not src.wait_result(frame.t):
+                    given_up.set()
+                    return
+                self.frames_analyzed += 1
+                last_t[0] = frame.t
+                self.sink(replace(sample, latency_s=self.clock.now() - frame.t))
+                if self.on_frame is not None:
+                    self.on_frame(frame, obs)
+                src.result_delivered(frame.t)
+
+        th = threading.Thread(target=self._guard(deliver, "face-delivery"), name="face-delivery", daemon=True)
+        th.start()
+        try:
+            while not given_up.is_set():
+                frame = self._slot.get()
+                if frame is None:
+                    break
+                src.begin_result(frame.t)
+                item = (frame, *analyzer.process(frame))
+                while not given_up.is_set() and th.is_alive():
+                    try:
+                        held.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+        finally:
+            while th.is_alive():
+                try:
+                    held.put(None, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            th.join()
+            analyzer.close()
+            self.sink(SourceFinished(round(last_t[0], 3), "camera"))
 
     def _audio_loop(self) -> None:
         voice = self._voice

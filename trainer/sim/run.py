@@ -92,20 +92,14 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
     clock = SessionClock(vclock) if stepped else SessionClock()
     cam = LoopingVideoSource(camera, clock, fps=face_fps, gate=gate) if camera is not None else None
     mic = VirtualMicrophone(room.render, clock, gate=gate, before_block=None if stepped else clin.act)
-    frames_done = [0]
 
     extra = listener
 
     def listener(ev):
         if extra is not None:
             extra(ev)
-        if isinstance(ev, FramePreview):
-            if gate is not None:
-                with gate.cond:
-                    frames_done[0] += 1
-                    gate.cond.notify_all()
-            return
-        clin.on_event(ev)
+        if not isinstance(ev, FramePreview):
+            clin.on_event(ev)
 
     # No LRS and the scenario's own turn time limits: a simulation never reports to a learning record
     # store and does not depend on the user's settings.
@@ -123,7 +117,7 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
     wall0 = time.monotonic()
     try:
         if stepped:
-            _run_stepped(runner, clin, gate, vclock, cam, frames_done, cap, speed)
+            _run_stepped(runner, clin, gate, vclock, cap, speed)
         else:
             runner.finished.wait(cap)
     finally:
@@ -158,8 +152,7 @@ def _end_of_turn_s(runner) -> float:
     return float(getattr(getattr(seg, "cfg", None), "end_of_turn_s", 0.7))
 
 
-def _run_stepped(runner, clin, gate: StepGate, vclock: ManualClock, cam, frames_done, cap: float,
-                 speed: float) -> None:
+def _run_stepped(runner, clin, gate: StepGate, vclock: ManualClock, cap: float, speed: float) -> None:
     pipe = runner.pipeline
     wall0 = time.monotonic()
     k = 0
@@ -179,24 +172,24 @@ def _run_stepped(runner, clin, gate: StepGate, vclock: ManualClock, cam, frames_
         runner.advance()
         clin.act(t)
         gate.release(t)
-        _wait_consumed(gate, t, mic=pipe.mic_ok, cam=cam if pipe.camera_ok else None, frames_done=frames_done)
+        _wait_consumed(gate, t, mic=pipe.mic_ok, cam=pipe.camera_ok)
         if speed > 0:
             ahead = t / speed - (time.monotonic() - wall0)
             if ahead > 0:
                 time.sleep(ahead)
 
 
-def _wait_consumed(gate: StepGate, t: float, *, mic: bool, cam, frames_done) -> None:
-    """Block until the pipeline has consumed every item released up to t."""
+def _wait_consumed(gate: StepGate, t: float, *, mic: bool, cam: bool) -> None:
+    """Block until the pipeline has taken in everything released up to t: the microphone waits for a block
+    after t, and the camera's oldest undelivered result is after t (a result counts as delivered once its
+    FrameSample and FramePreview went to the visit; trainer.sim.sources)."""
     last = None
     since = time.monotonic()
     with gate.cond:
         while True:
-            mic_ok = not mic or gate.parked_beyond("mic", t)
-            cam_ok = cam is None or (gate.parked_beyond("camera", t) and frames_done[0] >= cam.frames_read)
-            if mic_ok and cam_ok:
+            if (not mic or gate.parked_beyond("mic", t)) and (not cam or gate.parked_beyond("camera", t)):
                 return
-            state = (frames_done[0], cam.frames_read if cam else 0, tuple(sorted(gate.waiting.items())))
+            state = tuple(sorted(gate.waiting.items()))
             if state != last:
                 last, since = state, time.monotonic()
             elif time.monotonic() - since > STALL_S:
