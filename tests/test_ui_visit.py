@@ -23,9 +23,9 @@ def _start_first_scenario(qtbot, window):
     page = window.precheck_page  # ...after the pre-visit check, whose Start button then has the focus
     assert window.stack.currentWidget() is page
     qtbot.waitUntil(lambda: page.report is not None, timeout=240000)  # the check runs on the session clock
-    qtbot.waitUntil(lambda: page.start_button.hasFocus(), timeout=5000)
+    qtbot.waitUntil(lambda: page.start_button.hasFocus(), timeout=30000)
     qtbot.keyClick(page.start_button, Qt.Key_Space)
-    qtbot.waitUntil(lambda: window.runner is not None and window.visit_page is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.runner is not None and window.visit_page is not None, timeout=30000)
 
 
 def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
@@ -47,7 +47,7 @@ def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
     assert page.patient.caption  # the patient's first line is on screen
     qtbot.waitUntil(lambda: finished >= {"camera", "mic"}, timeout=120000)
     # The clip has ended: the window says so instead of holding the last face state.
-    qtbot.waitUntil(lambda: "no camera signal since 0:0" in page.face_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "no camera signal since 0:0" in page.face_label.text(), timeout=30000)
     assert "No camera signal" in page.self_view.text()
     assert page.clock_label.text().startswith("0:")  # the session clock, m:ss
     qtbot.mouseClick(page.end_button, Qt.LeftButton)
@@ -92,13 +92,13 @@ def test_whole_visit_with_fixture_camera_and_mic(qtbot, store, fixtures):
     qtbot.keyClick(replay, Qt.Key_Home)
     assert replay.t == 0.0
     qtbot.keyClick(replay, Qt.Key_Escape)
-    qtbot.waitUntil(lambda: window.replay_page is None, timeout=2000)
+    qtbot.waitUntil(lambda: window.replay_page is None, timeout=30000)
 
     # History lists the session (Ctrl+H), Enter opens its summary again.
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=30000)
     qtbot.keyClick(window, Qt.Key_H, Qt.ControlModifier)
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.history_page, timeout=2000)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.history_page, timeout=30000)
     table = window.history_page.table
     assert table.rowCount() == 0 and "hidden" in window.history_page.count.text()  # a short test visit
     window.history_page.show_short.setChecked(True)
@@ -119,7 +119,7 @@ def test_unreadable_video_shows_a_notice_and_the_visit_goes_on(qtbot, store, fix
     page = window.visit_page
     qtbot.waitUntil(lambda: "Cannot read video file" in page.notices_label.text(), timeout=60000)
     assert page.notices_label.isVisible() and "not_a_video.mp4" in page.notices_label.text()
-    qtbot.waitUntil(lambda: bool(page.patient.caption), timeout=5000)
+    qtbot.waitUntil(lambda: bool(page.patient.caption), timeout=30000)
     page.end_button.click()
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.summary_page, timeout=10000)
     assert "Cannot read video file" in window.summary_page.notices.text()
@@ -164,7 +164,7 @@ def test_intent_cards_and_call_actions_reach_the_engine_and_the_store(qtbot, sto
     labels = [b.text() for b in page._card_buttons]
     assert labels[0].startswith("1. ") and len(labels) == 3
     page._card_buttons[0].click()
-    qtbot.waitUntil(lambda: bool(page._card_buttons) and page._card_buttons[0].isChecked(), timeout=3000)
+    qtbot.waitUntil(lambda: bool(page._card_buttons) and page._card_buttons[0].isChecked(), timeout=30000)
     page.share_button.click()  # share the results on screen
     assert page.share_banner.isVisible() and page.share_button.text() == "Stop sharing"
     page.end_button.click()

@@ -437,7 +437,7 @@ class VisitRunner:
                 self.engine.observe_frame(ev.t, ev.face, ev.gaze, ev.expressivity, ev.nod, ev.smile, ev.smile_above)
         elif isinstance(ev, SpeechStarted):
             with self._lock:
-                self._dispatch(self.engine.clinician_speech_started(self._now(ev.t)))
+                self._dispatch(self.engine.clinician_speech_started(self._now(ev.t), onset=ev.t))
         elif isinstance(ev, SpeechSegment) and ev.speaker == "clinician":
             with self._lock:
                 self._dispatch(self.engine.clinician_speech_segment(ev.start, ev.end))

@@ -131,8 +131,9 @@ class EchoCanceller:
         self._w = np.zeros((2, partitions, bins), dtype=np.complex128)
         self._zeros = np.zeros(frame)
 
-    def process(self, mic: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Subtract the predicted echo of `ref` from `mic`; returns (residual, echo estimate)."""
+    def process(self, mic: np.ndarray, ref: np.ndarray, step: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Subtract the predicted echo of `ref` from `mic`; returns (residual, echo estimate). `step`
+        scales the background filter's adaptation for this frame (smaller while the clinician talks)."""
         n = self.n
         d = np.asarray(mic, dtype=np.float64)
         x = np.asarray(ref, dtype=np.float64)
@@ -177,7 +178,7 @@ class EchoCanceller:
         Eb = np.fft.rfft(np.concatenate((self._zeros, eb)))
         g = np.fft.irfft(np.conj(self._x_hist) * (Eb / pxx)[None, :], axis=1)
         g[:, n:] = 0.0  # gradient constraint: keeps each partition a linear (not circular) convolution
-        self._wb += self.mu * np.fft.rfft(g, axis=1)
+        self._wb += (self.mu * step) * np.fft.rfft(g, axis=1)
 
         # Foreground/background arbitration on smoothed error energies (the two-path scheme of Speex's
         # MDF canceller): copy the background when it has clearly predicted the echo better, reset the
@@ -315,11 +316,17 @@ class EchoGuard:
         self.delay = self.suppressor.delay
         self._ref_pow = np.zeros(partitions)
         self._floor = 10 ** (ref_floor_db / 10)
+        self.talking_step = 0.1
+        self.playing = False  # the latest frame's playback can still be echoing (within the filter's span)
 
-    def process(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    def process(self, mic: np.ndarray, ref: np.ndarray, talking: bool = False) -> np.ndarray:
+        """One microphone frame and its playback reference -> the cleaned frame. `talking`: the speech
+        detector heard the clinician in the previous frame; the background filter then adapts at a tenth
+        of its step (double talk makes it learn the clinician's voice as echo and diverge)."""
         x = np.asarray(ref, dtype=np.float64)
         self._ref_pow[1:] = self._ref_pow[:-1]
         self._ref_pow[0] = float(x @ x) / len(x)
         playing = bool(self._ref_pow.max() > self._floor)
-        e, y = self.canceller.process(mic, x)
+        self.playing = playing
+        e, y = self.canceller.process(mic, x, self.talking_step if talking else 1.0)
         return self.suppressor.process(e, y, playing).astype(np.float32)

@@ -115,21 +115,27 @@ class Segmenter:
     def last_speech_end(self) -> float | None:
         return self._last_speech_end
 
-    def push(self, t: float, duration: float, speech: bool) -> list:
-        """One frame's decision; returns the events it completes."""
+    def push(self, t: float, duration: float, speech: bool, onset_s: float | None = None) -> list:
+        """One frame's decision; returns the events it completes. `onset_s` overrides the configured
+        onset for this frame (a longer one while the patient's playback may be echoing)."""
         out: list = []
         end = t + duration
         if speech:
             if self._run_start is None:
                 self._run_start = t
             self._last_speech_end = end
-            if self._seg_start is None and end - self._run_start >= self.cfg.onset_s - 1e-9:
+            onset = self.cfg.onset_s if onset_s is None else max(onset_s, self.cfg.onset_s)
+            if self._seg_start is None and end - self._run_start >= onset - 1e-9:
                 self._seg_start = self._run_start
                 if self.turn_events:
                     out.append(SpeechStarted(round(self._seg_start, 3)))
                 self._turn_open = True
         else:
-            if self._seg_start is None:
+            # A longer onset (over playback) bridges single-frame dips of the detector, which are common at
+            # the start of double talk; otherwise they restarted the onset and moved the segment's start
+            # (an interruption's reported time) a few frames late.
+            if self._seg_start is None and (onset_s is None or self._last_speech_end is None
+                                            or end - self._last_speech_end > duration + 1e-9):
                 self._run_start = None
             if self._seg_start is not None and end - self._last_speech_end >= self.cfg.hangover_s - 1e-9:
                 out += self._close()
@@ -241,6 +247,12 @@ class VoiceConfig:
     quiet_margin_db: float = 3.0
     skip_quiet: bool = True
     segmenter: SegmenterConfig | None = None
+    # While the patient's playback may be echoing into the microphone, speech must last this long to open
+    # a segment. What the echo guard lets through of the patient's voice, before its canceller has
+    # converged or after double talk has disturbed it, comes as blips of 0.1-0.15 s (measured in the
+    # simulated visits of tests/test_simulate.py); the clinician talking over the patient says more than a
+    # syllable, and the segment still starts where the speech did.
+    onset_over_playback_s: float = 0.25
 
 
 class VoiceAnalyzer:
@@ -444,7 +456,7 @@ class VoiceAnalyzer:
             ref = self._reference.get(i0, FRAME)
             # The playback heard now is speech of the patient: detect it for the live balance.
             self._record(self._ref_segmenter.push(t, FRAME_S, self._ref_active(ref)))
-            frame = self._guard.process(frame, ref)
+            frame = self._guard.process(frame, ref, self.decide.active or self.segmenter.speaking)
             t -= self._guard.delay / RATE  # the suppressor's output lags by its window hop
         if self.tail is not None:
             self.tail.add(t, frame)
@@ -465,11 +477,18 @@ class VoiceAnalyzer:
             speech = True
             self.filler_frames += 1
             self._talk_end = t + FRAME_S
-        return self._record(self.segmenter.push(t, FRAME_S, speech))
+        echoing = self._guard is not None and self._guard.playing
+        return self._record(self.segmenter.push(t, FRAME_S, speech,
+                                                self.cfg.onset_over_playback_s if echoing else None))
 
     def _filler(self, t: float, frame: np.ndarray, level: float) -> bool:
         """True when a frame the detector rejected is a filled pause or laughter (see VOICED_MIN)."""
         if self._words_end is None or t - self._words_end > FILLER_MAX_S or t - self._talk_end > FILLER_GAP_S:
+            return False
+        if self._guard is not None and self._guard.playing:
+            # The patient's voice may be echoing: what is left of it after the echo guard is voiced too,
+            # and counting it as a filled pause stretched a detector blip into stored clinician speech
+            # (issue 9, the first line's echo). Words over the patient still count; fillers do not.
             return False
         if level < self._floor * self._filler_ratio:
             return False

@@ -147,19 +147,23 @@ class ScenarioEngine:
                 break
         return out
 
-    def clinician_speech_started(self, t: float) -> list[ScenarioEvent]:
+    def clinician_speech_started(self, t: float, onset: float | None = None) -> list[ScenarioEvent]:
         """The clinician started speaking. During a turn this stops its timeout; during a line it is an
-        interruption."""
+        interruption. `t` is the engine's time now; `onset` where the speech began, when it is earlier
+        (the detector confirms speech some frames after its start, more of them over the patient's
+        playback): an interruption's onset and a turn's first speech are taken from it, as the stored
+        summary takes them from the segment's start."""
         out = self.tick(t)
         if self.finished:
             return out
-        self._speaking_since = t
+        onset = t if onset is None else min(onset, t)
+        self._speaking_since = onset
         if isinstance(self.current, PatientLine) and self._hold is None:
             # Interruption or backchannel? Known once the utterance outlasts a backchannel or ends.
-            self._overlap = (t, self.current.id)
+            self._overlap = (onset, self.current.id)
         elif isinstance(self.current, ClinicianTurn) and self._turn is not None and not self._turn.spoke:
             self._turn.spoke = True
-            self._turn.first_speech = t
+            self._turn.first_speech = max(onset, self._step_started)
             out.append(self._emit(ClinicianSpeaking(t, step=self.current.id)))
         return out
 
