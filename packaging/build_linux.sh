@@ -12,14 +12,20 @@
 #                   $TRAINER_FIXTURES or ../shared/fixtures beside the checkout; without either, a clip
 #                   generated from the self-test face by packaging/make_smoke_video.py). Never shipped.
 #   --runs N        launches for the first-window timing (default 3).
+#   --lean          NumPy without BLAS and OpenCV with only the modules the app calls, rebuilt from the
+#                   installed releases' sources by packaging/lean_wheels.py (cached in packaging/.cache or
+#                   $TRAINER_BUILD_CACHE; the first build compiles for a long time). Not yet the default:
+#                   see docs/packaging.md, "Lean NumPy and OpenCV".
 #
 # Steps: system packages (apt, when missing) -> export REF -> build venv (pip install ".[packaging]";
-# OpenCV swapped for the headless build, see docs/packaging.md) -> PyInstaller with packaging/trainer.spec
+# OpenCV swapped for the headless build; with --lean, NumPy and OpenCV rebuilt lean from the same releases'
+# sources by packaging/lean_wheels.py; see docs/packaging.md)
+# -> PyInstaller with packaging/trainer.spec
 # -> verify the bundle against packaging/bundle_data.py (contents, and its size: at most SIZE_LIMIT_MB
 # = 400 MB unpacked without the speech-to-text model) -> smoke tests on the bundle, run with a clean
 # environment from an unrelated folder: `trainer --self-test`, `trainer analyze FIXTURE`, a headless visit
-# (`trainer run first-checkin --headless`, the recording as camera and microphone), cold start to the
-# first window under Xvfb -> archive. Prints the unpacked size, the speech model's size, archive size and
+# (`trainer run first-checkin --headless`, the recording as camera and microphone), the bundle's OpenCV
+# against the official wheel's (same decoded frames), cold start to the first window under Xvfb -> archive. Prints the unpacked size, the speech model's size, archive size and
 # start time; writes DIR/figures.json. Exit status is non-zero if the build or any smoke test failed or
 # the bundle is over the size limit.
 set -euo pipefail
@@ -29,13 +35,15 @@ REF=HEAD
 OUT="$REPO/build/linux"
 FIXTURE=""
 RUNS=3
+LEAN=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --ref) REF=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --fixture) FIXTURE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --lean) LEAN=1; shift ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -46,8 +54,10 @@ log() { printf '[build] %s\n' "$*"; }
 # -- 1. system packages: what PyInstaller needs to build (binutils: objdump, strip) and what the bundle
 #       loads from the system at run time (Qt's X11/EGL libraries, PulseAudio client for Qt Multimedia,
 #       PortAudio for the microphone), plus Xvfb for the first-window timing; icu-devtools (icupkg) rebuilds
-#       Qt's ICU data without the locales the app does not use (bundle_data.slim_icu_data).
-APT_PACKAGES=(git binutils icu-devtools python3-venv libportaudio2 libpulse0 libegl1 libgl1 libglib2.0-0 libfontconfig1
+#       Qt's ICU data without the locales the app does not use (bundle_data.slim_icu_data). The compilers,
+#       cmake, ninja, pkg-config and headers build the lean NumPy and OpenCV (packaging/lean_wheels.py).
+APT_PACKAGES=(git binutils icu-devtools python3-venv python3-dev gcc g++ make cmake ninja-build pkg-config
+  zlib1g-dev linux-libc-dev xz-utils libportaudio2 libpulse0 libegl1 libgl1 libglib2.0-0 libfontconfig1
   libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1
   fonts-dejavu-core xvfb xauth)
@@ -77,10 +87,13 @@ mkdir -p "$SRC"
 git -C "$REPO" archive --format=tar "$COMMIT" | tar -x -C "$SRC"
 log "exported $COMMIT to $SRC"
 
-# -- 3. build environment, reused while pyproject.toml and the Python version are unchanged
+# -- 3. build environment, reused while pyproject.toml, packaging/lean_wheels.py and the Python version are
+#       unchanged
 PY=${PYTHON:-python3}
 VENV="$OUT/venv"
-stamp_want=$( (cat "$SRC/pyproject.toml"; "$PY" --version) | sha256sum | cut -c1-16)
+CACHE=${TRAINER_BUILD_CACHE:-$REPO/packaging/.cache}
+stamp_want=$( (cat "$SRC/pyproject.toml"; "$PY" --version; [ $LEAN = 0 ] || cat "$SRC/packaging/lean_wheels.py") \
+  | sha256sum | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$stamp_want" ]; then
   log "creating the build environment in $VENV (first time: downloads the dependencies)"
   rm -rf "$VENV"
@@ -106,6 +119,12 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$sta
     log "opencv-python-headless $cv_version is not available; using $headless"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "opencv-python-headless==$headless"
   fi
+  # NumPy without BLAS and OpenCV with only the modules the app calls, built once from the installed
+  # releases' sources and cached (the first build compiles for a long while: docs/packaging.md, "Size").
+  if [ $LEAN = 1 ]; then
+    "$VENV/bin/python" "$SRC/packaging/lean_wheels.py" --cache "$CACHE" \
+      || { log "the lean NumPy/OpenCV build failed"; exit 1; }
+  fi
   echo "$stamp_want" > "$VENV/.stamp"
 fi
 "$VENV/bin/python" -c 'import cv2, mediapipe, PySide6, PyInstaller' \
@@ -125,7 +144,8 @@ grep '^\[spec\]' "$OUT/pyinstaller.log" | head -8 || true
 
 # -- 5. the bundle holds what the spec promises
 status=0
-"$VENV/bin/python" "$SRC/packaging/verify_bundle.py" "$APP" --src "$SRC" --json "$OUT/bundle.json" || status=1
+"$VENV/bin/python" "$SRC/packaging/verify_bundle.py" "$APP" --src "$SRC" --json "$OUT/bundle.json" \
+  $([ $LEAN = 1 ] && echo --lean) || status=1
 
 # -- 6. smoke tests on the bundle: clean environment, unrelated working folder, throw-away data folder
 SMOKE=$(mktemp -d /tmp/trainer-smoke.XXXXXX)
@@ -136,7 +156,7 @@ run_bundle() {
 }
 mkdir -p "$SMOKE/home"
 
-log "smoke test 1/4: trainer --self-test"
+log "smoke test 1/5: trainer --self-test"
 if run_bundle env QT_QPA_PLATFORM=offscreen "$APP/trainer" --self-test 2> "$SMOKE/selftest.err"; then
   selftest=passed
 else
@@ -166,7 +186,7 @@ smoke() {
 }
 [ -f "$FIXTURE" ] || { log "fixture not found: $FIXTURE"; status=1; }
 
-log "smoke test 2/4: trainer analyze $FIXTURE"
+log "smoke test 2/5: trainer analyze $FIXTURE"
 analyze=$(smoke analyze '
 import json, sys
 from pathlib import Path
@@ -181,7 +201,7 @@ print("[build]   {} frames, eye contact {}, speech {} s, {} fps".format(
 
 # A whole visit without a window: the recording answers as camera and microphone, through the same
 # visit runner as the call window (face, voice detection, patient voice, session store).
-log "smoke test 3/4: trainer run first-checkin --headless (the fixture as camera and microphone)"
+log "smoke test 3/5: trainer run first-checkin --headless (the fixture as camera and microphone)"
 visit=$(smoke visit '
 import json, sys
 s = json.loads(open(sys.argv[1]).read())
@@ -192,7 +212,19 @@ print("[build]   {}, {:.0f} s, {} turns, {} face samples".format(
   --out "$SMOKE/visit")
 [ "$visit" = passed ] || { log "headless visit smoke test FAILED"; status=1; }
 
-log "smoke test 4/4: cold start to the first window (Xvfb, $RUNS launches)"
+# The bundle's own OpenCV module (with the FFmpeg libraries beside it) against the official wheel of the
+# same release: every frame of the fixture, the self-test PNG, cvtColor and resize must come out identical.
+log "smoke test 4/5: the bundle's OpenCV decodes like the official opencv-python-headless wheel"
+decode=FAILED
+bundle_cv2=$(ls "$APP"/_internal/cv2/cv2*.so 2>/dev/null | head -1)
+if [ -n "$bundle_cv2" ] && "$VENV/bin/python" "$SRC/packaging/lean_wheels.py" --cache "$CACHE" \
+     --check-decode "$FIXTURE" "$SRC/assets/selftest/face.png" --bundle-cv2 "$bundle_cv2"; then
+  decode=passed
+else
+  status=1; log "OpenCV decode comparison FAILED"
+fi
+
+log "smoke test 5/5: cold start to the first window (Xvfb, $RUNS launches)"
 start_line="not measured"
 if run_bundle "$VENV/bin/python" "$SRC/packaging/measure_first_window.py" "$APP/trainer" \
      --runs "$RUNS" --drop-caches --json "$OUT/start.json" > "$SMOKE/start.out" 2>&1; then
@@ -214,13 +246,14 @@ limit_mb=$("$VENV/bin/python" -c 'import json, sys; print(int(json.load(open(sys
 size_ok=yes
 [ $(( bundle_bytes - model_bytes )) -le $(( limit_mb * 1000000 )) ] || { size_ok=no; status=1; }
 "$VENV/bin/python" - "$OUT" "$COMMIT" "$bundle_bytes" "$archive_bytes" "$selftest" "$analyze" "$model_bytes" \
-  "$visit" <<'EOF'
+  "$visit" "$decode" <<'EOF'
 import json, sys
 from pathlib import Path
-out, commit, bundle, archive, selftest, analyze, model, visit = sys.argv[1:]
+out, commit, bundle, archive, selftest, analyze, model, visit, decode = sys.argv[1:]
 start = Path(out, "start.json")
 fig = {"commit": commit, "bundle_bytes": int(bundle), "speech_model_bytes": int(model),
        "archive_bytes": int(archive), "self_test": selftest, "analyze": analyze, "headless_visit": visit,
+       "opencv_decode": decode,
        "first_window": json.loads(start.read_text()) if start.exists() else None}
 Path(out, "figures.json").write_text(json.dumps(fig, indent=2) + "\n")
 EOF
@@ -234,6 +267,7 @@ echo "   archive:          $ARCHIVE  ($(( archive_bytes / 1000000 )) MB, tar.gz)
 echo "   self-test:        $selftest"
 echo "   analyze fixture:  $analyze"
 echo "   headless visit:   $visit"
+echo "   OpenCV decode:    $decode (same frames as the official wheel)"
 echo "   $start_line"
 [ $status -eq 0 ] && echo "== build and smoke tests passed" || echo "== build or smoke tests FAILED (see above)"
 exit $status

@@ -5,14 +5,15 @@
 Prints the unpacked size, the speech-to-text model's share of it (the files marked "speech_model" in
 assets/models/manifest.json) and the size without that model, which is held to bundle_data.SIZE_LIMIT_MB.
 Fails (exit 1) when a data file the spec should carry is missing or differs from its source, when a model
-in assets/models/manifest.json is missing, when something meant to be left out is in the bundle, or when
-the bundle without the speech model is over the limit.
+in assets/models/manifest.json is missing, when something meant to be left out is in the bundle (with --lean:
+OpenBLAS too), or when the bundle without the speech model is over the limit.
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import fnmatch
 import json
 import os
 import sys
@@ -29,6 +30,9 @@ MUST_BE_ABSENT = ("matplotlib", "PIL", "tkinter", "PySide6/QtWebEngineCore.abi3.
                   "pytest", "_pytest", "hypothesis",
                   # the speech-to-text engine before ONNX Runtime (docs/speech-to-text.md)
                   "ctranslate2", "ctranslate2.libs", "faster_whisper", "tokenizers")
+#: File names that must not occur anywhere in a bundle built with --lean: the lean NumPy and OpenCV builds
+#: (packaging/lean_wheels.py) carry no BLAS/LAPACK, so neither OpenBLAS nor its Fortran runtime.
+LEAN_MUST_NOT_MATCH = ("*openblas*", "libgfortran*", "libquadmath*")
 
 
 def tree_size(path: Path) -> int:
@@ -46,7 +50,7 @@ def data_root(app: Path) -> Path:
     return internal if internal.is_dir() else app
 
 
-def verify(app: Path, src_root: Path) -> list[str]:
+def verify(app: Path, src_root: Path, lean: bool = False) -> list[str]:
     problems = []
     root = data_root(app)
     for src, dest in bd.data_files(src_root):
@@ -71,6 +75,8 @@ def verify(app: Path, src_root: Path) -> list[str]:
             why = bd.pruned(rel)
             if why:
                 problems.append(f"should have been pruned ({why}): {rel}")
+            if lean and any(fnmatch.fnmatch(f, pattern) for pattern in LEAN_MUST_NOT_MATCH):
+                problems.append(f"should not be in the bundle (lean NumPy/OpenCV carry no BLAS): {rel}")
     return problems
 
 
@@ -107,8 +113,10 @@ def main() -> int:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--limit-mb", type=float, default=bd.SIZE_LIMIT_MB,
                     help="most MB (10^6 bytes) the bundle may hold, the speech model not counted")
+    ap.add_argument("--lean", action="store_true",
+                    help="built with build_linux.sh --lean: no OpenBLAS may be in it")
     args = ap.parse_args()
-    problems = verify(args.app, args.src)
+    problems = verify(args.app, args.src, lean=args.lean)
     size = tree_size(args.app)
     model = speech_model_bytes(args.app, args.src)
     print(f"bundle: {args.app} {size / 1e6:.0f} MB unpacked ({size / 2**20:.0f} MiB)")

@@ -371,5 +371,67 @@ def test_build_script_is_valid_bash_and_smoke_tests_the_bundle():
     subprocess.run(["bash", "-n", str(script)], check=True)
     text = script.read_text(encoding="utf-8")
     for needed in ('git -C "$REPO" archive', "--self-test", " analyze ",
-                   "measure_first_window.py", "verify_bundle.py", "tar -C"):
+                   "measure_first_window.py", "verify_bundle.py", "tar -C", "lean_wheels.py",
+                   "--check-decode"):
         assert needed in text, needed
+
+
+SHOWSRC = """Package: ffmpeg
+Binary: ffmpeg, libavcodec61, libavcodec-extra61, libavformat61
+Version: 7:7.1.5-0+deb13u1
+
+Package: ffmpeg
+Binary: ffmpeg, libavdevice62,
+ libavcodec62, libavformat62
+Version: 7:8.0.1-1
+
+Package: ffmpeg
+Binary: ffmpeg, libavcodec62, libavcodec-extra62, libavformat62
+Version: 7:8.1.2-2
+
+Package: ffmpeg
+Binary: ffmpeg, ffplay, libavcodec63, libavformat63
+Version: 7:9.0.2-4
+
+Package: ffmpeg
+Binary: ffmpeg,
+ libavcodec60
+Version: 7:6.0-1
+"""
+
+
+def test_lean_opencv_takes_ffmpeg_headers_of_the_wheels_release():
+    import lean_wheels as lw
+
+    # The newest source of the series whose libavcodec major the OpenCV wheel's library has; never
+    # another series (its headers would not match the wheel's libraries).
+    assert lw.pick_ffmpeg_source(SHOWSRC, 62) == "7:8.1.2-2"
+    assert lw.pick_ffmpeg_source(SHOWSRC, 63) == "7:9.0.2-4"
+    assert lw.pick_ffmpeg_source(SHOWSRC, 60) == "7:6.0-1"  # a folded Binary field
+    assert lw.pick_ffmpeg_source(SHOWSRC, 59) is None
+
+
+def test_lean_build_uses_the_debian_archive_apt_already_uses(tmp_path, monkeypatch):
+    import lean_wheels as lw
+
+    monkeypatch.delenv("TRAINER_DEBIAN_MIRROR", raising=False)
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm\n")
+    assert lw.debian_mirror(tmp_path) == "http://mirror.example/debian"
+    (tmp_path / "sources.list").write_text("deb [arch=amd64] http://local.example/debian bookworm main\n")
+    assert lw.debian_mirror(tmp_path) == "http://local.example/debian"
+    monkeypatch.setenv("TRAINER_DEBIAN_MIRROR", "http://it.example/debian")
+    assert lw.debian_mirror(tmp_path) == "http://it.example/debian"
+
+
+def test_decode_comparison_reports_any_difference():
+    import lean_wheels as lw
+
+    ref = {"frames": 199, "all_frames_sha256": "a", "ops_sha256": {"imread_png": "b"}, "opencv": "5.0.0"}
+    assert lw.digest_differences(ref, {**ref, "opencv": "5.0.0-lean"}) == []
+    assert lw.digest_differences(ref, {**ref, "frames": 198, "all_frames_sha256": "c"}) == [
+        "all_frames_sha256", "frames"]
+    assert lw.digest_differences(ref, {**ref, "ops_sha256": {"imread_png": "x"}}) == ["ops_sha256"]
+    assert lw.digest_differences(ref, {k: v for k, v in ref.items() if k != "frames"}) == ["frames"]
