@@ -61,7 +61,8 @@ def main() -> int:
     ap.add_argument("--scenarios", default="all", help="comma-separated ids, or 'all'")
     ap.add_argument("--profile", default="attentive", choices=sorted(PROFILES))
     ap.add_argument("--load", type=int, default=0, help="CPU-bound processes to run beside the visit")
-    ap.add_argument("--face-fps", type=float, default=15.0)
+    ap.add_argument("--face-fps", type=float, default=None,
+                    help="camera analysis rate (default: trainer.sim.run.default_face_fps, 10 stepped, 15 real time)")
     ap.add_argument("--no-camera", action="store_true")
     ap.add_argument("--gain", type=float, default=-12.0, help="speaker path gain, dB relative to the clinician")
     ap.add_argument("--delay-ms", type=float, default=60.0)
@@ -73,6 +74,10 @@ def main() -> int:
     camera = None if args.no_camera else FIXTURES / CAMERA
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.load)]
     pace_name = "realtime" if speed is None else ("fast" if speed == 0 else f"{speed:g}x")
+    if args.face_fps is None:
+        from trainer.sim.run import default_face_fps
+
+        args.face_fps = default_face_fps(speed is not None)
     print(f"pace {pace_name}, profile {args.profile}, load {args.load}, face {args.face_fps:g} fps"
           f"{' (no camera)' if camera is None else ''}, speaker path {args.gain:g} dB / {args.delay_ms:g} ms, "
           f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, nice {os.nice(0)}, {_group()}")

@@ -123,8 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for sessions.sqlite3 (the session, in the app's format), summary.json, turns.csv")
     p.add_argument("--record-video", action="store_true",
                    help="record the camera video with the session (only if the site policy allows it)")
-    p.add_argument("--face-fps", type=float, default=15.0, metavar="N",
-                   help="camera frames analysed per second of session time (default 15)")
+    p.add_argument("--face-fps", type=float, default=None, metavar="N",
+                   help="camera frames analysed per second of session time (default 10 with --fast or "
+                        "--speed, where none is dropped; 15 in real time, where some may be)")
     p.add_argument("--headphones", action="store_true", help="no speaker path: the microphone does not hear "
                                                            "the patient")
     p.add_argument("--speaker-gain", type=float, default=-12.0, metavar="DB",
@@ -466,7 +467,7 @@ def _simulate(args) -> int:
     if not args.camera:
         return _usage("trainer simulate needs --camera FILE: a video of a face, looped as the camera "
                       "(or --camera none)")
-    if args.face_fps <= 0 or (args.speed is not None and args.speed <= 0):
+    if (args.face_fps is not None and args.face_fps <= 0) or (args.speed is not None and args.speed <= 0):
         return _usage("--face-fps and --speed must be positive")
     try:
         from trainer.sim.run import simulate

@@ -56,8 +56,22 @@ def _max_session_s(scenario) -> float:
     return max(600.0, 3 * hi * 60.0)
 
 
+#: Camera frames analysed per second of session time. A stepped run (--fast, --speed) drops none, so 10,
+#: the rate the face measures need (DESIGN.md section 4), is what every second stores; it is also what
+#: keeps a fast run under a third of the visit's length on a 2-core machine (README figures). A
+#: real-time run analyses 15, as the app does with a webcam, so that frames dropped under load still
+#: leave at least 10.
+FAST_FACE_FPS = 10.0
+REALTIME_FACE_FPS = 15.0
+
+
+def default_face_fps(stepped: bool) -> float:
+    """The camera analysis rate of a simulated visit (FAST_FACE_FPS when stepped)."""
+    return FAST_FACE_FPS if stepped else REALTIME_FACE_FPS
+
+
 def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None, camera=None,
-             speaker: SpeakerPath | None = None, face_fps: float = 15.0, speed: float | None = 0.0,
+             speaker: SpeakerPath | None = None, face_fps: float | None = None, speed: float | None = 0.0,
              patient_voice=None, out_dir: Path | None = None, max_session_s: float | None = None,
              listener=None, on_runner=None, record_video: bool = False) -> SimResult:
     """Run one visit of `scenario` with a simulated clinician; returns the stored session's report
@@ -87,6 +101,8 @@ def simulate(scenario, store, *, profile: Profile, voice: ClinicianVoice | None,
         room.set_patient_level(active_level_db(np.concatenate(
             [resample(r.samples, r.rate, RATE) for r in rendered.values()])))
     stepped = speed is not None
+    if face_fps is None:
+        face_fps = default_face_fps(stepped)
     gate = StepGate() if stepped else None
     vclock = ManualClock(0.0) if stepped else None
     clock = SessionClock(vclock) if stepped else SessionClock()
