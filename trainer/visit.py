@@ -32,7 +32,7 @@ from trainer.analysis.pipeline import VisitPipeline
 from trainer.capture.audio import open_audio_source
 from trainer.capture.patient_voice import VIRTUAL_LOOKAHEAD_S, PatientPlayer, PatientVoice, RenderedLine
 from trainer.capture.video import open_frame_source
-from trainer.core.i18n import _
+from trainer.core.i18n import N_, _, figure, later
 from trainer.core.clock import SessionClock
 from trainer.core.engine import ScenarioEngine
 from trainer.core.errors import TrainerError
@@ -267,12 +267,12 @@ class VisitRunner:
             self.recorder = VideoRecorder(path, audio_rate=self.player.rate,
                                           block=self.stepped or not self.realtime)
         except (OSError, TrainerError, ValueError) as exc:
-            self.notice("recording_failed", _("This visit cannot be recorded ({error}); it goes on without "
-                                              "video.").format(error=getattr(exc, "strerror", None) or exc),
+            self.notice("recording_failed", later(N_("This visit cannot be recorded ({error}); it goes on without "
+                                                     "video."), error=str(getattr(exc, "strerror", None) or exc)),
                         level="warning")
             return
-        self.notice("recording_on", _("Your video and the patient's voice are being recorded on this computer "
-                                      "for your debrief."), level="info")
+        self.notice("recording_on", later(N_("Your video and the patient's voice are being recorded on this "
+                                             "computer for your debrief.")), level="info")
 
     def _on_capture(self, frame) -> None:
         rec = self.recorder
@@ -286,13 +286,14 @@ class VisitRunner:
         stats = rec.close()
         if stats.frames == 0:
             rec.path.unlink(missing_ok=True)
-            self.notice("recording_empty", _("No video was recorded: the camera gave no picture."))
+            self.notice("recording_empty", later(N_("No video was recorded: the camera gave no picture.")))
         elif stats.error:
-            self.notice("recording_failed", _("The recording stopped at {t} s ({error}); what was recorded until "
-                                              "then is kept.").format(t=f"{stats.last_t:.0f}", error=stats.error))
+            self.notice("recording_failed", later(N_("The recording stopped at {t} s ({error}); what was recorded "
+                                                     "until then is kept."), t=figure(stats.last_t, 0),
+                                                  error=str(stats.error)))
         elif stats.dropped:
-            self.notice("recording_dropped", _("{n} camera frames were left out of the recording (the computer was "
-                                               "busy).").format(n=stats.dropped), level="info")
+            self.notice("recording_dropped", later(N_("{n} camera frames were left out of the recording (the "
+                                                      "computer was busy)."), n=int(stats.dropped)), level="info")
 
     def ui_action(self, action: str) -> None:
         """A call-window action: share_screen, stop_share, invite_caregiver (see core.scenario.ACTIONS)."""
@@ -331,8 +332,8 @@ class VisitRunner:
             for line in lines[:first]:
                 self._rendered[line.id] = self._render(line)
         except TrainerError as exc:
-            self.notice("voice_unavailable", _("The patient's voice is off for this visit: {error} Their lines "
-                                               "are shown as captions.").format(error=exc.message))
+            self.notice("voice_unavailable", later(N_("The patient's voice is off for this visit: {error} Their "
+                                                      "lines are shown as captions."), error=exc.message))
         else:
             rest = lines[first:]
             if rest:
@@ -361,8 +362,8 @@ class VisitRunner:
                 self.player.preload([rendered])  # converted before it is published, so it starts on time
                 self._rendered[line.id] = rendered
             except TrainerError as exc:
-                self.notice("voice_unavailable", _("Some of the patient's lines have no voice: {error} They are "
-                                                   "shown as captions.").format(error=exc.message))
+                self.notice("voice_unavailable", later(N_("Some of the patient's lines have no voice: {error} They "
+                                                          "are shown as captions."), error=exc.message))
                 return
 
     def wait_for_voices(self, timeout: float | None = None) -> bool:
@@ -505,14 +506,17 @@ class VisitRunner:
     def _on_store_problem(self, problem) -> None:
         """A storage fault (or its end) from the writer thread: said at once, in the call window too."""
         if problem is None:
-            self.notice("storage_recovered", _("Saving works again; what was recorded meanwhile has been "
-                                               "written."), level="info")
+            self.notice("storage_recovered", later(N_("Saving works again; what was recorded meanwhile has been "
+                                                      "written.")), level="info")
         else:
-            self.notice(f"storage_{problem.code}", _("Saving is failing: {problem} {fix}").format(problem=problem.message, fix=problem.fix),
-                        level="error")
+            self.notice(f"storage_{problem.code}", later(N_("Saving is failing: {problem} {fix}"),
+                                                         problem=problem.message, fix=problem.fix), level="error")
 
-    def notice(self, code: str, message: str, level: str = "warning") -> None:
-        ev = Notice(round(self.clock.now(), 3), code, message, level)
+    def notice(self, code: str, message: str | dict, level: str = "warning") -> None:
+        """Raise a notice: `message` as worded now, or a core.i18n.later(...) form, stored so that the replay
+        and summary word it in the language they are read in."""
+        t = round(self.clock.now(), 3)
+        ev = Notice.worded(t, code, message, level) if isinstance(message, dict) else Notice(t, code, message, level)
         if self.writer is not None:
             self.writer.put(ev)
         self.listener(ev)
