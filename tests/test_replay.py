@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from trainer.core import replay as replay_mod
-from trainer.core.events import AudioLevel, SourceStatus, SpeechSegment
+from trainer.core.events import AudioLevel, SourceStatus, SpeechSegment, SpeechStarted
 from trainer.core.replay import ReplayModel, transcript
 from trainer.core.visit_state import state_at
 from trainer.store.db import SessionStore
@@ -48,6 +48,8 @@ def test_a_stored_session_replays_the_window_it_showed(tmp_path):
     timeline = load_timeline(store, sid)
     assert timeline.duration_s == pytest.approx(end)
     no_meter = [e for e in events if not isinstance(e, AudioLevel)]
+    # Live, the voice side announces each clinician segment when it starts (counted up to t by "You").
+    no_meter += [SpeechStarted(e.start) for e in events if isinstance(e, SpeechSegment) and e.speaker == "clinician"]
     for k in range(0, 30):
         t = end * k / 29
         got, want = timeline.model.view_at(t), state_at(no_meter, t)

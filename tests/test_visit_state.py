@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from trainer.core.engine import ScenarioEngine
 from trainer.core.events import (AudioLevel, FrameSample, Notice, SourceFinished, SourceStatus, SpeechSegment,
-                                 event_from_row)
+                                 SpeechStarted, event_from_row)
 from trainer.core.scenario import ClinicianTurn, PatientLine, load_scenario
 from trainer.core.visit_state import VisitState, state_at
 from trainer.resources import builtin_scenarios_dir
@@ -119,3 +119,23 @@ def test_a_turn_without_time_limit_has_no_countdown():
     events += engine.tick(engine._line_ends_at)
     view = state_at(events, engine._line_ends_at + 100.0)
     assert view.phase == "clinician_turn" and view.turn.time_left_s is None
+
+
+def test_you_counts_up_while_the_clinician_talks():
+    """The issue's "You: 6 s stood still": a long utterance counts from its onset, not only when it ends;
+    the segment that closes it then replaces the running count. A replay rebuilt from the stored segments
+    (with a SpeechStarted at each start, as trainer.store.timeline adds them) shows the same numbers."""
+    live = [SpeechStarted(1.0), SpeechSegment(1.0, 3.0, "clinician"), SpeechStarted(10.0),
+            SpeechSegment(10.0, 18.0, "clinician")]
+    s = VisitState()
+    for ev in live[:3]:
+        s.apply(ev)
+    assert s.view(10.0).clinician_talk_s == 2.0
+    assert s.view(14.5).clinician_talk_s == 6.5  # 2 s closed + 4.5 s under way
+    s.apply(live[3])
+    assert s.view(18.0).clinician_talk_s == 10.0 and s.view(30.0).clinician_talk_s == 10.0
+    stored = [SpeechSegment(1.0, 3.0, "clinician"), SpeechSegment(10.0, 18.0, "clinician"), SpeechStarted(1.0),
+              SpeechStarted(10.0)]
+    for t in (0.5, 2.0, 5.0, 14.5, 18.0, 30.0):
+        assert state_at(stored, t).clinician_talk_s == state_at(live, t).clinician_talk_s, t
+    assert state_at(stored, 2.0).clinician_talk_s == 1.0 and state_at(stored, 14.5).clinician_talk_s == 6.5

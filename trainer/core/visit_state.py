@@ -13,7 +13,9 @@ without its level.
 
 Rules the view follows (DESIGN.md section 8: anything shown live can be shown again in a replay):
 - Talk seconds: the patient's from line playback up to t; the clinician's from closed speech segments
-  (the voice side closes a segment when speech stops), so both are reproducible from stored rows.
+  plus the one under way (from its SpeechStarted up to t, so "You" counts up while the clinician talks
+  instead of jumping when a long utterance ends); a replay gets a SpeechStarted at each stored segment's
+  start (trainer.store.timeline), so both are reproducible from stored rows.
 - Face panel: the newest frame's face / gaze / quality; "no camera signal since m:ss" when the camera
   source reported that it ended, failed or was lost (SourceStatus / SourceFinished: the pipeline watches
   capture, so a busy computer is not mistaken for a lost camera); "not analysed since m:ss" (signal
@@ -164,6 +166,7 @@ class VisitState:
     sharing: bool = False
     patient_done_s: float = 0.0
     clinician_s: float = 0.0
+    clinician_open: float | None = None  # start of the clinician's segment under way
     interruptions: int = 0
     frame: object | None = None
     camera_down_at: float | None = None
@@ -181,9 +184,13 @@ class VisitState:
         elif name == "AudioLevel":
             if self.level is None or ev.t >= self.level.t:
                 self.level = ev
+        elif name == "SpeechStarted":
+            if self.clinician_open is None:
+                self.clinician_open = ev.t
         elif name == "SpeechSegment":
             if ev.speaker == "clinician":
                 self.clinician_s += ev.duration
+                self.clinician_open = None
         elif name == "Notice":
             self.notices.append(ev)
         elif name in ("SourceFinished", "SourceStatus"):
@@ -230,7 +237,10 @@ class VisitState:
         line = self.line
         patient_s = self.patient_done_s + (max(0.0, min(t, line.started + line.duration) - line.started)
                                            if line is not None else 0.0)
-        total = patient_s + self.clinician_s
+        clinician_s = self.clinician_s
+        if self.clinician_open is not None and self.ended is None:
+            clinician_s += max(0.0, t - self.clinician_open)
+        total = patient_s + clinician_s
         turn = None
         if self.turn is not None:
             tr = self.turn
@@ -250,8 +260,8 @@ class VisitState:
             phase = "between"
         active = tuple(n for n in self.notices if n.t <= t and (n.level == "error" or t - n.t <= NOTICE_S))
         return VisitView(t, phase, line, turn, self.connection, self.caregiver_present, self.caregiver,
-                         self.sharing, round(self.clinician_s, 3), round(patient_s, 3),
-                         None if total <= 0 else self.clinician_s / total, self.interruptions,
+                         self.sharing, round(clinician_s, 3), round(patient_s, 3),
+                         None if total <= 0 else clinician_s / total, self.interruptions,
                          self._face(t), self._mic(t), active, self.ended)
 
     def _face(self, t: float) -> FacePanel:

@@ -26,7 +26,7 @@ from trainer.core import talktime
 from trainer.core.debrief import localized_card
 from trainer.core.errors import TrainerError
 from trainer.core.i18n import _, localized
-from trainer.core.events import FrameSample, SpeechSegment, event_from_row
+from trainer.core.events import FrameSample, SpeechSegment, SpeechStarted, event_from_row
 from trainer.core.measures import cue_responded, source_live_intervals
 from trainer.core.replay import Lane, ReplayModel, transcript
 from trainer.core.scenario import BUILTIN_OVERRIDES
@@ -112,6 +112,7 @@ def load_timeline(store, session_id: int) -> Timeline:
     con_segments = store.speech(session_id, "clinician")
     pat_segments = store.speech(session_id, "patient")
     events += [SpeechSegment(a, b, "clinician") for a, b in con_segments]
+    events += [SpeechStarted(a) for a, _b in con_segments]  # "You" counts up during a segment, as it did live
     events += [SpeechSegment(a, b, "patient") for a, b in pat_segments]
     typed = [ev for ev in (event_from_row(r["t"], r["kind"], r["data"]) for r in rows) if ev is not None]
     events += typed
