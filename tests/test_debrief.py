@@ -110,3 +110,21 @@ def test_what_was_said_is_shown_with_the_why_and_only_labels_without_permission(
             assert w["said"] == [] and any("not stored" in n for n in w["notes"])
             assert not any("hypertension is not" in s for s in learner_texts(d))  # no words leak through
         assert not [s for s in learner_texts(d) if SNAKE.search(s)]
+
+
+def test_repeated_notices_are_shown_once_with_their_times():
+    """A microphone that went silent nine times gives two summary lines (silent, back), each with how many
+    times and when, not eighteen; notices of other kinds keep their own line, in order of first showing."""
+    from trainer.core.debrief import condensed_notices
+
+    events = [{"t": 1.0, "kind": "notice", "data": {"code": "camera_ended", "message": "No camera signal since 0:01."}}]
+    for k in range(9):
+        t = 6.0 + 20 * k
+        events.append({"t": t, "kind": "notice", "data": {"code": "mic_silent", "message": f"Silent since {t:.0f}."}})
+        events.append({"t": t + 7, "kind": "notice", "data": {"code": "mic_restored", "message": f"Back at {t + 7:.0f}."}})
+    events.append({"t": 3.0, "kind": "patient_line", "data": {}})
+    lines = condensed_notices(events, fallback=["unused"])
+    assert lines[0] == "No camera signal since 0:01."
+    assert lines[1] == "Silent since 6. (9 times in all: 0:06, 0:26, 0:46, 1:06, 1:26, 1:46, …)"
+    assert lines[2].startswith("Back at 13. (9 times in all: 0:13,") and len(lines) == 3
+    assert condensed_notices([{"t": 0.0, "kind": "patient_line", "data": {}}], fallback=["a", "b"]) == ["a", "b"]

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 
 from trainer.core.conditions import describe
-from trainer.core.i18n import N_, _, number, seconds
+from trainer.core.i18n import N_, _, number, seconds, wording
 from trainer.core.measures import MEASURES, shown_text
 from trainer.core.scenario import BEHAVIOURS, GLOBAL_RATING
 from trainer.core.visit_state import clock_text
@@ -199,8 +199,31 @@ def build_debrief(summary: dict, events: list[dict], status: str = "completed", 
         "try_next": _suggestions(moments, m, patient, words),
         "behaviours": _behaviours(events, names, rubric),
         "words": words,
-        "notices": list(summary.get("notices") or ()),
+        "notices": condensed_notices(events, summary.get("notices") or ()),
     }
+
+
+def condensed_notices(events: list[dict], fallback=()) -> list[str]:
+    """The visit's notices for the summary, one line per kind: a notice that came back several times (a
+    microphone that kept going silent, a camera that kept dropping out) is shown once, with how many times
+    and when, so the measures are not pushed off the page by a wall of repeats. `events` are the stored
+    events; without notice events among them, `fallback` (the summary's list of texts) is used as it is."""
+    rows = [e for e in events if e.get("kind") == "notice"]
+    if not rows:
+        return list(fallback)
+    groups: dict[str, list[tuple[float, str]]] = {}
+    for e in rows:
+        data = e.get("data") or {}
+        text = wording(data["text"]) if data.get("text") else data.get("message", "")
+        groups.setdefault(data.get("code") or text, []).append((float(e["t"]), text))
+    out = []
+    for items in groups.values():
+        t0, text = items[0]
+        if len(items) > 1:
+            times = ", ".join(clock_text(t) for t, _x in items[:6]) + (", …" if len(items) > 6 else "")
+            text += " " + _("({n} times in all: {times})").format(n=len(items), times=times)
+        out.append(text)
+    return out
 
 
 def localized_card(card: dict) -> str:
