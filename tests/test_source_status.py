@@ -196,7 +196,10 @@ def test_camera_file_ends_mid_visit_notice_at_once_and_stored(tmp_path, fixtures
     note = next(e for e in events if isinstance(e, Notice) and e.code == "camera_ended")
     assert f"No camera signal since {clock_text(ended_t)}" in note.message and "face feedback" in note.message
     assert note.t - ended_t <= 1.0  # at once, on the session clock
-    assert [s for _, s, _ in _states(events, "mic")] == ["live"]  # the microphone still runs
+    mic = [s for _, s, _ in _states(events, "mic")]
+    # The microphone still runs (a starved worker on an overloaded machine may be said lost and back, which
+    # is a separate matter: tests above drive the monitor with fed times).
+    assert mic[0] == "live" and not {"ended", "failed"} & set(mic), mic
     stored = store.events(sid, "source_status")
     assert sorted((r["data"]["source"], r["data"]["state"]) for r in stored) == \
         [("camera", "ended"), ("camera", "live"), ("mic", "live")]

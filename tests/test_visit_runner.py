@@ -203,8 +203,7 @@ def test_turn_after_a_patient_line_ends_with_the_clinicians_speech(tmp_path, fix
         runner.end()
     end = next(e for _, e in arrivals if getattr(e, "kind", None) == "clinician_turn_end")
     assert end.data["reason"] == "spoke", end
-    # The answer's turn end (a blip of the line's own echo before the canceller converges may end an
-    # earlier "turn" during the line: a known defect, see tests/test_simulate.py, not what this tests).
+    # The answer's turn end (the one whose speech ends after the line).
     turn = [(now, e) for now, e in arrivals if isinstance(e, TurnEnded) and e.speech_end > line_end][0]
     truth_end = scene.clinician_placed[0][1]
     assert turn[1].speech_end == pytest.approx(truth_end, abs=0.3)
@@ -215,7 +214,10 @@ def test_turn_after_a_patient_line_ends_with_the_clinicians_speech(tmp_path, fix
         if isinstance(ev, (SpeechStarted, TurnEnded)) or (isinstance(ev, SpeechSegment)
                                                           and ev.speaker == "clinician"):
             stamp = ev.end if isinstance(ev, SpeechSegment) else ev.t
-            assert now - stamp < 1.0, (now, ev)
+            # Real threads on a possibly busy machine: the bound is loose (the old defect held these events
+            # until the next patient line, i.e. for the rest of the visit); the exact targets are asserted
+            # on the virtual clock in tests/test_simulate.py.
+            assert now - stamp < 3.0, (now, ev)
     started = [e for _, e in arrivals if isinstance(e, SpeechStarted) and e.t > line_end]
     assert len(started) >= 1 and started[0].t == pytest.approx(answer_at, abs=0.3)
     assert any(getattr(e, "kind", None) == "patient_line" and e.data.get("step") == "reply" for _, e in arrivals)
