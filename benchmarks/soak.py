@@ -297,11 +297,26 @@ def main() -> int:
     ap.add_argument("--profile", default="attentive", choices=sorted(PROFILES))
     ap.add_argument("--camera", default=str(FIXTURES / CAMERA), help="video looped as the camera")
     ap.add_argument("--screenshot", metavar="PNG", help="save the call window 20 s into the first visit")
+    ap.add_argument("--malloc-arenas", type=int, metavar="N",
+                    help="limit glibc's allocator to N arenas (mallopt M_ARENA_MAX) before any thread starts; "
+                         "its default is 8 per core, 16 here")
+    ap.add_argument("--malloc-mmap-threshold", type=int, metavar="BYTES",
+                    help="fix glibc's mmap threshold (mallopt M_MMAP_THRESHOLD): blocks from this size up are "
+                         "mapped on their own and returned when freed; by default the threshold rises to the size "
+                         "of the largest block freed (up to 32 MB), so decoded frames come from the arenas")
     ap.add_argument("--tracemalloc", action="store_true",
                     help="trace Python allocations and print the lines whose memory grew most since the first "
                          "visit (a diagnosis run: tracing slows Python down, so the stalls are not comparable)")
     args = ap.parse_args()
 
+    if args.malloc_arenas:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-8, args.malloc_arenas)  # M_ARENA_MAX, from glibc's malloc.h
+    if args.malloc_mmap_threshold:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, args.malloc_mmap_threshold)  # M_MMAP_THRESHOLD
     app = QApplication.instance() or QApplication(sys.argv)
     cost = CostMeter()
     for cls, name, label in ((PatientView, "paintEvent", "patient view paint"),
@@ -360,14 +375,17 @@ def main() -> int:
             win.done.emit()
 
     print(f"soak: {args.minutes:g} min of '{scenario.id}' visits ({args.profile}), camera {Path(args.camera).name},"
+          f"{f' malloc arenas at most {args.malloc_arenas},' if args.malloc_arenas else ''}"
+          f"{f' mmap threshold {args.malloc_mmap_threshold},' if args.malloc_mmap_threshold else ''}"
           f" pid {os.getpid()}, nice {os.nice(0)}, RSS at start {rss_mb():.1f} MB, load average {load_text()}",
           flush=True)
     meter.start()
     t = threading.Thread(target=worker, name="soak-visits", daemon=True)
     QTimer.singleShot(0, t.start)
-    cpu0, wall0 = time.thread_time(), time.monotonic()
+    cpu0, proc0, wall0 = time.thread_time(), time.process_time(), time.monotonic()
     app.exec()
-    ui_cpu = (time.thread_time() - cpu0) / (time.monotonic() - wall0) * 100
+    wall = time.monotonic() - wall0
+    ui_cpu, proc_cpu = (time.thread_time() - cpu0) / wall * 100, (time.process_time() - proc0) / wall * 100
     t.join()
     meter.timer.stop()
     if out["error"] is not None:
@@ -386,7 +404,8 @@ def main() -> int:
     print(f"UI stalls ({n} ticks of a {TICK_MS} ms timer, lateness): p50 {meter.percentile(50):.0f} ms, "
           f"p99 {meter.percentile(99):.0f} ms, max {meter.max_ms:.0f} ms, "
           f"over {STALL_LIMIT_MS} ms: {meter.over(STALL_LIMIT_MS)} (target none)")
-    print(f"main thread CPU: {ui_cpu:.1f} % of one core over the run; per call (CPU ms, own work):")
+    print(f"CPU over the run, in % of one core: the whole process {proc_cpu:.0f} %, its main thread {ui_cpu:.1f} %;"
+          " the main thread per call (CPU ms, own work):")
     print("\n".join(cost.lines()))
     print(f"load average at the end: {load_text()} (1, 5, 15 min; this machine has {os.cpu_count()} cores)")
     tmp.cleanup()
