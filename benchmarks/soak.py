@@ -46,6 +46,7 @@ from PySide6.QtCore import QObject, QTimer, Signal  # noqa: E402
 from PySide6.QtWidgets import QApplication, QStackedWidget  # noqa: E402
 
 from trainer.cli import _resolve_scenario as load_scenario_ref  # noqa: E402
+from trainer.core.threads import MMAP_THRESHOLD, fix_mmap_threshold  # noqa: E402
 from trainer.sim.clinician import PROFILES, SpeakerPath  # noqa: E402
 from trainer.sim.run import simulate  # noqa: E402
 from trainer.sim.voice import ClinicianVoice  # noqa: E402
@@ -301,9 +302,9 @@ def main() -> int:
                     help="limit glibc's allocator to N arenas (mallopt M_ARENA_MAX) before any thread starts; "
                          "its default is 8 per core, 16 here")
     ap.add_argument("--malloc-mmap-threshold", type=int, metavar="BYTES",
-                    help="fix glibc's mmap threshold (mallopt M_MMAP_THRESHOLD): blocks from this size up are "
-                         "mapped on their own and returned when freed; by default the threshold rises to the size "
-                         "of the largest block freed (up to 32 MB), so decoded frames come from the arenas")
+                    help="glibc's mmap threshold, fixed as the app fixes it at start (trainer.core.threads."
+                         f"fix_mmap_threshold, default {MMAP_THRESHOLD}); 0 leaves glibc's own, which rises to the "
+                         "size of the largest block freed (up to 32 MB), so decoded frames come from the arenas")
     ap.add_argument("--tracemalloc", action="store_true",
                     help="trace Python allocations and print the lines whose memory grew most since the first "
                          "visit (a diagnosis run: tracing slows Python down, so the stalls are not comparable)")
@@ -313,10 +314,8 @@ def main() -> int:
         import ctypes
 
         ctypes.CDLL(None).mallopt(-8, args.malloc_arenas)  # M_ARENA_MAX, from glibc's malloc.h
-    if args.malloc_mmap_threshold:
-        import ctypes
-
-        ctypes.CDLL(None).mallopt(-3, args.malloc_mmap_threshold)  # M_MMAP_THRESHOLD
+    if args.malloc_mmap_threshold != 0:
+        fix_mmap_threshold(args.malloc_mmap_threshold or MMAP_THRESHOLD)  # as trainer.cli.main does
     app = QApplication.instance() or QApplication(sys.argv)
     cost = CostMeter()
     for cls, name, label in ((PatientView, "paintEvent", "patient view paint"),
@@ -376,7 +375,7 @@ def main() -> int:
 
     print(f"soak: {args.minutes:g} min of '{scenario.id}' visits ({args.profile}), camera {Path(args.camera).name},"
           f"{f' malloc arenas at most {args.malloc_arenas},' if args.malloc_arenas else ''}"
-          f"{f' mmap threshold {args.malloc_mmap_threshold},' if args.malloc_mmap_threshold else ''}"
+          f" mmap threshold {'glibc' if args.malloc_mmap_threshold == 0 else args.malloc_mmap_threshold or MMAP_THRESHOLD},"
           f" pid {os.getpid()}, nice {os.nice(0)}, RSS at start {rss_mb():.1f} MB, load average {load_text()}",
           flush=True)
     meter.start()

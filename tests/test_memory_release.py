@@ -44,3 +44,40 @@ def test_memory_freed_by_ended_threads_is_returned():
     after = _rss_mb()
     # The four threads allocated about 220 MB; without the release glibc kept about 130 MB of it here.
     assert after - base < 40, f"RSS {base:.0f} MB, {held:.0f} MB after the threads, {after:.0f} MB after release"
+
+
+_PROBE = """
+import ctypes, sys
+import numpy as np
+from trainer.core.threads import fix_mmap_threshold
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                               "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+if sys.argv[1] == "fixed":
+    assert fix_mmap_threshold()
+big = np.ones(4_000_000 // 8)  # a 4 MB block freed: glibc's own threshold rises to 4 MB
+del big
+before = libc.mallinfo2().hblks
+frame = np.ones(921_600, dtype=np.uint8)  # a 640x480 colour frame
+print(libc.mallinfo2().hblks - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_frames_get_their_own_mapping_once_the_threshold_is_fixed():
+    """With glibc's own threshold a frame-sized block comes from the arena once a larger block has been
+    freed (and fragments it); with the app's fixed threshold it is mapped on its own (returned when
+    freed). Each case in a fresh process: the threshold is process-wide."""
+    import subprocess
+
+    def mapped(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return int(out.stdout.strip())
+
+    assert mapped("glibc") == 0
+    assert mapped("fixed") == 1

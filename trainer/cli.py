@@ -249,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     from trainer.privacy import restrict_umask
 
     restrict_umask()  # every file and folder the app creates is the user's alone (README, Privacy)
+    from trainer.core.threads import fix_mmap_threshold
+
+    fix_mmap_threshold()  # before any thread starts: frames must not fragment the threads' arenas
     parser = build_parser()
     # Bare `trainer` and `trainer --camera FILE` open the GUI.
     if not argv or argv[0].startswith("--") and argv[0] not in ("--version", "--self-test", "-h", "--help"):
