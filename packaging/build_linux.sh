@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the Linux one-folder app from a clean checkout, then smoke-test it.
 #
-#   packaging/build_linux.sh [--ref REF] [--out DIR] [--fixture VIDEO] [--runs N]
+#   packaging/build_linux.sh [--ref REF] [--out DIR] [--fixture VIDEO] [--runs N] [--no-lean]
 #
 #   --ref REF       commit to build (default HEAD). Only committed files go in: the tree is exported with
 #                   `git archive`, so uncommitted edits and untracked files never reach the bundle.
@@ -12,10 +12,12 @@
 #                   $TRAINER_FIXTURES or ../shared/fixtures beside the checkout; without either, a clip
 #                   generated from the self-test face by packaging/make_smoke_video.py). Never shipped.
 #   --runs N        launches for the first-window timing (default 3).
-#   --lean          NumPy without BLAS and OpenCV with only the modules the app calls, rebuilt from the
-#                   installed releases' sources by packaging/lean_wheels.py (cached in packaging/.cache or
-#                   $TRAINER_BUILD_CACHE; the first build compiles for a long time). Not yet the default:
-#                   see docs/packaging.md, "Lean NumPy and OpenCV".
+#   --no-lean       keep the official NumPy and OpenCV wheels: a quick build, but about 140 MB over the
+#                   400 MB limit. By default (--lean) NumPy without BLAS and OpenCV with only the modules the
+#                   app calls are rebuilt from the installed releases' sources by packaging/lean_wheels.py
+#                   (cached in packaging/.cache or $TRAINER_BUILD_CACHE; the first build compiles for one to
+#                   two hours on 2 cores, later builds reuse the cache). See docs/packaging.md, "Lean NumPy
+#                   and OpenCV".
 #
 # Steps: system packages (apt, when missing) -> export REF -> build venv (pip install ".[packaging]";
 # OpenCV swapped for the headless build; with --lean, NumPy and OpenCV rebuilt lean from the same releases'
@@ -35,7 +37,7 @@ REF=HEAD
 OUT="$REPO/build/linux"
 FIXTURE=""
 RUNS=3
-LEAN=0
+LEAN=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --ref) REF=$2; shift 2 ;;
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
     --fixture) FIXTURE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --lean) LEAN=1; shift ;;
+    --no-lean) LEAN=0; shift ;;
     -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -60,7 +63,7 @@ APT_PACKAGES=(git binutils icu-devtools python3-venv python3-dev gcc g++ make cm
   zlib1g-dev linux-libc-dev xz-utils libportaudio2 libpulse0 libegl1 libgl1 libglib2.0-0 libfontconfig1
   libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1
-  fonts-dejavu-core xvfb xauth)
+  fonts-dejavu-core xvfb xauth patchelf)
 if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
@@ -140,6 +143,13 @@ t0=$(date +%s)
   --distpath "$DIST" --workpath "$OUT/work" packaging/trainer.spec) > "$OUT/pyinstaller.log" 2>&1 \
   || { tail -40 "$OUT/pyinstaller.log"; log "PyInstaller failed (full log: $OUT/pyinstaller.log)"; exit 1; }
 log "PyInstaller done in $(( $(date +%s) - t0 )) s (log: $OUT/pyinstaller.log)"
+if [ $LEAN = 1 ]; then
+  # CMake left the build cache's FFmpeg folder in the lean OpenCV module's RUNPATH after the folder it needs
+  # ($ORIGIN/../opencv_python_headless.libs); a build machine's path has no place in a shipped binary.
+  for so in "$APP"/_internal/cv2/cv2*.so; do
+    [ -e "$so" ] && patchelf --set-rpath '$ORIGIN/../opencv_python_headless.libs' "$so"
+  done
+fi
 grep '^\[spec\]' "$OUT/pyinstaller.log" | head -8 || true
 
 # -- 5. the bundle holds what the spec promises
