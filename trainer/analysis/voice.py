@@ -471,24 +471,24 @@ class VoiceAnalyzer:
             return self._record(self.segmenter.push(t, FRAME_S, False))
         p = self.vad.prob(frame)
         speech = self.decide(p)
+        # The patient's playback may be echoing in this frame (the echo guard's span): see the filler rule
+        # and VoiceConfig.onset_over_playback_s.
+        echoing = self._guard is not None and self._guard.playing
         if speech:
             self._words_end = self._talk_end = t + FRAME_S
-        elif self._filler(t, frame, level):
+        elif not echoing and self._filler(t, frame, level):
             speech = True
             self.filler_frames += 1
             self._talk_end = t + FRAME_S
-        echoing = self._guard is not None and self._guard.playing
         return self._record(self.segmenter.push(t, FRAME_S, speech,
                                                 self.cfg.onset_over_playback_s if echoing else None))
 
     def _filler(self, t: float, frame: np.ndarray, level: float) -> bool:
-        """True when a frame the detector rejected is a filled pause or laughter (see VOICED_MIN)."""
+        """True when a frame the detector rejected is a filled pause or laughter (see VOICED_MIN). Not asked
+        while the patient's voice may be echoing: what the echo guard leaves of it is voiced too, and counting
+        it as a filled pause stretched a detector blip into stored clinician speech (issue 9, the first
+        line's echo). Words over the patient still count; fillers do not."""
         if self._words_end is None or t - self._words_end > FILLER_MAX_S or t - self._talk_end > FILLER_GAP_S:
-            return False
-        if self._guard is not None and self._guard.playing:
-            # The patient's voice may be echoing: what is left of it after the echo guard is voiced too,
-            # and counting it as a filled pause stretched a detector blip into stored clinician speech
-            # (issue 9, the first line's echo). Words over the patient still count; fillers do not.
             return False
         if level < self._floor * self._filler_ratio:
             return False
