@@ -183,6 +183,76 @@ class StallMeter:
         return int(self.hist[int(ms) + 1:].sum())
 
 
+class StallSampler:
+    """Where the main thread is while a tick is overdue: a thread wakes every 10 ms and, once the meter's
+    current interval is past STALL_LIMIT_MS, samples the main thread's Python stack (sys._current_frames).
+    A stall spent inside one C call holding the GIL is sampled as soon as the call lets the GIL go, so its
+    innermost Python frame is the caller. Printed: the stacks seen most, with how many samples each."""
+
+    def __init__(self, meter: "StallMeter", verbose: bool = True):
+        import collections
+
+        self.verbose = verbose
+        self.meter = meter
+        self.main_id = threading.main_thread().ident
+        self.counts: collections.Counter = collections.Counter()
+        self.stalls: list[tuple[float, float, tuple]] = []  # (monotonic start, ms overdue, first stack)
+        self.others: list[list] = []  # per stall, the other threads' stacks when it was first sampled
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def _stack(self, frame=None) -> tuple:
+        if frame is None:
+            frame = sys._current_frames().get(self.main_id)
+        out = []
+        while frame is not None and len(out) < 14:
+            code = frame.f_code
+            out.append(f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}")
+            frame = frame.f_back
+        return tuple(out)
+
+    def _run(self):
+        seen = None
+        while not self._stop.wait(0.01):
+            last = self.meter._last
+            if last is None:
+                continue
+            overdue = (time.monotonic() - last) * 1000 - TICK_MS
+            if overdue > STALL_LIMIT_MS:
+                stack = self._stack()
+                self.counts[stack] += 1
+                if seen != last:
+                    seen = last
+                    self.stalls.append((last, overdue, stack))
+                    names = {t.ident: t.name for t in threading.enumerate()}
+                    self.others.append([(names.get(ident, str(ident)), self._stack(frame)[:5])
+                                        for ident, frame in sys._current_frames().items()
+                                        if ident not in (self.main_id, threading.get_ident())])
+                else:
+                    self.stalls[-1] = (last, overdue, self.stalls[-1][2])
+
+    def lines(self, t0: float, top: int = 6) -> list[str]:
+        out = [f"  {len(self.stalls)} stalls sampled (start in s from the run's start, ms overdue when last"
+               " sampled, innermost frame first):"]
+        for (start, ms, stack), others in list(zip(self.stalls, self.others))[:40]:
+            out.append(f"    {start - t0:7.1f} s  {ms:5.0f} ms  " + " < ".join(stack[:6]))
+            if self.verbose:
+                for name, st in others:
+                    if st and not st[0].startswith(("threading.py", "queue.py")):
+                        out.append(f"        {name}: " + " < ".join(st))
+        out.append("  stacks sampled most during stalls (10 ms samples):")
+        for stack, n in self.counts.most_common(top):
+            out.append(f"    {n} x " + " < ".join(stack))
+        return out
+
+
 class CostMeter:
     """Main-thread CPU time per call of named methods (wrapped on their classes before any instance is
     made), exclusive of the other wrapped methods they call, in fixed 0.02 ms histograms."""
@@ -308,6 +378,9 @@ def main() -> int:
     ap.add_argument("--tracemalloc", action="store_true",
                     help="trace Python allocations and print the lines whose memory grew most since the first "
                          "visit (a diagnosis run: tracing slows Python down, so the stalls are not comparable)")
+    ap.add_argument("--stall-stacks", action="store_true",
+                    help="sample the main thread's Python stack while a tick is over 100 ms late, and print the "
+                         "stalls and the stacks seen most (a diagnosis run)")
     args = ap.parse_args()
 
     if args.malloc_arenas:
@@ -340,6 +413,8 @@ def main() -> int:
         tracemalloc.start(4)
 
     def on_runner(runner):
+        if args.stall_stacks:
+            print(f"  visit {len(out['visits']) + 1} starts at {time.monotonic() - wall0:.1f} s", flush=True)
         win.ready.clear()
         win.setup.emit(runner)
         win.ready.wait()  # the bridge exists before the runner posts its first event
@@ -355,6 +430,8 @@ def main() -> int:
                 # Only the figures printed are kept: a visit's whole report (turns, events) is 1-2 MB of
                 # Python objects, and keeping every one grew this process by about 35 MB over 60 minutes.
                 del res  # the finished runner, as MainWindow drops it after the visit
+                if args.stall_stacks:
+                    print(f"  teardown at {time.monotonic() - wall0:.1f} s", flush=True)
                 win.ready.clear()
                 win.teardown.emit()
                 win.ready.wait()
@@ -379,6 +456,9 @@ def main() -> int:
           f" pid {os.getpid()}, nice {os.nice(0)}, RSS at start {rss_mb():.1f} MB, load average {load_text()}",
           flush=True)
     meter.start()
+    sampler = StallSampler(meter) if args.stall_stacks else None
+    if sampler is not None:
+        sampler.start()
     t = threading.Thread(target=worker, name="soak-visits", daemon=True)
     QTimer.singleShot(0, t.start)
     cpu0, proc0, wall0 = time.thread_time(), time.process_time(), time.monotonic()
@@ -387,6 +467,8 @@ def main() -> int:
     ui_cpu, proc_cpu = (time.thread_time() - cpu0) / wall * 100, (time.process_time() - proc0) / wall * 100
     t.join()
     meter.timer.stop()
+    if sampler is not None:
+        sampler.stop()
     if out["error"] is not None:
         print(f"FAILED: {type(out['error']).__name__}: {out['error']}")
         return 1
@@ -406,6 +488,8 @@ def main() -> int:
     print(f"CPU over the run, in % of one core: the whole process {proc_cpu:.0f} %, its main thread {ui_cpu:.1f} %;"
           " the main thread per call (CPU ms, own work):")
     print("\n".join(cost.lines()))
+    if sampler is not None:
+        print("\n".join(sampler.lines(wall0)))
     print(f"load average at the end: {load_text()} (1, 5, 15 min; this machine has {os.cpu_count()} cores)")
     tmp.cleanup()
     return 0
