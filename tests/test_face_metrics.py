@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainer.analysis.expressivity import NodDetector, SmileDetector
+from trainer.analysis.expressivity import NodDetector
 from trainer.analysis.gaze import BLINK, DWELL_S, GazeSmoother
 from trainer.core.events import FrameSample
-from trainer.core.face_metrics import cue_response, frame_durations, gaze_time, summarise_face
+from trainer.core.face_metrics import SmileDetector, cue_response, frame_durations, gaze_time, summarise_face
 
 FPS = 30.0
 

@@ -8,7 +8,7 @@ baseline, smile events and head nods. Pure numpy/Python, causal (usable live, fr
   small weight, so talking alone does not read as an expressive face.
 - Smile events: `trainer.core.face_metrics.SmileDetector` over the smile score above this baseline
   (`smile_above_baseline`), the one definition the live engine, the stored summary and offline analysis
-  share (re-exported here).
+  share.
 - `NodDetector.update(t, pitch, yaw)` -> a `Nod` on the frame where a nod is recognised: the head went
   down by at least `MIN_NOD_DEG` (8 degrees) in 0.08-0.8 s and came back up within 0.8 s, without a
   larger sideways turn. Smaller, speech-paced head dips are not nods.
@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from trainer.core.face_metrics import Smile, SmileDetector  # noqa: F401 - re-exported for older imports
 
 #: Shapes that show expression (brows, eyes narrowing/widening, cheeks, nose, smile and frown) at full
 #: weight; shapes that articulation drives at a small weight; gaze and blink shapes not at all (they are

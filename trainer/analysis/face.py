@@ -7,8 +7,8 @@ pose in degrees from the facial transformation matrix.
 
 `FaceProcessor.process(frame)` (made by `create_face_processor`) is the one per-frame path that live
 visits and `trainer analyze` share: it adds gaze (trainer.analysis.gaze), quality flags
-(trainer.analysis.quality), expressivity, smiles and nods (trainer.analysis.expressivity) and returns a
-`FrameSample` with the observation.
+(trainer.analysis.quality), expressivity and nods (trainer.analysis.expressivity), smiles
+(trainer.core.face_metrics.SmileDetector) and returns a `FrameSample` with the observation.
 
 Head-pose convention (as the clinician sees themself in a mirrored self-view):
   yaw   > 0: head turned to the clinician's left  (towards the right edge of the raw camera image)

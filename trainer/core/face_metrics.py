@@ -205,9 +205,7 @@ def smile_onsets(samples: Sequence) -> list[float] | None:
     for s in samples:
         t = float(_get(s, "t"))
         above = _get(s, "smile_above")
-        if not _truthy(_get(s, "face", False)):
-            det.update(t, None)
-        elif above in (None, ""):
+        if above in (None, "") or not _truthy(_get(s, "face", False)):
             det.update(t, None)
         else:
             scored = True

@@ -51,12 +51,6 @@ class StepGate:
             self.stopped = True
             self.cond.notify_all()
 
-    def expect(self, name: str, t: float) -> None:
-        """`name` has handed over everything before time t (its next item is at t) and is still busy."""
-        with self.cond:
-            self.waiting[name] = t
-            self.cond.notify_all()
-
     def wait(self, name: str, t: float, stop: threading.Event) -> bool:
         """Block until time t is released; False when the source or the gate was stopped."""
         with self.cond:
