@@ -19,6 +19,8 @@ from trainer.cli import main
 from trainer.core.scenario import discover_scenarios
 from trainer.privacy import permission_problems
 from trainer.resources import builtin_scenarios_dir
+from trainer.sim.clinician import PROFILES
+from trainer.sim.run import simulate
 from trainer.store.bundle import BundleError, export_sessions, import_bundle
 from trainer.store.db import SessionStore
 from trainer.store.paths import data_dir, default_db_path
@@ -78,8 +80,15 @@ def _visual_files(root: Path) -> list[str]:
 
 
 def test_recorded_visit_is_on_the_session_clock_private_and_deleted_with_its_session(scenario, fixtures):
+    # Stepped (the simulated clinician on a virtual clock): the patient's playback is handed over before the
+    # camera frames of the same time on any machine. A free-running visit "as fast as the CPU allows" plays
+    # the voice on the wall clock while the file camera runs ahead of it, so on a busy machine part of the
+    # line reached the recorder after its place had been filled with silence (CI, 30 Nov).
     store = SessionStore(default_db_path())
-    sid, events = _visit(scenario, store, str(fixtures("video/talking_nods.mp4")), record=True)
+    events = []
+    res = simulate(scenario, store, profile=PROFILES["silent"], voice=None, speed=0.0, max_session_s=20.0,
+                   camera=str(fixtures("video/talking_nods.mp4")), listener=events.append, record_video=True)
+    sid = res.session_id
     path = store.recording(sid)
     assert path == recording_path(store.path, store.session(sid)["uuid"]) and path.parent == data_dir() / "recordings"
     assert "recording_on" in [e.code for e in events if type(e).__name__ == "Notice"]
@@ -88,6 +97,7 @@ def test_recorded_visit_is_on_the_session_clock_private_and_deleted_with_its_ses
     times, images = _decode_cv2(path)
     stored = [f["t"] for f in store.frames(sid)]  # every frame was analysed (not real time): the camera's times
     duration = stored[-1]
+    assert duration >= 15.0
     # About RECORD_FPS frames per second of visit, each stamped with its camera frame's session time.
     assert 0.8 * duration * 10 <= len(times) <= 1.1 * duration * 10 + 1
     assert times[0] == pytest.approx(0.0, abs=0.001) and times[-1] == pytest.approx(duration, abs=0.15)
@@ -95,7 +105,8 @@ def test_recorded_visit_is_on_the_session_clock_private_and_deleted_with_its_ses
     assert all(b > a for a, b in zip(times, times[1:]))
     assert max(images[0].shape[:2]) == 360
 
-    # The patient's voice is in the same file, on the same clock: loud while their first line played.
+    # The patient's voice is in the same file, on the same clock: loud while their first line played,
+    # silent before it.
     import av
 
     with av.open(str(path)) as c:
@@ -103,9 +114,15 @@ def test_recorded_visit_is_on_the_session_clock_private_and_deleted_with_its_ses
         audio = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
     line = next(e for e in store.events(sid, "patient_line"))
     end = next(e for e in store.events(sid, "patient_line_end"))
+    assert end["t"] - line["t"] > 1.0
     inside = audio[int(line["t"] * rate) + rate // 10:int(end["t"] * rate)]
+    before = audio[:max(0, int(line["t"] * rate) - rate // 10)]
     assert len(audio) / rate >= duration - 2.0
     assert np.sqrt(np.mean(inside ** 2)) > 0.01
+    # Each half of the line is voiced: none of it was lost to silence.
+    half = len(inside) // 2
+    assert min(np.sqrt(np.mean(inside[:half] ** 2)), np.sqrt(np.mean(inside[half:] ** 2))) > 0.005
+    assert before.size == 0 or np.abs(before).max() < 0.01
 
     # The replay's reader: the frame at a session time is the one OpenCV decodes there, going back and forth.
     reader = RecordingReader(path)

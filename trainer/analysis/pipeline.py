@@ -244,7 +244,8 @@ class VisitPipeline:
         self._analyzer_factory = analyzer_factory
         self._voice_factory = voice_factory
         self.on_frame = on_frame  # e.g. the UI's self-view (gets the frame and its observation)
-        # Every captured frame, analysed or not (the consented video recording); must not block for long.
+        # Every captured frame, analysed or not (the consented video recording; stepped, once its time is
+        # released); must not block for long.
         self.on_capture = on_capture
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -451,12 +452,15 @@ class VisitPipeline:
     def _capture_loop(self) -> None:
         src = self.frame_source
         monitor = self.camera_monitor
+        # A stepped source reads frames ahead of the visit's time; they reach on_capture (the recording) when
+        # their time is released instead, so a recording never holds frames from after the call ended.
+        stepped = getattr(src, "begin_result", None) is not None
         try:
             for frame in self._watched(src.frames(), monitor):
                 if self._stop.is_set():
                     break
                 self._emit(monitor.data(frame.t, frame.t))
-                if self.on_capture is not None:
+                if self.on_capture is not None and not stepped:
                     self.on_capture(frame)
                 self._slot.put(frame, block=not self.drop_frames)
         finally:
@@ -510,6 +514,8 @@ class VisitPipeline:
                     return
                 self.frames_analyzed += 1
                 last_t[0] = frame.t
+                if self.on_capture is not None:
+                    self.on_capture(frame)
                 self.sink(replace(sample, latency_s=self.clock.now() - frame.t))
                 if self.on_frame is not None:
                     self.on_frame(frame, obs)
