@@ -36,8 +36,10 @@ def test_writer_commits_within_a_second_and_session_is_interrupted_until_closed(
     sid = store.create_session("sc", "Scenario")
     w = store.writer(sid)
     w.put(FrameSample(0.0, True))
-    # Another connection (as after a crash) sees the row within the commit interval, without close().
-    deadline = time.monotonic() + 1.0
+    # Another connection (as after a crash) sees the row without close(). How soon is the commit interval's
+    # business (asserted below; benchmarks/bench_crash.py measures the loss at kill -9): the wait here is long,
+    # so a busy machine cannot fail it.
+    deadline = time.monotonic() + 10.0
     seen = 0
     while time.monotonic() < deadline and not seen:
         con = sqlite3.connect(tmp_path / "s.db")

@@ -234,7 +234,7 @@ def test_runs_on_its_own_timer(qtbot):
     qtbot.addWidget(view)
     view.resize(640, 360)
     view.show()
-    qtbot.waitUntil(lambda: view.frames >= 10, timeout=3000)
+    qtbot.waitUntil(lambda: view.frames >= 10, timeout=20000)
 
 
 def test_cached_layers_never_show_a_stale_face_or_caption(maria):

@@ -33,7 +33,7 @@ def test_policy_packs_and_after_action_mode(qtbot, tmp_path, monkeypatch):
         "default_feedback_mode")
     window.show()
     window.start_visit(window.scenario_page.scenarios[0])
-    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.visit_page is not None, timeout=30000)
     assert not window.visit_page.share_bar.isVisible()
     assert window.visit_page.self_view.isVisible()
     window.end_visit()
