@@ -449,12 +449,17 @@ class VisitPipeline:
             if close is not None:
                 close()
 
+    @property
+    def _stepped_camera(self) -> bool:
+        """The camera is a stepped source (trainer.sim.sources): it holds results, not frames."""
+        return getattr(self.frame_source, "begin_result", None) is not None
+
     def _capture_loop(self) -> None:
         src = self.frame_source
         monitor = self.camera_monitor
         # A stepped source reads frames ahead of the visit's time; they reach on_capture (the recording) when
         # their time is released instead, so a recording never holds frames from after the call ended.
-        stepped = getattr(src, "begin_result", None) is not None
+        stepped = self._stepped_camera
         try:
             for frame in self._watched(src.frames(), monitor):
                 if self._stop.is_set():
@@ -471,7 +476,7 @@ class VisitPipeline:
             self._slot.close()
 
     def _analysis_loop(self) -> None:
-        if getattr(self.frame_source, "begin_result", None) is not None:
+        if self._stepped_camera:
             self._analysis_ahead()
             return
         analyzer = self._analyzer
