@@ -166,7 +166,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         # Started once the event loop runs, so the window is shown before the check competes with start-up.
         self.scenario_page.set_loading()
-        QTimer.singleShot(0, self.reload_scenarios)
+        QTimer.singleShot(0, self, self.reload_scenarios)  # with the window as context: not after it is gone
         self.scenario_page.set_learners(self.store.learners())
         self.update_calibration_status()
         self._offer_recording()
@@ -726,7 +726,7 @@ class MainWindow(QMainWindow):
     def _on_scenario_event(self, ev) -> None:
         if ev.kind == "visit_end" and ev.reason == "completed":
             # Let the last line settle on screen, then close the session and show the summary.
-            QTimer.singleShot(1500, self.end_visit)
+            QTimer.singleShot(1500, self, self.end_visit)
 
     def end_visit(self) -> None:
         if self.runner is None or self._ending:

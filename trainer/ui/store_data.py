@@ -3,7 +3,8 @@
 The app has one SessionStore (trainer.store.db), the owner of the database. `StoreData` wraps it for the
 pages: `read(key, fn, on_done)` runs `fn(store)` on the thread pool (trainer.ui.tasks.run_task) and hands
 the result to `on_done` on the main thread; a newer read with the same key supersedes an older one still
-running, so a page never shows stale rows after a quick series of changes. `changed` carries each
+running, so a page never shows stale rows after a quick series of changes. A read that finishes after the
+window closed (or was deleted) is dropped: its pages are gone. `changed` carries each
 store.db.StoreChange (a visit saved, an import, a delete, a note or a rating), always queued to the main
 thread, whichever thread made the change: pages that show the session(s) concerned reload themselves.
 """
@@ -27,12 +28,15 @@ class StoreData(QObject):
         self.store = store
         self.pending = 0  # reads still running (tests wait for 0)
         self._latest: dict[str, object] = {}
+        self._closed = False
         self._posted.connect(self.changed, Qt.QueuedConnection)
         self._remove = store.add_listener(self._posted.emit)
-        self.destroyed.connect(lambda *_: self._remove())
+        self.destroyed.connect(lambda *_: self.close())
 
     def close(self) -> None:
-        """Stop hearing about changes (the window is going away)."""
+        """Stop hearing about changes and drop the results of reads still running (the window is going
+        away; a result handed to a deleted page raised "Internal C++ object already deleted")."""
+        self._closed = True
         self._remove()
 
     def read(self, key: str, fn: Callable[[SessionStore], object], on_done: Callable[[object], None],
@@ -44,14 +48,17 @@ class StoreData(QObject):
         token = object()
         self._latest[key] = token
 
+        def current() -> bool:
+            return not self._closed and self._latest.get(key) is token
+
         def done(result) -> None:
             self.pending -= 1
-            if self._latest.get(key) is token:
+            if current():
                 on_done(result)
 
         def failed(exc: BaseException) -> None:
             self.pending -= 1
-            if self._latest.get(key) is not token:
+            if not current():
                 return
             if on_error is None:
                 raise exc
